@@ -108,7 +108,7 @@ def hv_image(name, deps, visibility = ["//visibility:public"]):
     )
 
 def _grub_iso_impl(ctx):
-    iso = ctx.actions.declare_file(ctx.label.name + ".iso")
+    iso = ctx.actions.declare_file(ctx.attr.out or (ctx.label.name + ".iso"))
     ctx.actions.run_shell(
         inputs = [ctx.file.kernel, ctx.file.grub_cfg],
         outputs = [iso],
@@ -134,6 +134,7 @@ grub_iso = rule(
     attrs = {
         "kernel": attr.label(allow_single_file = True, mandatory = True),
         "grub_cfg": attr.label(allow_single_file = True, mandatory = True),
+        "out": attr.string(doc = "Output file name (default: NAME.iso)."),
     },
     doc = "A GRUB2 rescue image (BIOS-bootable, hybrid) that multiboots `kernel`.",
 )

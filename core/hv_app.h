@@ -1,0 +1,51 @@
+/*
+ * The app interface: the one header an app includes.
+ *
+ * An app is a name plus a table of callbacks, linked into its own image
+ * (apps/<name>/). The libraries never name an app: core/ registers the image's
+ * `hv_app` with libvmx at boot, and libvmx calls through the table. Every
+ * callback is optional (NULL = the library default).
+ */
+#ifndef CORE_HV_APP_H
+#define CORE_HV_APP_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct vcpu; /* libvmx/vcpu.h */
+
+/* What to do after an EPT violation the app was shown. */
+enum hv_ept_action {
+	HV_EPT_UNHANDLED = 0, /* library default: report and inject #GP(0) */
+	HV_EPT_RETRY,         /* app fixed the mapping; re-execute the access */
+	HV_EPT_HANDLED,       /* app emulated it and advanced guest RIP */
+};
+
+struct hv_app {
+	const char *name;
+	/* Exceptions (bit per vector) the app wants to see as VM exits. */
+	uint32_t exception_bitmap;
+
+	/* Once per CPU, after its VMCS is set up, before its first VM entry. */
+	void (*boot)(struct vcpu *v);
+	/* VMCALL. Returns true if handled (guest RIP is then advanced past VMCALL);
+	 * false makes the library inject #UD, as hardware does with no VMM. */
+	bool (*hypercall)(struct vcpu *v);
+	/* EPT violation at guest-physical `gpa` (qualification per SDM 28.2.3.2). */
+	enum hv_ept_action (*ept_violation)(struct vcpu *v, uint64_t gpa, uint64_t qualification);
+	/* An exception in exception_bitmap. Return true if handled. */
+	bool (*exception)(struct vcpu *v, uint8_t vector, uint32_t error_code);
+	/*
+	 * The event question (DESIGN.md section 3): may this guest take an NMI
+	 * now? Asked at injection time, never when the NMI arrived. While it says
+	 * no, the NMI stays pending. NULL = always yes.
+	 */
+	bool (*guest_may_take_nmi)(struct vcpu *v);
+	/* Guest power-off or hypervisor shutdown, once per CPU. */
+	void (*shutdown)(struct vcpu *v);
+};
+
+/* Defined by each app (apps/<name>/app.c). */
+extern const struct hv_app hv_app;
+
+#endif /* CORE_HV_APP_H */
