@@ -19,6 +19,7 @@
 #include <stdint.h>
 
 #include "hw/vmcs_fields.h"
+#include "hw/vmx_defs.h"
 
 struct hw_cpuid_regs {
 	uint32_t eax, ebx, ecx, edx;
@@ -48,6 +49,8 @@ uint64_t hw_read_cr4(void);
 void hw_write_cr0(uint64_t v);
 void hw_write_cr3(uint64_t v);
 void hw_write_cr4(uint64_t v);
+void hw_write_cr2(uint64_t v); /* the guest's CR2 is not in the VMCS */
+void hw_invlpg(uint64_t va);
 uint64_t hw_xgetbv(uint32_t index);
 void hw_xsetbv(uint32_t index, uint64_t value);
 uint64_t hw_read_rflags(void);
@@ -68,6 +71,17 @@ void hw_wbinvd(void);
 void hw_lgdt(const struct hw_desc_ptr *p);
 void hw_lidt(const struct hw_desc_ptr *p);
 void hw_ltr(uint16_t sel);
+void hw_sgdt(struct hw_desc_ptr *p);
+void hw_sidt(struct hw_desc_ptr *p);
+uint16_t hw_str(void);
+uint16_t hw_read_cs(void); /* segment selectors, for the VMCS host state */
+uint16_t hw_read_ss(void);
+uint16_t hw_read_ds(void);
+uint16_t hw_read_es(void);
+uint16_t hw_read_fs(void);
+uint16_t hw_read_gs(void);
+void hw_xsave(void *area, uint64_t mask); /* area: 64-byte aligned */
+void hw_xrstor(const void *area, uint64_t mask);
 uint64_t hw_read_gs_qword(uint32_t offset); /* mov %gs:offset */
 void *hw_phys_ptr(uint64_t pa);
 uint64_t hw_ptr_phys(const void *p);
@@ -118,10 +132,15 @@ HW_CR_READ(2)
 HW_CR_READ(3)
 HW_CR_READ(4)
 HW_CR_WRITE(0)
+HW_CR_WRITE(2)
 HW_CR_WRITE(3)
 HW_CR_WRITE(4)
 #undef HW_CR_READ
 #undef HW_CR_WRITE
+static inline void hw_invlpg(uint64_t va)
+{
+	__asm__ volatile("invlpg (%0)" ::"r"(va) : "memory");
+}
 static inline uint64_t hw_xgetbv(uint32_t index)
 {
 	uint32_t lo, hi;
@@ -213,6 +232,46 @@ static inline void hw_lidt(const struct hw_desc_ptr *p)
 static inline void hw_ltr(uint16_t sel)
 {
 	__asm__ volatile("ltr %0" ::"r"(sel));
+}
+static inline void hw_sgdt(struct hw_desc_ptr *p)
+{
+	__asm__ volatile("sgdt %0" : "=m"(*p));
+}
+static inline void hw_sidt(struct hw_desc_ptr *p)
+{
+	__asm__ volatile("sidt %0" : "=m"(*p));
+}
+static inline uint16_t hw_str(void)
+{
+	uint16_t sel;
+	__asm__ volatile("str %0" : "=r"(sel));
+	return sel;
+}
+#define HW_SEG_READ(s)                                                                             \
+	static inline uint16_t hw_read_##s(void)                                                   \
+	{                                                                                          \
+		uint16_t sel;                                                                      \
+		__asm__ volatile("mov %%" #s ", %0" : "=r"(sel));                                  \
+		return sel;                                                                        \
+	}
+HW_SEG_READ(cs)
+HW_SEG_READ(ss)
+HW_SEG_READ(ds)
+HW_SEG_READ(es)
+HW_SEG_READ(fs)
+HW_SEG_READ(gs)
+#undef HW_SEG_READ
+static inline void hw_xsave(void *area, uint64_t mask)
+{
+	__asm__ volatile("xsave64 (%0)" ::"r"(area), "a"((uint32_t)mask),
+	                 "d"((uint32_t)(mask >> 32))
+	                 : "memory");
+}
+static inline void hw_xrstor(const void *area, uint64_t mask)
+{
+	__asm__ volatile("xrstor64 (%0)" ::"r"(area), "a"((uint32_t)mask),
+	                 "d"((uint32_t)(mask >> 32))
+	                 : "memory");
 }
 static inline uint64_t hw_read_gs_qword(uint32_t offset)
 {
