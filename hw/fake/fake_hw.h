@@ -1,0 +1,207 @@
+/*
+ * Fake hardware for host builds (HV_HOST=1): implements every hw_* function of
+ * hw/hw.h against tables, and gives tests a control API to script the machine
+ * and inspect what the code under test did.
+ *
+ * Model: FAKE_MAX_CPUS CPUs, each with its own MSRs, control registers, VMX
+ * state (VMXON, current VMCS), local APIC registers and counters. The "current"
+ * CPU is per host thread (fake_set_cpu), so a test may drive CPUs from one
+ * thread by switching, or from several threads, one CPU each. VMCS regions,
+ * CPUID, scripted ports/MMIO and the logs are shared, as on a real machine.
+ * Every entry point takes one global (recursive) lock.
+ *
+ * "Physical" addresses are host addresses: hw_phys_ptr/hw_ptr_phys are identity,
+ * so a test hands the code under test a host buffer as physical memory.
+ *
+ * Where hardware would fault (#GP/#UD), the fake counts the fault in the CPU's
+ * ud_faults/gp_faults instead, returns a failure or 0, and carries on.
+ */
+#ifndef HW_FAKE_FAKE_HW_H
+#define HW_FAKE_FAKE_HW_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hw/hw.h"
+
+#define FAKE_MAX_CPUS        8
+#define FAKE_MAX_MSRS        160 /* per CPU */
+#define FAKE_MAX_CPUID       64
+#define FAKE_MAX_VMCS        32
+#define FAKE_VMCS_MAX_FIELDS 256
+#define FAKE_IO_LOG_SIZE     4096
+#define FAKE_IO_MAX_PORTS    32 /* ports with scripted input */
+#define FAKE_IO_QUEUE        64 /* scripted values per port */
+#define FAKE_MMIO_MAX_REGS   128
+#define FAKE_IPI_LOG_SIZE    256
+#define FAKE_MSR_LOG_SIZE    256
+#define FAKE_NO_VMCS         UINT64_MAX /* current-VMCS pointer when none is loaded */
+
+/* ---- whole machine ---- */
+/* Back to power-on defaults: all CPUs (APIC id = index, CPU 0 is the BSP), the
+ * default MSRs (VMX capabilities of a Skylake-like CPU), CPUID, empty logs and
+ * tables; the calling thread's current CPU becomes 0. */
+void fake_hw_reset(void);
+/* Select the CPU the calling thread's hw_* calls act on. */
+void fake_set_cpu(uint32_t index);
+uint32_t fake_get_cpu(void);
+
+struct fake_cpu {
+	uint32_t apic_id;
+	uint64_t cr0, cr2, cr3, cr4, xcr0, rflags;
+	struct hw_desc_ptr gdtr, idtr;
+	uint16_t tr, cs, ss, ds, es, fs, gs;
+	struct {
+		uint32_t msr;
+		uint64_t value;
+	} msrs[FAKE_MAX_MSRS];
+	size_t nmsrs;
+	/* VMX */
+	bool vmx_on;
+	uint64_t vmxon_pa;
+	uint64_t current_vmcs; /* FAKE_NO_VMCS if none */
+	/* local APIC register file, indexed by MMIO offset / 16 (0x000..0x3F0) */
+	uint32_t apic_regs[64];
+	/* counters */
+	uint64_t halts, pauses, clis, stis, wbinvds, invlpgs, xsaves, xrstors, eois;
+	uint64_t last_invlpg, last_xsave_mask;
+	uint64_t ud_faults, gp_faults;
+};
+
+/* The state of CPU `index`: tests may read and write it directly. */
+struct fake_cpu *fake_cpu(uint32_t index);
+/* Convenience: APIC id of a CPU (also what CPUID 1/0xB and the APIC ID register report). */
+void fake_set_apic_id(uint32_t cpu, uint32_t apic_id);
+
+/* ---- hooks: let a test make "other CPUs" progress while code under test spins ---- */
+typedef void (*fake_hook_fn)(void *arg);
+void fake_set_pause_hook(fake_hook_fn fn, void *arg); /* called by every hw_pause */
+void fake_set_halt_hook(fake_hook_fn fn, void *arg);  /* called by every hw_halt */
+
+/* ---- CPUID ---- */
+/* Leaves not set read as zero. Leaf 1 EBX[31:24] and leaf 0xB EDX always report
+ * the current CPU's APIC id. */
+void fake_cpuid_set(uint32_t leaf, uint32_t subleaf, const struct hw_cpuid_regs *regs);
+
+/* ---- MSRs ---- */
+/* Define an MSR on every CPU / on one CPU. Only defined MSRs accept writes. */
+void fake_msr_set(uint32_t msr, uint64_t value);
+void fake_msr_set_cpu(uint32_t cpu, uint32_t msr, uint64_t value);
+/* Value on the current CPU / on `cpu`, without logging; 0 if not defined. */
+uint64_t fake_msr_get(uint32_t msr);
+uint64_t fake_msr_get_cpu(uint32_t cpu, uint32_t msr);
+bool fake_msr_defined(uint32_t cpu, uint32_t msr);
+/* Remove an MSR from a CPU's table: later accesses count as unknown (hardware: #GP). */
+void fake_msr_undefine(uint32_t cpu, uint32_t msr);
+
+struct fake_msr_write {
+	uint32_t cpu, msr;
+	uint64_t value;
+};
+/* hw_wrmsr log (defined MSRs, x2APIC included), oldest first among the last
+ * FAKE_MSR_LOG_SIZE. */
+size_t fake_msr_log_len(void);
+struct fake_msr_write fake_msr_log(size_t i);
+
+/* ---- VMX ---- */
+enum fake_vmx_op {
+	FAKE_OP_VMXON,
+	FAKE_OP_VMXOFF,
+	FAKE_OP_VMCLEAR,
+	FAKE_OP_VMPTRLD,
+	FAKE_OP_INVEPT,
+	FAKE_OP_INVVPID,
+	FAKE_OP_VMWRITE,
+	FAKE_OP_COUNT
+};
+/* Force every later call of `op` to fail with `result` (and, for
+ * HW_VMX_FAIL_VALID, VM-instruction error `error`); HW_VMX_OK removes it. */
+void fake_vmx_script_result(enum fake_vmx_op op, enum hw_vmx_result result, uint32_t error);
+
+/* Peek/poke a VMCS region by physical address, bypassing the checks (read-only
+ * fields included); the region is created if needed. Reads of unwritten fields
+ * are 0. */
+uint64_t fake_vmcs_get(uint64_t vmcs_pa, uint32_t encoding);
+void fake_vmcs_set(uint64_t vmcs_pa, uint32_t encoding, uint64_t value);
+bool fake_vmcs_written(uint64_t vmcs_pa, uint32_t encoding);
+bool fake_vmcs_exists(uint64_t vmcs_pa);
+/* The same on the current CPU's current VMCS (must exist). */
+uint64_t fake_vmcs_cur_get(uint32_t encoding);
+void fake_vmcs_cur_set(uint32_t encoding, uint64_t value);
+/* Launch state (VMCLEAR makes it clear; VMLAUNCH is in the entry stub). */
+bool fake_vmcs_launched(uint64_t vmcs_pa);
+void fake_vmcs_set_launched(uint64_t vmcs_pa, bool launched);
+
+/* ---- port I/O ---- */
+enum fake_io_dir { FAKE_IO_IN = 0, FAKE_IO_OUT = 1 };
+struct fake_io_entry {
+	uint16_t port;
+	uint8_t size; /* 1, 2, 4 */
+	uint8_t dir;  /* enum fake_io_dir */
+	uint32_t value;
+	uint32_t cpu;
+};
+/* Queue values that the next reads of `port` return, in order. Once the queue
+ * is empty a read returns the port's default (fake_io_set_default), or all ones
+ * (an unclaimed ISA port) if none was set. */
+void fake_io_script(uint16_t port, const uint32_t *values, size_t n);
+void fake_io_set_default(uint16_t port, uint32_t value);
+/* Log of all accesses, oldest first among the last FAKE_IO_LOG_SIZE. */
+size_t fake_io_log_len(void);
+struct fake_io_entry fake_io_log(size_t i);
+/* Values written to (FAKE_IO_OUT) or read from (FAKE_IO_IN) a port, in order;
+ * returns how many were found (at most max are stored). */
+size_t fake_io_collect(uint16_t port, enum fake_io_dir dir, uint32_t *out, size_t max);
+
+/* ---- MMIO ---- */
+/* Define a 32-bit register: reads return its value, writes replace it. Other
+ * addresses (outside the local APIC page) read as all ones and count in
+ * fake_hw.mmio_unknown. */
+void fake_mmio_set(uint64_t pa, uint32_t value);
+uint32_t fake_mmio_get(uint64_t pa);
+
+/* ---- local APIC and IPIs ---- */
+/* The xAPIC is at IA32_APIC_BASE of the current CPU while the APIC is globally
+ * enabled and not in x2APIC mode; in x2APIC mode MSRs 0x800-0x8FF reach it. A
+ * write of the ICR low word (xAPIC) or of MSR 0x830 (x2APIC) sends an IPI. */
+struct fake_ipi {
+	uint32_t src_cpu;
+	uint32_t dest;          /* APIC id from the ICR destination field */
+	uint32_t delivery_mode; /* ICR bits 10:8: 0 fixed, 4 NMI, 5 INIT, 6 SIPI */
+	uint32_t vector;
+	uint32_t shorthand; /* ICR bits 19:18 */
+	uint64_t icr;       /* x2APIC form: destination in bits 63:32 */
+	bool x2apic;
+};
+size_t fake_ipi_count(void); /* total since reset */
+/* Oldest first among the last FAKE_IPI_LOG_SIZE. */
+struct fake_ipi fake_ipi_log(size_t i);
+size_t fake_ipi_log_len(void);
+void fake_ipi_clear(void);
+
+/* ---- TSC ---- */
+/* hw_rdtsc returns the counter then adds the step (default 1000), so time passes. */
+void fake_tsc_set(uint64_t value, uint64_t step);
+
+/* ---- machine-wide counters and records ---- */
+struct fake_hw_state {
+	uint64_t vmx_calls[FAKE_OP_COUNT];
+	uint64_t vmreads, vmwrites;
+	uint64_t vmread_no_vmcs; /* VMREAD with no current VMCS (hardware: VMfailInvalid) */
+	uint64_t invept_count, last_invept_type, last_invept_eptp;
+	uint64_t invvpid_count, last_invvpid_type, last_invvpid_gla;
+	uint16_t last_invvpid_vpid;
+	/* MSRs not in the current CPU's table (hardware: #GP) */
+	uint64_t unknown_msr_reads, unknown_msr_writes;
+	uint32_t last_unknown_msr;
+	uint64_t last_unknown_msr_value; /* of a write */
+	/* MMIO outside the scripted registers and the APIC page */
+	uint64_t mmio_unknown;
+	uint64_t last_unknown_mmio;
+	/* hw_read_gs_qword with IA32_GS_BASE == 0 */
+	uint64_t gs_reads_without_base;
+};
+extern struct fake_hw_state fake_hw;
+
+#endif /* HW_FAKE_FAKE_HW_H */

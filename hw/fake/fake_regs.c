@@ -1,0 +1,242 @@
+/*
+ * Fake hardware, registers and simple instructions of the current CPU: control
+ * registers, XCR0, RFLAGS.IF, TSC, descriptor tables, segment selectors,
+ * GS-relative reads, and counters for pause/hlt/cli/sti/wbinvd/invlpg/xsave.
+ */
+#include <string.h>
+
+#include "hw/fake/fake_internal.h"
+
+static uint64_t tsc_value, tsc_step;
+static fake_hook_fn pause_hook, halt_hook;
+static void *pause_arg, *halt_arg;
+
+void fake_regs_reset(void)
+{
+	tsc_value = 0;
+	tsc_step = 1000;
+	pause_hook = halt_hook = NULL;
+	pause_arg = halt_arg = NULL;
+}
+
+void fake_set_pause_hook(fake_hook_fn fn, void *arg)
+{
+	fake_lock();
+	pause_hook = fn;
+	pause_arg = arg;
+	fake_unlock();
+}
+
+void fake_set_halt_hook(fake_hook_fn fn, void *arg)
+{
+	fake_lock();
+	halt_hook = fn;
+	halt_arg = arg;
+	fake_unlock();
+}
+
+/* ---- registers ---- */
+
+#define REG_GET(type, name, field)                                                                 \
+	type name(void)                                                                            \
+	{                                                                                          \
+		fake_lock();                                                                       \
+		type v = fake_cur()->field;                                                        \
+		fake_unlock();                                                                     \
+		return v;                                                                          \
+	}
+#define REG_SET(name, field)                                                                       \
+	void name(uint64_t v)                                                                      \
+	{                                                                                          \
+		fake_lock();                                                                       \
+		fake_cur()->field = v;                                                             \
+		fake_unlock();                                                                     \
+	}
+REG_GET(uint64_t, hw_read_cr0, cr0)
+REG_GET(uint64_t, hw_read_cr2, cr2)
+REG_GET(uint64_t, hw_read_cr3, cr3)
+REG_GET(uint64_t, hw_read_cr4, cr4)
+REG_SET(hw_write_cr0, cr0)
+REG_SET(hw_write_cr2, cr2)
+REG_SET(hw_write_cr3, cr3)
+REG_SET(hw_write_cr4, cr4)
+REG_GET(uint64_t, hw_read_rflags, rflags)
+REG_GET(uint16_t, hw_str, tr)
+REG_GET(uint16_t, hw_read_cs, cs)
+REG_GET(uint16_t, hw_read_ss, ss)
+REG_GET(uint16_t, hw_read_ds, ds)
+REG_GET(uint16_t, hw_read_es, es)
+REG_GET(uint16_t, hw_read_fs, fs)
+REG_GET(uint16_t, hw_read_gs, gs)
+#undef REG_GET
+#undef REG_SET
+
+uint64_t hw_xgetbv(uint32_t index)
+{
+	fake_lock();
+	struct fake_cpu *c = fake_cur();
+	uint64_t v = 0;
+	if (index == 0 && (c->cr4 & CR4_OSXSAVE))
+		v = c->xcr0;
+	else
+		c->ud_faults++; /* #UD without CR4.OSXSAVE, #GP for other indices */
+	fake_unlock();
+	return v;
+}
+
+void hw_xsetbv(uint32_t index, uint64_t value)
+{
+	fake_lock();
+	struct fake_cpu *c = fake_cur();
+	/* XCR0.x87 must stay set (SDM Vol. 1 13.3). */
+	if (index == 0 && (c->cr4 & CR4_OSXSAVE) && (value & XCR0_X87))
+		c->xcr0 = value;
+	else
+		c->gp_faults++;
+	fake_unlock();
+}
+
+void fake_tsc_set(uint64_t value, uint64_t step)
+{
+	fake_lock();
+	tsc_value = value;
+	tsc_step = step;
+	fake_unlock();
+}
+
+uint64_t hw_rdtsc(void)
+{
+	fake_lock();
+	uint64_t v = tsc_value;
+	tsc_value += tsc_step;
+	fake_unlock();
+	return v;
+}
+
+/* The hooks run without the lock so they may switch CPUs and call hw_*. */
+void hw_pause(void)
+{
+	fake_lock();
+	fake_cur()->pauses++;
+	fake_hook_fn fn = pause_hook;
+	void *arg = pause_arg;
+	fake_unlock();
+	if (fn)
+		fn(arg);
+}
+
+void hw_halt(void)
+{
+	fake_lock();
+	fake_cur()->halts++;
+	fake_hook_fn fn = halt_hook;
+	void *arg = halt_arg;
+	fake_unlock();
+	if (fn)
+		fn(arg);
+}
+
+void hw_cli(void)
+{
+	fake_lock();
+	fake_cur()->clis++;
+	fake_cur()->rflags &= ~RFLAGS_IF;
+	fake_unlock();
+}
+
+void hw_sti(void)
+{
+	fake_lock();
+	fake_cur()->stis++;
+	fake_cur()->rflags |= RFLAGS_IF;
+	fake_unlock();
+}
+
+void hw_wbinvd(void)
+{
+	fake_lock();
+	fake_cur()->wbinvds++;
+	fake_unlock();
+}
+
+void hw_invlpg(uint64_t va)
+{
+	fake_lock();
+	fake_cur()->invlpgs++;
+	fake_cur()->last_invlpg = va;
+	fake_unlock();
+}
+
+void hw_xsave(void *area, uint64_t mask)
+{
+	fake_lock();
+	fake_cur()->xsaves++;
+	fake_cur()->last_xsave_mask = mask;
+	fake_unlock();
+}
+
+void hw_xrstor(const void *area, uint64_t mask)
+{
+	fake_lock();
+	fake_cur()->xrstors++;
+	fake_unlock();
+}
+
+void hw_lgdt(const struct hw_desc_ptr *p)
+{
+	fake_lock();
+	fake_cur()->gdtr = *p;
+	fake_unlock();
+}
+
+void hw_lidt(const struct hw_desc_ptr *p)
+{
+	fake_lock();
+	fake_cur()->idtr = *p;
+	fake_unlock();
+}
+
+void hw_sgdt(struct hw_desc_ptr *p)
+{
+	fake_lock();
+	*p = fake_cur()->gdtr;
+	fake_unlock();
+}
+
+void hw_sidt(struct hw_desc_ptr *p)
+{
+	fake_lock();
+	*p = fake_cur()->idtr;
+	fake_unlock();
+}
+
+void hw_ltr(uint16_t sel)
+{
+	fake_lock();
+	fake_cur()->tr = sel;
+	fake_unlock();
+}
+
+/* mov %gs:offset: the GS base is IA32_GS_BASE of the current CPU (SDM Vol. 3A 3.4.4). */
+uint64_t hw_read_gs_qword(uint32_t offset)
+{
+	fake_lock();
+	uint64_t *slot = fake_msr_slot(fake_cur(), MSR_IA32_GS_BASE);
+	uint64_t base = slot ? *slot : 0, v = 0;
+	if (base)
+		memcpy(&v, (const void *)(uintptr_t)(base + offset), sizeof(v));
+	else
+		fake_hw.gs_reads_without_base++;
+	fake_unlock();
+	return v;
+}
+
+void *hw_phys_ptr(uint64_t pa)
+{
+	return (void *)(uintptr_t)pa;
+}
+
+uint64_t hw_ptr_phys(const void *p)
+{
+	return (uint64_t)(uintptr_t)p;
+}
