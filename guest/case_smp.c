@@ -1,0 +1,47 @@
+/*
+ * smp: start every other CPU the ACPI MADT lists with INIT-SIPI-SIPI; each must
+ * reach C through the real-mode trampoline, bump the shared check-in counter and
+ * report the APIC id it was started for.
+ */
+#include <stdbool.h>
+
+#include "guest/cases.h"
+#include "guest/smp.h"
+
+#define AP_TIMEOUT_MS 500
+
+enum case_result case_smp(struct case_ctx *c)
+{
+	if (guest_env.ncpus == 0)
+		return case_fail(c, "no ACPI MADT found");
+	if (guest_env.ncpus == 1)
+		return case_skip(c, "the MADT lists one CPU");
+
+	bool bsp_listed = false;
+	uint32_t expected = 0;
+	smp_install_trampoline();
+	for (uint32_t i = 0; i < guest_env.ncpus; i++) {
+		uint32_t id = guest_env.apic_ids[i];
+		if (id == guest_env.bsp_apic_id) {
+			bsp_listed = true;
+			continue;
+		}
+		expected++;
+		uint32_t slot = smp_start_ap(id, AP_TIMEOUT_MS);
+		if (!slot)
+			return case_fail(c, "APIC id %u did not check in within %u ms", id,
+			                 AP_TIMEOUT_MS);
+		const struct ap_info *ap = smp_ap(slot);
+		runner_info("cpu slot %u up: LAPIC id %u, CPUID.1 APIC id %u", slot, ap->lapic_id,
+		            ap->cpuid_apic_id);
+		if (ap->lapic_id != id)
+			return case_fail(c, "started APIC id %u but the CPU reports LAPIC id %u",
+			                 id, ap->lapic_id);
+	}
+	if (!bsp_listed)
+		return case_fail(c, "boot CPU APIC id %u is not in the MADT",
+		                 guest_env.bsp_apic_id);
+	if (smp_ap_count() != expected)
+		return case_fail(c, "%u APs checked in, expected %u", smp_ap_count(), expected);
+	return CASE_PASS;
+}

@@ -1,0 +1,23 @@
+/* Fixed addresses and sizes of the test guest (shared by C and entry.S). */
+#ifndef GUEST_LAYOUT_H
+#define GUEST_LAYOUT_H
+
+#define GDT_CODE 0x08
+#define GDT_DATA 0x10
+
+#define BSP_STACK_SIZE 16384
+#define AP_STACK_SHIFT 12 /* 4 KiB per AP */
+#define AP_STACK_SIZE  (1 << AP_STACK_SHIFT)
+#define SMP_MAX_CPUS   8
+
+/* AP trampoline in conventional memory; SIPI vector = TRAMP_BASE >> 12. */
+#define TRAMP_BASE 0x8000
+
+/* The hypervisor's region (rt/layout.h of the hypervisor): hidden from guests. */
+#define HV_REGION_BASE 0x0c000000u
+#define HV_REGION_SIZE 0x01000000u
+
+/* Local APIC (xAPIC MMIO) base after reset; SDM Vol. 3A 11.4.1. */
+#define LAPIC_BASE 0xfee00000u
+
+#endif

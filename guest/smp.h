@@ -1,0 +1,38 @@
+/*
+ * Application processors of the test guest: started with INIT-SIPI-SIPI into the
+ * trampoline (entry.S), each then waits in ap_main for work from the boot CPU.
+ * A CPU's "slot" is 0 for the boot CPU and 1.. for APs in the order they came up.
+ */
+#ifndef GUEST_SMP_H
+#define GUEST_SMP_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "guest/layout.h"
+
+struct ap_info {
+	volatile uint32_t online;
+	volatile uint32_t lapic_id;      /* LAPIC ID register at check-in */
+	volatile uint32_t cpuid_apic_id; /* CPUID.1:EBX[31:24] at check-in */
+};
+
+/* Copies the trampoline to TRAMP_BASE. */
+void smp_install_trampoline(void);
+/*
+ * INIT-SIPI-SIPI to one APIC id (SDM Vol. 3A 9.4.4.1) and waits up to timeout_ms
+ * for a new AP to check in. Returns its slot, or 0 if none came.
+ */
+uint32_t smp_start_ap(uint32_t apic_id, uint32_t timeout_ms);
+/* APs that checked in so far. */
+uint32_t smp_ap_count(void);
+const struct ap_info *smp_ap(uint32_t slot);
+/* Runs fn(arg) on the AP in slot and waits up to timeout_us; false on timeout. */
+bool smp_call(uint32_t slot, void (*fn)(void *), void *arg, uint32_t timeout_us);
+/* The slot of the calling CPU (from its stack pointer: works in any handler). */
+uint32_t smp_this_slot(void);
+
+/* Entry of an AP from the trampoline. */
+_Noreturn void ap_main(uint32_t slot);
+
+#endif
