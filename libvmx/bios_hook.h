@@ -11,8 +11,10 @@
  * and far-jumps to the original INT 15h handler for everything else.
  *
  * What the VMCALL exit handler (libvmx core) must do, in order:
- *  1. linear = guest CS.base + guest RIP; if !bios_hook_is_e820_call(linear), it is
- *     not ours (hand it to the app as usual).
+ *  1. Only in real mode (guest CR0.PE = 0, so linear = guest-physical and
+ *     ES.base = ES << 4): linear = guest CS.base + guest RIP; if
+ *     bios_hook_is_e820_call(linear) is false, or the guest is in any other mode,
+ *     it is not ours (hand it to the app as usual).
  *  2. Fill a struct bios_e820_regs: rax, rbx, rcx, rdx, rdi from the guest GPRs,
  *     es_base = VMCS guest ES base, rflags = VMCS guest RFLAGS, eptp = the EPTP the
  *     guest runs with (the buffer must be writable there; 0 skips that check).

@@ -58,12 +58,13 @@ struct ept_mapping {
 };
 
 /*
- * Builds the guest's EPT from the firmware map (not the guest's: the BIOS-hook
- * page is guest RAM). Reads IA32_VMX_EPT_VPID_CAP for 2 MiB page, walk-length and
- * memory-type support. Returns the EPTP (SDM 24.6.11, Table 24-8: paging-structure memory
- * type WB, or UC if the CPU lacks WB; page-walk length 4; accessed/dirty flags
- * off), or 0 with the reason printed (out of memory, no 4-level walk).
- * Does not INVEPT: run it before the view is first used.
+ * Builds the guest's EPT from an E820 map: the firmware map, or the guest map
+ * (then the pages it carved as reserved, e.g. the BIOS-hook page, are UC; the
+ * hypervisor region is absent whatever the map says). Reads IA32_VMX_EPT_VPID_CAP for 2 MiB page,
+ * walk-length and memory-type support. Returns the EPTP (SDM 24.6.11, Table 24-8: paging-structure
+ * memory type WB, or UC if the CPU lacks WB; page-walk length 4; accessed/dirty flags off), or 0
+ * with the reason printed (out of memory, no 4-level walk). Does not INVEPT: run it before the view
+ * is first used.
  */
 uint64_t ept_build(const struct e820_map *firmware_map);
 

@@ -4,7 +4,7 @@
 #include "libvmx/guest_memory.h"
 
 #include "hw/hw.h"
-#include "rt/panic.h"
+#include "rt/console.h"
 #include "rt/string.h"
 
 #ifdef HV_HOST
@@ -33,12 +33,15 @@ bool guest_mbr_valid(const void *mbr512)
 	return b[510] == 0x55 && b[511] == 0xAA;
 }
 
-void guest_load_mbr(const void *mbr512)
+int guest_load_mbr(const void *mbr512)
 {
 	const uint8_t *b = mbr512;
-	if (!guest_mbr_valid(mbr512))
-		hv_panic("guest MBR has no boot signature: bytes 510-511 are %02x %02x, not 55 aa "
-		         "(is the guest disk attached and bootable?)",
-		         b[510], b[511]);
+	if (!guest_mbr_valid(mbr512)) {
+		hv_printf("hv: guest MBR has no boot signature: bytes 510-511 are %02x %02x, not "
+		          "55 aa (is the guest disk attached and bootable?)\n",
+		          b[510], b[511]);
+		return GUEST_ERR_NO_BOOT_SIGNATURE;
+	}
 	memcpy(guest_phys_ptr(GUEST_MBR_ADDR), mbr512, GUEST_MBR_SIZE);
+	return 0;
 }

@@ -30,10 +30,13 @@ void guest_memory_test_window(void *host, uint64_t len);
 /* True if the 512 bytes end with the boot signature 55h AAh. */
 bool guest_mbr_valid(const void *mbr512);
 
+#define GUEST_ERR_NO_BOOT_SIGNATURE (-1)
+
 /*
- * Copies the boot sector to guest-physical 0x7c00. Panics with the bytes found
- * if the signature is missing: the BIOS would not boot such a disk either.
+ * Copies the boot sector to guest-physical 0x7c00. If the signature is missing
+ * (the BIOS would not boot such a disk either) it prints the bytes found, copies
+ * nothing and returns GUEST_ERR_NO_BOOT_SIGNATURE; else 0.
  */
-void guest_load_mbr(const void *mbr512);
+int guest_load_mbr(const void *mbr512);
 
 #endif /* LIBVMX_GUEST_MEMORY_H */

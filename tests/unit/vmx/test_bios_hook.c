@@ -506,17 +506,20 @@ static void test_mbr_signature(void **state)
 	mbr[510] = 0x55;
 	mbr[511] = 0xAA;
 	assert_true(guest_mbr_valid(mbr));
-	guest_load_mbr(mbr);
+	assert_int_equal(guest_load_mbr(mbr), 0);
 	assert_memory_equal(&low[0x7C00], mbr, 512);
 
 	mbr[511] = 0xAB;
 	assert_false(guest_mbr_valid(mbr));
 	memset(&low[0x7C00], 0, 512);
-	expect_assert_failure(guest_load_mbr(mbr));
-	assert_int_equal(low[0x7C00], 0); /* nothing copied */
+	assert_int_equal(guest_load_mbr(mbr), GUEST_ERR_NO_BOOT_SIGNATURE);
+	for (int i = 0; i < 512; i++)
+		assert_int_equal(low[0x7C00 + i], 0); /* nothing copied */
 	mbr[511] = 0xAA;
 	mbr[510] = 0x00;
-	expect_assert_failure(guest_load_mbr(mbr));
+	assert_false(guest_mbr_valid(mbr));
+	assert_int_equal(guest_load_mbr(mbr), GUEST_ERR_NO_BOOT_SIGNATURE);
+	assert_int_equal(low[0x7C00], 0);
 }
 
 int main(void)

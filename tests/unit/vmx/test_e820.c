@@ -12,6 +12,7 @@
 
 #include "libvmx/e820.h"
 #include "rt/layout.h"
+#include "rt/multiboot.h"
 
 #define MIB    (1ull << 20)
 #define HV_END (HV_REGION_BASE + HV_REGION_SIZE)
@@ -261,6 +262,79 @@ static void test_range_queries(void **state)
 	assert_ptr_equal(e820_guest_entry(&map, 2), &map.entries[2]);
 }
 
+/* ---- from the multiboot information ---- */
+static struct mb_info mbi;
+
+static void test_guest_map_from_multiboot(void **state)
+{
+	/* What GRUB passes on a 512 MiB Bochs machine, shuffled, with a duplicate. */
+	const struct mb_mmap_entry mm[] = {
+	    {MIB, 511 * MIB - 0x10000, MB_MEMORY_AVAILABLE},
+	    {0, 0x9F000, MB_MEMORY_AVAILABLE},
+	    {0xFFFC0000, 0x40000, MB_MEMORY_RESERVED},
+	    {512 * MIB - 0x10000, 0x10000, MB_MEMORY_ACPI_RECLAIMABLE},
+	    {0x9F000, 0x1000, MB_MEMORY_RESERVED},
+	    {0xE8000, 0x18000, MB_MEMORY_RESERVED},
+	    {0, 0x9F000, MB_MEMORY_AVAILABLE},
+	};
+	memset(&mbi, 0, sizeof(mbi));
+	mbi.flags = MB_FLAG_MMAP | MB_FLAG_MEM;
+	mbi.mmap_count = sizeof(mm) / sizeof(mm[0]);
+	memcpy(mbi.mmap, mm, sizeof(mm));
+
+	struct e820_map fw_map;
+	assert_int_equal(e820_firmware_map(&mbi, &fw_map), 0);
+	assert_normalised(&fw_map);
+	assert_int_equal(fw_map.count, 6);
+	assert_entry(&fw_map, 3, MIB, 512 * MIB - 0x10000, E820_RAM);
+
+	assert_int_equal(e820_build_guest_map(&mbi, &map), 0);
+	assert_normalised(&map);
+	assert_int_equal(map.count, 8);
+	assert_entry(&map, 0, 0, 0x9F000, E820_RAM);
+	assert_entry(&map, 1, 0x9F000, 0xA0000, E820_RESERVED);
+	assert_entry(&map, 2, 0xE8000, MIB, E820_RESERVED);
+	assert_entry(&map, 3, MIB, HV_REGION_BASE, E820_RAM);
+	assert_entry(&map, 4, HV_REGION_BASE, HV_END, E820_RESERVED);
+	assert_entry(&map, 5, HV_END, 512 * MIB - 0x10000, E820_RAM);
+	assert_entry(&map, 6, 512 * MIB - 0x10000, 512 * MIB, E820_ACPI);
+	assert_entry(&map, 7, 0xFFFC0000, 1ull << 32, E820_RESERVED);
+	/* The continuation protocol walks exactly these. */
+	for (uint32_t i = 0; i < map.count; i++)
+		assert_ptr_equal(e820_guest_entry(&map, i), &map.entries[i]);
+	assert_null(e820_guest_entry(&map, map.count));
+}
+
+static void test_guest_map_without_mmap(void **state)
+{
+	memset(&mbi, 0, sizeof(mbi));
+	mbi.flags = MB_FLAG_MEM;
+	mbi.mem_lower_kb = 639;
+	mbi.mem_upper_kb = 1023 * 1024; /* 1 GiB in all */
+	assert_int_equal(e820_build_guest_map(&mbi, &map), 0);
+	assert_int_equal(map.count, 4);
+	assert_entry(&map, 0, 0, 639 * 1024, E820_RAM);
+	assert_entry(&map, 1, MIB, HV_REGION_BASE, E820_RAM);
+	assert_entry(&map, 2, HV_REGION_BASE, HV_END, E820_RESERVED);
+	assert_entry(&map, 3, HV_END, 1024 * MIB, E820_RAM);
+
+	mbi.flags = 0;
+	assert_int_equal(e820_build_guest_map(&mbi, &map), E820_ERR_INPUT);
+}
+
+static void test_guest_map_full(void **state)
+{
+	/* 128 disjoint entries below 128 MiB fit; the region in the hole above needs one more. */
+	memset(&mbi, 0, sizeof(mbi));
+	mbi.flags = MB_FLAG_MMAP;
+	mbi.mmap_count = MB_MAX_MMAP;
+	for (uint32_t i = 0; i < MB_MAX_MMAP; i++)
+		mbi.mmap[i] = (struct mb_mmap_entry){i * MIB, MIB / 2, MB_MEMORY_AVAILABLE};
+	assert_int_equal(e820_firmware_map(&mbi, &map), 0);
+	assert_int_equal(map.count, MB_MAX_MMAP);
+	assert_int_equal(e820_build_guest_map(&mbi, &map), E820_ERR_FULL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -277,6 +351,9 @@ int main(void)
 	    cmocka_unit_test(test_from_entries_reports_full),
 	    cmocka_unit_test(test_matches_page_model),
 	    cmocka_unit_test(test_range_queries),
+	    cmocka_unit_test(test_guest_map_from_multiboot),
+	    cmocka_unit_test(test_guest_map_without_mmap),
+	    cmocka_unit_test(test_guest_map_full),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
