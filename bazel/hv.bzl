@@ -63,6 +63,7 @@ def hv_cc_library(name, srcs = [], hdrs = [], deps = [], image_srcs = [], host_s
         copts = IMAGE_COPTS,
         visibility = visibility,
         alwayslink = True,
+        linkstatic = True,
     )
     native.cc_library(
         name = name + "_host",
@@ -72,6 +73,7 @@ def hv_cc_library(name, srcs = [], hdrs = [], deps = [], image_srcs = [], host_s
         deps = [_host_label(d) for d in deps] + host_deps,
         copts = HOST_COPTS,
         visibility = visibility,
+        linkstatic = True,
         testonly = True,
     )
 
