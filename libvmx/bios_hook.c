@@ -18,6 +18,7 @@
 #define LOW_MEM_MAX 0xA0000u /* conventional memory ends where VGA memory starts */
 
 static uint64_t hook_page;
+static const struct e820_map *hook_map;
 
 /*
  * The real-mode stub, instruction by instruction (16-bit code, CS = page >> 4,
@@ -98,6 +99,7 @@ int bios_hook_install(struct e820_map *guest_map)
 	/* Base memory now ends at the page, so DOS-style code leaves it alone. */
 	wr16(BDA_BASE_MEM_KIB, (uint16_t)(page >> 10));
 	hook_page = page;
+	hook_map = guest_map;
 	hv_printf("hv: BIOS hook: INT 15h -> %04x:0000 (was %04x:%04x), base memory %u -> %u KiB\n",
 	          (unsigned)(page >> 4), orig_seg, orig_off, base_kib, (unsigned)(page >> 10));
 	return 0;
@@ -106,6 +108,11 @@ int bios_hook_install(struct e820_map *guest_map)
 uint64_t bios_hook_page(void)
 {
 	return hook_page;
+}
+
+const struct e820_map *bios_hook_guest_map(void)
+{
+	return hook_map;
 }
 
 bool bios_hook_is_e820_call(uint64_t guest_linear_rip)

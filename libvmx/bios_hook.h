@@ -18,7 +18,8 @@
  *  2. Fill a struct bios_e820_regs: rax, rbx, rcx, rdx, rdi from the guest GPRs,
  *     es_base = VMCS guest ES base, rflags = VMCS guest RFLAGS, eptp = the EPTP the
  *     guest runs with (the buffer must be writable there; 0 skips that check).
- *  3. bios_hook_handle_e820(&regs, guest_map) with the guest E820 map.
+ *  3. bios_hook_handle_e820(&regs, bios_hook_guest_map()) (the map given to
+ *     bios_hook_install(), which must stay valid while the guest runs).
  *  4. Copy rax, rbx, rcx, rdx back to the guest GPRs (rdi is unchanged) and
  *     write regs.rflags to VMCS guest RFLAGS (only CF changes: CF=0 success,
  *     CF=1 error with AH = 86h).
@@ -78,6 +79,9 @@ int bios_hook_install(struct e820_map *guest_map);
 
 /* Physical address of the hook page (0 before bios_hook_install()). */
 uint64_t bios_hook_page(void);
+
+/* The guest map bios_hook_install() was given (NULL before). */
+const struct e820_map *bios_hook_guest_map(void);
 
 /* Writes the stub into `page` (BIOS_HOOK_STUB_LEN bytes) chaining to seg:off. */
 void bios_hook_write_stub(uint8_t *page, uint16_t orig_seg, uint16_t orig_off);

@@ -139,7 +139,8 @@ static void vmcall_exit(struct cpu16 *c)
 	    .rflags = c->flags,
 	    .eptp = c->eptp,
 	};
-	bios_hook_handle_e820(&r, &gmap);
+	assert_ptr_equal(bios_hook_guest_map(), &gmap);
+	bios_hook_handle_e820(&r, bios_hook_guest_map());
 	assert_int_equal(r.rdi, c->edi);
 	c->eax = (uint32_t)r.rax;
 	c->ebx = (uint32_t)r.rbx;
