@@ -1,0 +1,42 @@
+/*
+ * Serial console on COM1 (0x3f8, 115200 8N1) and hv_printf.
+ *
+ * One lock serialises output; hv_printf holds it for its whole output, so lines
+ * from different CPUs never interleave. Lines the hypervisor prints start with
+ * "hv: " (COMMON.md); "\n" goes out as "\r\n".
+ */
+#ifndef RT_CONSOLE_H
+#define RT_CONSOLE_H
+
+#include <stdarg.h>
+
+#include "rt/format.h"
+
+#define CONSOLE_COM1 0x3f8
+
+/* Programs the UART (no interrupts, FIFO on). */
+void console_init(void);
+
+int hv_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+int hv_vprintf(const char *fmt, va_list ap);
+
+/*
+ * Releases the console lock whoever holds it: for panic and quiesce, so that a
+ * CPU stopped while printing cannot block every other CPU's output.
+ */
+void console_break_lock(void);
+
+/*
+ * For multi-line reports that must stay together (panic, register dumps):
+ * console_lock(), any number of hv_printf_locked(), console_unlock().
+ * console_lock_for_panic() takes the lock even from a CPU that already holds it
+ * (a fault inside hv_printf) or from one stopped while holding it (after a
+ * bounded wait).
+ */
+void console_lock(void);
+void console_lock_for_panic(void);
+void console_unlock(void);
+int hv_printf_locked(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+int hv_vprintf_locked(const char *fmt, va_list ap);
+
+#endif /* RT_CONSOLE_H */

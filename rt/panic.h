@@ -1,0 +1,34 @@
+/*
+ * Fatal errors. A panic prints "PANIC on CPU <n>: <reason>", then whatever the
+ * caller and the panic hook add (registers, VMCS fields), then halts that CPU
+ * with interrupts off. It never reboots: the log must survive. `./hv run`
+ * treats "PANIC" on the console as a failure.
+ *
+ * In host builds (HV_HOST) the halt becomes a cmocka assertion failure, so a
+ * test fails with the panic message, or catches an expected panic with
+ * expect_assert_failure().
+ */
+#ifndef RT_PANIC_H
+#define RT_PANIC_H
+
+#include <stdarg.h>
+
+_Noreturn void hv_panic(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Called once per panicking CPU after the panic line and dump (libvmx prints
+ * the current VMCS there). Not called for a panic inside a panic. */
+void rt_set_panic_hook(void (*hook)(void));
+
+/*
+ * The two halves of hv_panic for reports with more lines (rt/trap.c):
+ * rt_panic_begin() takes the console and prints the PANIC line; the caller adds
+ * lines with hv_printf_locked(); rt_panic_end() releases the console, runs the
+ * hook and halts.
+ */
+void rt_panic_begin(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+_Noreturn void rt_panic_end(void);
+
+/* The reason of the latest panic ("" if none): for host tests. */
+const char *rt_panic_reason(void);
+
+#endif /* RT_PANIC_H */

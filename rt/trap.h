@@ -1,0 +1,30 @@
+/*
+ * Exceptions taken in the hypervisor (vectors 0-31, rt/idt_stubs.S).
+ *
+ * The NMI goes to the handler installed with rt_set_nmi_handler() and resumes;
+ * every other exception is a hypervisor bug and panics with a register dump.
+ */
+#ifndef RT_TRAP_H
+#define RT_TRAP_H
+
+#include <stdint.h>
+
+/* The stack frame every stub builds, lowest address first. */
+struct rt_trap_frame {
+	uint64_t r15, r14, r13, r12, r11, r10, r9, r8;
+	uint64_t rbp, rdi, rsi, rdx, rcx, rbx, rax;
+	uint64_t vector;
+	uint64_t error_code; /* 0 for vectors without one */
+	/* Pushed by the CPU (SDM Vol. 3A 6.14.2). */
+	uint64_t rip, cs, rflags, rsp, ss;
+};
+
+#define RT_VECTOR_NMI 2
+
+/* Called by the stubs. Returns only for an NMI. */
+void rt_trap(struct rt_trap_frame *f);
+
+/* "UD" for 6, "GP" for 13, ...; "RSVD" for reserved vectors. */
+const char *rt_exception_mnemonic(uint64_t vector);
+
+#endif /* RT_TRAP_H */
