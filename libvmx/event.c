@@ -1,0 +1,261 @@
+/*
+ * The event module (DESIGN.md section 3): which event the guest gets at the
+ * next VM entry, decided at that moment - never when the event arrived.
+ *
+ * - The host NMI handler only counts, per CPU (vmx_nmi_arrived()).
+ * - vmx_inject_pending_events() is the single injection point, called right
+ *   before every VM entry. Priority: the event whose delivery the VM exit
+ *   interrupted (re-injected, SDM 28.2.4 / 27.2.4 "Information for VM Exits
+ *   That Occur During Event Delivery"), then a queued exception, then NMI.
+ *   External interrupts are not intercepted (passthrough): the guest's own
+ *   LAPIC delivers them.
+ * - An NMI is injected only if the app's guest_may_take_nmi() says yes at that
+ *   moment and the guest is not NMI-blocked; if the guest is blocked (virtual
+ *   NMI blocking, STI or MOV-SS blocking) an NMI window is opened instead; if
+ *   the app says no, the NMI stays pending with no window (no exit loop) and
+ *   the question is asked again before the next entry.
+ */
+#include "hw/hw.h"
+#include "libvmx/vmx_internal.h"
+#include "rt/layout.h"
+#include "rt/percpu.h"
+
+/* Host NMIs per CPU: written by the NMI handler, read at the injection point. */
+static uint32_t host_nmis[HV_MAX_CPUS];
+static bool (*nmi_filter)(void);
+
+void vmx_set_nmi_filter(bool (*is_own_signal)(void))
+{
+	nmi_filter = is_own_signal;
+}
+
+void vmx_nmi_arrived(void)
+{
+	if (nmi_filter && nmi_filter())
+		return;
+	__atomic_fetch_add(&host_nmis[this_cpu_index()], 1, __ATOMIC_SEQ_CST);
+}
+
+/* The rt NMI IDT stub calls this: NMIs taken in root mode. */
+void vmx_host_nmi_handler(void)
+{
+	vmx_nmi_arrived();
+}
+
+void vmx_event_reset(struct vcpu *v)
+{
+	uint32_t seen = __atomic_load_n(&host_nmis[v->cpu], __ATOMIC_SEQ_CST);
+	v->ev = (struct vcpu_events){.host_nmis_seen = seen};
+}
+
+/*
+ * NMIs that arrived since the last look become at most one pending guest NMI:
+ * the hardware latches one NMI while another is blocked, the rest merge.
+ */
+static void collect_host_nmis(struct vcpu *v)
+{
+	uint32_t now = __atomic_load_n(&host_nmis[v->cpu], __ATOMIC_SEQ_CST);
+	uint32_t fresh = now - v->ev.host_nmis_seen;
+
+	if (!fresh)
+		return;
+	v->ev.host_nmis_seen = now;
+	if (v->ev.nmi_pending + fresh > 1)
+		v->ev.nmis_merged += v->ev.nmi_pending + fresh - 1;
+	v->ev.nmi_pending = 1;
+}
+
+void vmx_set_nmi_window(struct vcpu *v, bool on)
+{
+	if (v->ev.nmi_window == on)
+		return;
+	uint32_t proc = vmcs_read32(VMCS_PRIMARY_PROC_CONTROLS);
+	proc = on ? (proc | PROC_NMI_WINDOW_EXITING) : (proc & ~PROC_NMI_WINDOW_EXITING);
+	vmcs_write32(VMCS_PRIMARY_PROC_CONTROLS, proc);
+	v->ev.nmi_window = on;
+}
+
+void vmx_event_on_exit(struct vcpu *v)
+{
+	const struct vcpu_exit_info *e = &v->exit;
+	uint32_t basic = VMX_EXIT_REASON_BASIC(e->reason);
+
+	if (e->idt_vectoring_info & INTR_INFO_VALID) {
+		/*
+		 * The exit interrupted the delivery of an event: deliver it again
+		 * (SDM 28.2.4). Bits 30:12 are undefined here and reserved in the
+		 * VM-entry field. Software interrupts and exceptions need the
+		 * instruction length to push the right return address.
+		 */
+		v->ev.reinject = true;
+		v->ev.reinject_info = e->idt_vectoring_info & (INTR_INFO_VALID | 0x7ffu);
+		v->ev.reinject_error = e->idt_vectoring_error;
+		v->ev.reinject_len = e->instruction_len;
+		return;
+	}
+	/*
+	 * "NMI unblocking due to IRET" (SDM 28.2.3): the exit was a fault in a
+	 * guest IRET that had already cleared virtual-NMI blocking. The IRET will
+	 * run again, so the blocking it undid must be back in place.
+	 */
+	bool unblocked_by_iret = false;
+	if (basic == VMX_EXIT_EXCEPTION_NMI && (e->intr_info & INTR_INFO_VALID) &&
+	    INTR_INFO_TYPE(e->intr_info) != INTR_TYPE_NMI)
+		unblocked_by_iret = (e->intr_info & INTR_INFO_NMI_UNBLOCK_IRET) != 0;
+	else if (basic == VMX_EXIT_EPT_VIOLATION)
+		unblocked_by_iret = (e->qualification & EPTQUAL_NMI_UNBLOCK_IRET) != 0;
+	if (unblocked_by_iret)
+		vmcs_write32(VMCS_GUEST_INTERRUPTIBILITY,
+		             vmcs_read32(VMCS_GUEST_INTERRUPTIBILITY) | INTERRUPTIBILITY_NMI);
+}
+
+static bool contributory(uint8_t vec)
+{
+	return vec == X86_VEC_DE || vec == X86_VEC_TS || vec == X86_VEC_NP || vec == X86_VEC_SS ||
+	       vec == X86_VEC_GP;
+}
+
+void vmx_queue_exception(struct vcpu *v, uint8_t vector, bool has_error, uint32_t error_code)
+{
+	struct vcpu_events *ev = &v->ev;
+	/*
+	 * An exception while delivering a hardware exception (the one queued or
+	 * the one being re-injected) combines as on hardware (SDM Vol. 3A 6.15,
+	 * Table 6-5): #DF, or a triple fault after #DF.
+	 */
+	bool have_first = false;
+	uint8_t first = 0;
+	if (ev->exception) {
+		have_first = true;
+		first = ev->exception_vector;
+	} else if (ev->reinject && INTR_INFO_TYPE(ev->reinject_info) == INTR_TYPE_HW_EXCEPTION) {
+		have_first = true;
+		first = (uint8_t)INTR_INFO_VECTOR(ev->reinject_info);
+	}
+	if (have_first) {
+		if (first == X86_VEC_DF)
+			vmx_guest_triple_fault(v, "exception while delivering #DF");
+		if ((contributory(first) && contributory(vector)) ||
+		    (first == X86_VEC_PF && (contributory(vector) || vector == X86_VEC_PF))) {
+			vector = X86_VEC_DF;
+			has_error = true;
+			error_code = 0;
+		}
+		/* The combined exception replaces a re-injected hardware exception. */
+		if (ev->reinject && INTR_INFO_TYPE(ev->reinject_info) == INTR_TYPE_HW_EXCEPTION)
+			ev->reinject = false;
+	}
+	ev->exception = true;
+	ev->exception_vector = vector;
+	ev->exception_has_error = has_error;
+	ev->exception_error = error_code;
+}
+
+void vmx_event_app_unblocked(struct vcpu *v)
+{
+	/*
+	 * Nothing to record: the injection point asks guest_may_take_nmi() before
+	 * every VM entry, and the app calls this from an exit handler, so the
+	 * pending NMI is delivered on the entry that follows. The function exists
+	 * so that an app states the moment explicitly.
+	 */
+	(void)v;
+}
+
+static bool app_allows_nmi(struct vcpu *v)
+{
+	const struct hv_app *app = vmx_app();
+	return !app || !app->guest_may_take_nmi || app->guest_may_take_nmi(v);
+}
+
+static void write_injection(uint32_t info, uint32_t error, uint32_t len)
+{
+	/* Real mode under unrestricted guest delivers no error code (SDM 26.2.1.3). */
+	if ((info & INTR_INFO_DELIVER_CODE) && !(vmcs_readnat(VMCS_GUEST_CR0) & CR0_PE))
+		info &= ~INTR_INFO_DELIVER_CODE;
+	vmcs_write32(VMCS_VM_ENTRY_INTR_INFO, info);
+	if (info & INTR_INFO_DELIVER_CODE)
+		vmcs_write32(VMCS_VM_ENTRY_EXCEPTION_ERROR_CODE, error);
+	uint32_t type = INTR_INFO_TYPE(info);
+	if (type == INTR_TYPE_SW_INTERRUPT || type == INTR_TYPE_PRIV_SW_EXCEPTION ||
+	    type == INTR_TYPE_SW_EXCEPTION)
+		vmcs_write32(VMCS_VM_ENTRY_INSTRUCTION_LEN, len);
+}
+
+/*
+ * The NMI decision, made before every VM entry (so also after every NMI-window
+ * exit). Returns true if an NMI window is wanted.
+ */
+static bool decide_nmi(struct vcpu *v, bool event_injected)
+{
+	/* No: the NMI stays pending, no window - nothing to wait for until the
+	 * app says yes, which it is asked again before the next entry. */
+	if (!app_allows_nmi(v))
+		return false;
+	/* NMIs are held in wait-for-SIPI and shutdown (SDM 25.4.2); the SIPI or
+	 * INIT exit comes first. */
+	uint32_t activity = vmcs_read32(VMCS_GUEST_ACTIVITY_STATE);
+	if (activity == VMX_ACTIVITY_WAIT_SIPI || activity == VMX_ACTIVITY_SHUTDOWN)
+		return false;
+	/*
+	 * Another event goes in first, or the guest is blocked: virtual-NMI
+	 * blocking, or STI/MOV-SS blocking (injecting an NMI with MOV-SS blocking
+	 * fails VM entry, SDM 26.3.1.5, and some CPUs require no STI blocking
+	 * either). The NMI window exits after the blocking ends (SDM 26.7.6), so
+	 * it cannot loop.
+	 */
+	uint32_t intr = vmcs_read32(VMCS_GUEST_INTERRUPTIBILITY);
+	if (event_injected ||
+	    (intr & (INTERRUPTIBILITY_NMI | INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOV_SS)))
+		return true;
+	write_injection(INTR_INFO(X86_VEC_NMI, INTR_TYPE_NMI), 0, 0);
+	v->ev.nmi_pending = 0;
+	v->ev.nmis_injected++;
+	return false;
+}
+
+void vmx_inject_pending_events(struct vcpu *v)
+{
+	struct vcpu_events *ev = &v->ev;
+	bool injected = false;
+
+	/*
+	 * Root-mode NMIs are counted by the IDT handler and collected here. An
+	 * NMI that arrives after this read and before VMRESUME is counted and
+	 * collected at the next VM exit; one that arrives in non-root mode is
+	 * an NMI exit (NMI exiting is on) right after the entry. Physical NMIs
+	 * are unblocked by VM entry with virtual NMIs (SDM 26.7.1), so a root-mode
+	 * NMI held by the blocking that follows an NMI exit (SDM 27.1) is taken
+	 * as an NMI exit right after the entry: nothing is lost.
+	 */
+	collect_host_nmis(v);
+
+	/*
+	 * A queued exception is one the handler raised for this exit; when an
+	 * interrupted hardware exception was also pending, vmx_queue_exception()
+	 * has already combined the two (#DF) and dropped the re-injection.
+	 */
+	if (ev->exception) {
+		uint32_t info = INTR_INFO(ev->exception_vector, INTR_TYPE_HW_EXCEPTION);
+		if (ev->exception_has_error)
+			info |= INTR_INFO_DELIVER_CODE;
+		write_injection(info, ev->exception_error, 0);
+		ev->exception = false;
+		injected = true;
+	} else if (ev->reinject) {
+		/* Re-injecting an NMI: the exit left virtual-NMI blocking set, which
+		 * VM entry refuses together with NMI injection (SDM 26.3.1.5). */
+		if (INTR_INFO_TYPE(ev->reinject_info) == INTR_TYPE_NMI)
+			vmcs_write32(VMCS_GUEST_INTERRUPTIBILITY,
+			             vmcs_read32(VMCS_GUEST_INTERRUPTIBILITY) &
+			                 ~INTERRUPTIBILITY_NMI);
+		write_injection(ev->reinject_info, ev->reinject_error, ev->reinject_len);
+		ev->reinject = false;
+		injected = true;
+	}
+
+	bool window = ev->nmi_pending && decide_nmi(v, injected);
+	/* An interrupted interrupt or NMI left behind by an exception injected
+	 * first: the window exit right after that delivery brings it in. */
+	vmx_set_nmi_window(v, window || ev->reinject);
+}

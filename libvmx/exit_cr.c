@@ -1,0 +1,139 @@
+/*
+ * Control-register access exits (SDM 28.2.1 Table 28-3). CR0 and CR4 exit only
+ * for writes that change a host-owned bit (the guest-host masks, vmcs_controls.c);
+ * reads see the read shadows without exiting. The guest's view (shadow) keeps
+ * what it wrote; the CPU runs with the fixed bits applied, and CR4.VMXE stays
+ * hidden. MOV CR3 exits only on CPUs that force CR3-load/store exiting.
+ */
+#include "hw/hw.h"
+#include "libvmx/vmx_caps.h"
+#include "libvmx/vmx_internal.h"
+#include "rt/panic.h"
+
+#define CR_PAGING_BITS (CR0_PG | CR0_PE | CR0_WP | CR0_CD | CR0_NW)
+#define CR4_PAGING_BITS                                                                            \
+	(CR4_PAE | CR4_PGE | CR4_PSE | CR4_PCIDE | CR4_SMEP | CR4_SMAP | CR4_PKE | CR4_LA57)
+
+/*
+ * PAE paging outside long mode with EPT: VM entry loads the PDPTEs from the
+ * VMCS (SDM 26.3.2.4), so a CR0/CR3/CR4 change done for the guest must load
+ * them as the CPU would, from guest-physical CR3[31:5].
+ */
+static void load_pdptes(void)
+{
+	uint64_t cr0 = vmcs_readnat(VMCS_GUEST_CR0), cr4 = vmcs_readnat(VMCS_GUEST_CR4);
+	uint64_t efer = vmcs_read64(VMCS_GUEST_IA32_EFER);
+
+	if (!(cr0 & CR0_PG) || !(cr4 & CR4_PAE) || (efer & EFER_LMA))
+		return;
+	uint64_t pa = vmcs_readnat(VMCS_GUEST_CR3) & 0xffffffe0ull;
+	if (vmx_gpa_in_hv_region(pa))
+		return; /* the CPU would read EPT-absent memory: leave them */
+	const uint64_t *p = hw_phys_ptr(pa);
+	vmcs_write64(VMCS_GUEST_PDPTE0, p[0]);
+	vmcs_write64(VMCS_GUEST_PDPTE1, p[1]);
+	vmcs_write64(VMCS_GUEST_PDPTE2, p[2]);
+	vmcs_write64(VMCS_GUEST_PDPTE3, p[3]);
+}
+
+/* MOV to CR0 as hardware would do it; false = #GP(0) (SDM Vol. 2B MOV CRn). */
+static bool write_cr0(struct vcpu *v, uint64_t val)
+{
+	uint64_t old = vmcs_readnat(VMCS_CR0_READ_SHADOW);
+	uint64_t efer = vmcs_read64(VMCS_GUEST_IA32_EFER);
+	uint32_t entry = vmcs_read32(VMCS_ENTRY_CONTROLS);
+
+	if ((val >> 32) || ((val & CR0_PG) && !(val & CR0_PE)) ||
+	    ((val & CR0_NW) && !(val & CR0_CD)))
+		return false;
+	if ((val & CR0_PG) && !(old & CR0_PG) && (efer & EFER_LME)) {
+		/* Entering long mode needs CR4.PAE; EFER.LMA follows (SDM 9.8.5). */
+		if (!(vmcs_readnat(VMCS_GUEST_CR4) & CR4_PAE))
+			return false;
+		efer |= EFER_LMA;
+		entry |= ENTRY_IA32E_MODE_GUEST;
+	} else if (!(val & CR0_PG) && (old & CR0_PG)) {
+		efer &= ~EFER_LMA;
+		entry &= ~ENTRY_IA32E_MODE_GUEST;
+	}
+	vmcs_write64(VMCS_GUEST_IA32_EFER, efer);
+	vmcs_write32(VMCS_ENTRY_CONTROLS, entry);
+	vmcs_writenat(VMCS_CR0_READ_SHADOW, val);
+	vmcs_writenat(VMCS_GUEST_CR0, vmx_cr0_actual(val));
+	if ((val ^ old) & CR_PAGING_BITS) {
+		load_pdptes();
+		vmx_flush_guest_tlb(v);
+	}
+	return true;
+}
+
+static bool write_cr4(struct vcpu *v, uint64_t val)
+{
+	uint64_t old = vmcs_readnat(VMCS_CR4_READ_SHADOW);
+	uint64_t efer = vmcs_read64(VMCS_GUEST_IA32_EFER);
+
+	/* VMXE is hidden (CPUID says no VMX) and bits the CPU cannot set are
+	 * reserved: both #GP, as is clearing PAE in long mode. */
+	if ((val & CR4_VMXE) || (val & ~vmx_config()->cr4_fixed1) ||
+	    ((efer & EFER_LMA) && !(val & CR4_PAE)))
+		return false;
+	vmcs_writenat(VMCS_CR4_READ_SHADOW, val);
+	vmcs_writenat(VMCS_GUEST_CR4, vmx_cr4_actual(val));
+	if ((val ^ old) & CR4_PAGING_BITS) {
+		load_pdptes();
+		vmx_flush_guest_tlb(v);
+	}
+	return true;
+}
+
+/* Only CR0/CR4 (masks) and CR3 (forced exiting) are set up to exit. */
+static _Noreturn void unexpected_cr(struct vcpu *v, unsigned cr)
+{
+	hv_panic("unexpected CR%u access exit on CPU %u (qualification 0x%llx)", cr, v->cpu,
+	         (unsigned long long)v->exit.qualification);
+}
+
+void vmx_exit_cr_access(struct vcpu *v)
+{
+	uint64_t q = v->exit.qualification;
+	unsigned cr = CRQUAL_CR(q);
+	bool ok = true;
+
+	switch (CRQUAL_ACCESS(q)) {
+	case CRQUAL_ACCESS_MOV_TO: {
+		uint64_t val = vcpu_gpr_read(v, CRQUAL_GPR(q));
+		if (cr == 0) {
+			ok = write_cr0(v, val);
+		} else if (cr == 4) {
+			ok = write_cr4(v, val);
+		} else if (cr == 3) {
+			vmcs_writenat(VMCS_GUEST_CR3, val & ~(1ull << 63));
+			load_pdptes();
+			vmx_flush_guest_tlb(v);
+		} else {
+			unexpected_cr(v, cr);
+		}
+		break;
+	}
+	case CRQUAL_ACCESS_MOV_FROM:
+		if (cr != 3)
+			unexpected_cr(v, cr);
+		vcpu_gpr_write(v, CRQUAL_GPR(q), vmcs_readnat(VMCS_GUEST_CR3));
+		break;
+	case CRQUAL_ACCESS_CLTS:
+		ok = write_cr0(v, vmcs_readnat(VMCS_CR0_READ_SHADOW) & ~CR0_TS);
+		break;
+	case CRQUAL_ACCESS_LMSW: {
+		/* LMSW loads CR0[3:0] but cannot clear PE (SDM Vol. 2A LMSW). */
+		uint64_t cur = vmcs_readnat(VMCS_CR0_READ_SHADOW);
+		uint64_t data = CRQUAL_LMSW_DATA(q) & 0xfu;
+		ok = write_cr0(v, (cur & ~0xeull) | data | (cur & CR0_PE));
+		break;
+	}
+	}
+	if (!ok) {
+		vmx_queue_exception(v, X86_VEC_GP, true, 0);
+		return;
+	}
+	vcpu_skip_instruction(v);
+}

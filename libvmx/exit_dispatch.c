@@ -1,0 +1,147 @@
+/*
+ * VM-exit dispatch: one table from basic exit reason to handler, per-CPU exit
+ * counters, and the end of every exit: the single injection point.
+ */
+#include "hw/hw.h"
+#include "libvmx/vmx_internal.h"
+#include "rt/console.h"
+#include "rt/layout.h"
+#include "rt/panic.h"
+
+static const vmx_exit_handler handlers[VMX_EXIT_REASON_COUNT] = {
+    [VMX_EXIT_EXCEPTION_NMI] = vmx_exit_exception_nmi,
+    [VMX_EXIT_TRIPLE_FAULT] = vmx_exit_triple_fault,
+    [VMX_EXIT_INIT] = vmx_exit_init,
+    [VMX_EXIT_SIPI] = vmx_exit_sipi,
+    [VMX_EXIT_NMI_WINDOW] = vmx_exit_nmi_window,
+    [VMX_EXIT_CPUID] = vmx_exit_cpuid,
+    [VMX_EXIT_HLT] = vmx_exit_hlt,
+    [VMX_EXIT_INVD] = vmx_exit_invd,
+    [VMX_EXIT_VMCALL] = vmx_exit_vmcall,
+    /* VMX instructions always exit; the guest sees no VMX (CPUID, CR4). */
+    [VMX_EXIT_VMCLEAR] = vmx_exit_vmx_instruction,
+    [VMX_EXIT_VMLAUNCH] = vmx_exit_vmx_instruction,
+    [VMX_EXIT_VMPTRLD] = vmx_exit_vmx_instruction,
+    [VMX_EXIT_VMPTRST] = vmx_exit_vmx_instruction,
+    [VMX_EXIT_VMREAD] = vmx_exit_vmx_instruction,
+    [VMX_EXIT_VMRESUME] = vmx_exit_vmx_instruction,
+    [VMX_EXIT_VMWRITE] = vmx_exit_vmx_instruction,
+    [VMX_EXIT_VMXOFF] = vmx_exit_vmx_instruction,
+    [VMX_EXIT_VMXON] = vmx_exit_vmx_instruction,
+    [VMX_EXIT_INVEPT] = vmx_exit_vmx_instruction,
+    [VMX_EXIT_INVVPID] = vmx_exit_vmx_instruction,
+    [VMX_EXIT_CR_ACCESS] = vmx_exit_cr_access,
+    [VMX_EXIT_IO_INSTRUCTION] = vmx_exit_io,
+    [VMX_EXIT_RDMSR] = vmx_exit_rdmsr,
+    [VMX_EXIT_WRMSR] = vmx_exit_wrmsr,
+    [VMX_EXIT_EPT_VIOLATION] = vmx_exit_ept_violation,
+    [VMX_EXIT_EPT_MISCONFIG] = vmx_exit_ept_misconfig,
+    [VMX_EXIT_WBINVD] = vmx_exit_wbinvd,
+    [VMX_EXIT_XSETBV] = vmx_exit_xsetbv,
+};
+
+static void (*hook_after_exit)(struct vcpu *v);
+static void (*hook_before_entry)(struct vcpu *v);
+
+void vmx_set_transition_hooks(void (*after_exit)(struct vcpu *v),
+                              void (*before_entry)(struct vcpu *v))
+{
+	hook_after_exit = after_exit;
+	hook_before_entry = before_entry;
+}
+
+void vmx_before_entry(struct vcpu *v)
+{
+	if (hook_before_entry)
+		hook_before_entry(v);
+	vmx_inject_pending_events(v);
+}
+
+vmx_exit_handler vmx_exit_handler_for(uint32_t basic_reason)
+{
+	return basic_reason < VMX_EXIT_REASON_COUNT ? handlers[basic_reason] : NULL;
+}
+
+void vmx_read_exit_info(struct vcpu *v)
+{
+	struct vcpu_exit_info *e = &v->exit;
+
+	e->reason = vmcs_read32(VMCS_EXIT_REASON);
+	e->qualification = vmcs_readnat(VMCS_EXIT_QUALIFICATION);
+	e->instruction_len = vmcs_read32(VMCS_VM_EXIT_INSTRUCTION_LEN);
+	e->intr_info = vmcs_read32(VMCS_VM_EXIT_INTR_INFO);
+	e->intr_error = vmcs_read32(VMCS_VM_EXIT_INTR_ERROR_CODE);
+	e->idt_vectoring_info = vmcs_read32(VMCS_IDT_VECTORING_INFO);
+	e->idt_vectoring_error = vmcs_read32(VMCS_IDT_VECTORING_ERROR_CODE);
+	e->gpa = vmcs_read64(VMCS_GUEST_PHYSICAL_ADDRESS);
+}
+
+void vmx_handle_exit(struct vcpu *v)
+{
+	/* Reaching here means the VMLAUNCH succeeded: the next entry resumes. */
+	v->launched = 1;
+	vmx_read_exit_info(v);
+	if (hook_after_exit)
+		hook_after_exit(v);
+
+	uint32_t basic = VMX_EXIT_REASON_BASIC(v->exit.reason);
+	v->exit_count[basic < VMX_EXIT_REASON_COUNT ? basic : VMX_EXIT_REASON_COUNT]++;
+
+	/* SDM 26.8: a VM-entry failure during or after loading guest state is
+	 * reported as a VM exit with bit 31 set; the guest never ran. */
+	if (v->exit.reason & VMX_EXIT_REASON_ENTRY_FAILURE)
+		hv_panic("VM-entry failure on CPU %u: exit reason %u (%s), qualification 0x%llx",
+		         v->cpu, basic, vmx_exit_reason_name(basic),
+		         (unsigned long long)v->exit.qualification);
+
+	vmx_event_on_exit(v);
+	vmx_exit_handler h = vmx_exit_handler_for(basic);
+	if (!h)
+		hv_panic("unhandled VM exit on CPU %u: reason %u (%s)", v->cpu, basic,
+		         vmx_exit_reason_name(basic));
+	h(v);
+	vmx_before_entry(v);
+}
+
+_Noreturn void vmx_entry_failed(struct vcpu *v, uint32_t result)
+{
+	if (result == HW_VMX_FAIL_VALID) {
+		uint32_t err = vmcs_read32(VMCS_VM_INSTRUCTION_ERROR);
+		hv_panic("%s failed on CPU %u: VM-instruction error %u (%s)",
+		         v->launched ? "VMRESUME" : "VMLAUNCH", v->cpu, err,
+		         vmx_instruction_error_name(err));
+	}
+	hv_panic("%s failed on CPU %u: VMfailInvalid (no current VMCS)",
+	         v->launched ? "VMRESUME" : "VMLAUNCH", v->cpu);
+}
+
+void vmx_print_exit_counters(void)
+{
+	char line[1024];
+
+	for (uint32_t cpu = 0; cpu < HV_MAX_CPUS; cpu++) {
+		const struct vcpu *v = vmx_vcpu(cpu);
+		size_t len = 0;
+		int w = hv_snprintf(line, sizeof(line), "hv: cpu %u exits:", cpu);
+		bool any = false;
+
+		len = w > 0 ? (size_t)w : 0;
+		for (uint32_t r = 0; r <= VMX_EXIT_REASON_COUNT && len + 64 < sizeof(line); r++) {
+			if (!v->exit_count[r])
+				continue;
+			any = true;
+			/* One token per reason: "I/O instruction" prints as I/O-instruction. */
+			const char *name =
+			    r < VMX_EXIT_REASON_COUNT ? vmx_exit_reason_name(r) : "unknown";
+			line[len++] = ' ';
+			for (; *name && len < sizeof(line) - 1; name++)
+				line[len++] = *name == ' ' ? '-' : *name;
+			w = hv_snprintf(line + len, sizeof(line) - len, "=%llu",
+			                (unsigned long long)v->exit_count[r]);
+			if (w > 0)
+				len += (size_t)w;
+		}
+		if (any)
+			hv_printf("%s\n", line);
+	}
+}

@@ -1,0 +1,32 @@
+/*
+ * INIT and SIPI exits: how the guest's own INIT-SIPI-SIPI starts its APs.
+ *
+ * In VMX non-root operation INIT always causes a VM exit, and SIPI causes one
+ * when the guest CPU is in the wait-for-SIPI activity state (SDM 26.2, 27.2.1).
+ * Delivery of INIT/SIPI does not depend on the guest's APIC mode (xAPIC or
+ * x2APIC), so these two handlers are the whole of it.
+ */
+#include "hw/hw.h"
+#include "libvmx/vmx_internal.h"
+
+void vmx_exit_init(struct vcpu *v)
+{
+	/*
+	 * INIT reset (SDM 9.1.1, Table 9-1): pending events are discarded (a
+	 * latched NMI stays latched, as the hardware keeps it), the CPU is put in
+	 * real mode at the reset state; an AP then waits for SIPI (SDM 9.4.4),
+	 * the BSP runs the reset vector (its firmware restarts the machine).
+	 */
+	uint32_t nmi_pending = v->ev.nmi_pending;
+	vmx_set_nmi_window(v, false);
+	vmx_event_reset(v);
+	v->ev.nmi_pending = nmi_pending;
+	vmcs_guest_init_state(v, !v->boot_cpu);
+	vmx_flush_guest_tlb(v);
+}
+
+void vmx_exit_sipi(struct vcpu *v)
+{
+	/* Exit qualification bits 7:0: the SIPI vector (SDM 28.2.1). */
+	vmcs_guest_sipi_state(v, (uint8_t)(v->exit.qualification & 0xff));
+}

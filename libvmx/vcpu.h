@@ -1,0 +1,105 @@
+/*
+ * struct vcpu: one per physical CPU (the guest CPU that runs on it).
+ *
+ * The exit stub (vmx_entry.S) saves the guest's general-purpose registers at
+ * the start of the struct and reads `launched`; their offsets are fixed by the
+ * static assertions below. Everything else is C-only.
+ */
+#ifndef LIBVMX_VCPU_H
+#define LIBVMX_VCPU_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hw/vmx_defs.h"
+
+/* GPR indices = x86 register numbers (as in exit qualifications, SDM 28.2.1). */
+enum vcpu_gpr {
+	GPR_RAX,
+	GPR_RCX,
+	GPR_RDX,
+	GPR_RBX,
+	GPR_RSP,
+	GPR_RBP,
+	GPR_RSI,
+	GPR_RDI,
+	GPR_R8,
+	GPR_R9,
+	GPR_R10,
+	GPR_R11,
+	GPR_R12,
+	GPR_R13,
+	GPR_R14,
+	GPR_R15,
+	GPR_COUNT
+};
+
+/* Exit information, read from the VMCS once per exit (SDM 25.9). */
+struct vcpu_exit_info {
+	uint32_t reason; /* full exit reason (bit 31: VM-entry failure) */
+	uint64_t qualification;
+	uint32_t instruction_len;
+	uint32_t intr_info; /* VM-exit interruption information */
+	uint32_t intr_error;
+	uint32_t idt_vectoring_info;
+	uint32_t idt_vectoring_error;
+	uint64_t gpa; /* guest-physical address (EPT exits) */
+};
+
+/* Event state for the single injection point (event.c, DESIGN.md section 3). */
+struct vcpu_events {
+	/* An event whose delivery a VM exit interrupted (IDT-vectoring info). */
+	bool reinject;
+	uint32_t reinject_info, reinject_error, reinject_len;
+	/* One exception queued by a handler (a fault: RIP not advanced). */
+	bool exception;
+	uint8_t exception_vector;
+	bool exception_has_error;
+	uint32_t exception_error;
+	/* Guest NMIs not yet injected: 0 or 1, as the hardware latches one. */
+	uint32_t nmi_pending;
+	/* How many of this CPU's host NMI counts have been turned into pending NMIs. */
+	uint32_t host_nmis_seen;
+	/* NMI-window exiting is currently requested in the VMCS. */
+	bool nmi_window;
+	/* Statistics, for tests and the exit report. */
+	uint64_t nmis_injected, nmis_merged;
+};
+
+struct vcpu {
+	uint64_t gpr[GPR_COUNT]; /* gpr[GPR_RSP] unused: the guest RSP is in the VMCS */
+	uint8_t launched;        /* VMLAUNCH done: the next entry is VMRESUME */
+	bool boot_cpu;
+	uint16_t vpid;
+	uint32_t cpu;
+	uint64_t vmcs_pa;
+	uint64_t eptp;
+	uint64_t exit_stack_top;
+	struct vcpu_exit_info exit;
+	struct vcpu_events ev;
+	/* Exits by basic reason; the last slot counts reasons past the table. */
+	uint64_t exit_count[VMX_EXIT_REASON_COUNT + 1];
+	void *app_data; /* free for the app */
+};
+
+/* Offsets used by vmx_entry.S. */
+#define VCPU_OFF_GPR(n)   ((n)*8)
+#define VCPU_OFF_LAUNCHED 128
+_Static_assert(offsetof(struct vcpu, gpr) == 0, "vmx_entry.S: gpr at 0");
+_Static_assert(offsetof(struct vcpu, launched) == VCPU_OFF_LAUNCHED, "vmx_entry.S: launched");
+
+/* The vcpu of a CPU index (0 .. HV_MAX_CPUS-1). */
+struct vcpu *vmx_vcpu(uint32_t cpu);
+
+/* Register access by x86 register number; RSP goes to the VMCS. */
+uint64_t vcpu_gpr_read(struct vcpu *v, unsigned n);
+void vcpu_gpr_write(struct vcpu *v, unsigned n, uint64_t value);
+
+/* Completes the exiting instruction: RIP += length, STI/MOV-SS blocking ends. */
+void vcpu_skip_instruction(struct vcpu *v);
+
+/* The guest's current privilege level (SS.DPL, SDM 25.4.1). */
+unsigned vcpu_cpl(void);
+
+#endif /* LIBVMX_VCPU_H */

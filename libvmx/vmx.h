@@ -1,0 +1,96 @@
+/*
+ * libvmx public API: what core/ and the apps call.
+ *
+ * Boot order (core/): vmx_supported() and vmx_print_caps() on the BSP;
+ * vmx_set_app(); vmx_cpu_init(cpu) on every CPU (BSP first); then
+ * vmx_launch_guest() on every CPU, which never returns.
+ */
+#ifndef LIBVMX_VMX_H
+#define LIBVMX_VMX_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/hv_app.h"
+#include "libvmx/vcpu.h"
+
+/*
+ * BSP only. True if this CPU can run the library; otherwise `why` says what is
+ * missing (first CPUID.1:ECX.VMX, then IA32_FEATURE_CONTROL, then every
+ * missing must-have feature by name). Sets and locks IA32_FEATURE_CONTROL if
+ * the firmware left it unlocked.
+ */
+bool vmx_supported(char *why, size_t n);
+/* Prints "hv: vmx: ept=yes unrestricted-guest=yes ... preemption-timer=yes". */
+void vmx_print_caps(void);
+
+/* The app whose callbacks the library calls (NULL callbacks = defaults). */
+void vmx_set_app(const struct hv_app *app);
+const struct hv_app *vmx_app(void);
+
+/*
+ * VMXON on the calling CPU (index `cpu`), after checking that its VMX
+ * capabilities equal the BSP's (panics naming the CPU and the difference).
+ * Allocates the CPU's VMCS and exit stack and makes the VMCS current.
+ * Returns 0, or -1 after printing why VMXON failed.
+ */
+int vmx_cpu_init(uint32_t cpu);
+
+/*
+ * Sets up this CPU's VMCS (controls, host state, guest state) and enters the
+ * guest: the boot CPU in real mode at 0000:7C00 with DL=0x80, the others in
+ * the wait-for-SIPI state (the guest starts them with its own INIT-SIPI-SIPI).
+ */
+_Noreturn void vmx_launch_guest(uint32_t cpu, bool boot_cpu, uint64_t eptp);
+
+/* The guest's E820 map, which the INT 15h hook's VMCALLs answer from
+ * (libvmx/bios_hook.h). Set it before the guest runs. */
+struct e820_map;
+void vmx_set_guest_e820(const struct e820_map *map);
+
+/* "hv: cpu <n> exits: <reason>=<count> ..." for every CPU that has exited. */
+void vmx_print_exit_counters(void);
+
+/* ---- events (DESIGN.md section 3; rules in libvmx/README.md) ---- */
+
+/* Queue a hardware exception for the guest (injected at the next VM entry). */
+void vmx_queue_exception(struct vcpu *v, uint8_t vector, bool has_error, uint32_t error_code);
+/* The app's guest_may_take_nmi() answer may have become yes: decide again at
+ * the next VM entry. Call on v's CPU (from an exit handler). */
+void vmx_event_app_unblocked(struct vcpu *v);
+/* Called for every NMI this CPU takes (root-mode NMI or NMI VM exit). */
+void vmx_nmi_arrived(void);
+/*
+ * A library that signals CPUs with NMIs (libquiesce) registers a filter: it is
+ * called first for every NMI and returns true if the NMI was its own signal,
+ * which then does not become a guest NMI. Must only touch per-CPU atomics.
+ */
+void vmx_set_nmi_filter(bool (*is_own_signal)(void));
+
+/*
+ * Hooks for a library that must run on every guest/host transition of a CPU
+ * (libquiesce: quiesce_cpu_online() after an exit, quiesce_poll() and, before
+ * an entry into wait-for-SIPI, quiesce_cpu_offline()). after_exit runs first
+ * thing in every exit; before_entry runs before the injection point of every
+ * entry, the first one included. NULL = none.
+ */
+void vmx_set_transition_hooks(void (*after_exit)(struct vcpu *v),
+                              void (*before_entry)(struct vcpu *v));
+
+/* ---- intercepts (shared by all CPUs; register before or in app->boot) ---- */
+
+/* An I/O handler: `*value` is the data (written for IN). Return false to let
+ * the library forward the access to the real port. */
+typedef bool (*vmx_io_handler)(struct vcpu *v, uint16_t port, bool in, unsigned size,
+                               uint32_t *value);
+/* An MSR handler: `*value` is the data (written for RDMSR). Return false to
+ * inject #GP(0). */
+typedef bool (*vmx_msr_handler)(struct vcpu *v, uint32_t msr, bool write, uint64_t *value);
+/* Returns 0, or -1 if the table is full or the port/MSR cannot be intercepted. */
+int vmx_intercept_io(uint16_t port, vmx_io_handler h);
+int vmx_intercept_msr(uint32_t msr, vmx_msr_handler h);
+/* Show CPUID.1:ECX[31] (hypervisor present) to the guest; default: hidden. */
+void vmx_cpuid_show_hypervisor(bool show);
+
+#endif /* LIBVMX_VMX_H */

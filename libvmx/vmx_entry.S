@@ -1,0 +1,83 @@
+/*
+ * VM entry and the VM-exit stub (image only).
+ *
+ * struct vcpu layout (libvmx/vcpu.h, checked by _Static_assert there):
+ * gpr[16] at 0 (x86 register order: rax rcx rdx rbx rsp rbp rsi rdi r8..r15;
+ * the rsp slot is unused, the guest RSP lives in the VMCS), `launched` at 128.
+ */
+#define GPR(n) ((n) * 8)
+#define LAUNCHED 128
+
+	.text
+
+/*
+ * _Noreturn void vmx_enter_guest(struct vcpu *v)
+ * Loads the guest GPRs and enters with VMLAUNCH (first time) or VMRESUME.
+ * Returns only if the instruction fails (SDM 31.2: CF = VMfailInvalid,
+ * ZF = VMfailValid), into vmx_entry_failed(v, result), which panics.
+ */
+	.globl vmx_enter_guest
+	.type vmx_enter_guest, @function
+vmx_enter_guest:
+	push %rdi			/* v, for the failure path */
+	cmpb $0, LAUNCHED(%rdi)		/* movs below keep these flags */
+	mov GPR(0)(%rdi), %rax
+	mov GPR(1)(%rdi), %rcx
+	mov GPR(2)(%rdi), %rdx
+	mov GPR(3)(%rdi), %rbx
+	mov GPR(5)(%rdi), %rbp
+	mov GPR(6)(%rdi), %rsi
+	mov GPR(8)(%rdi), %r8
+	mov GPR(9)(%rdi), %r9
+	mov GPR(10)(%rdi), %r10
+	mov GPR(11)(%rdi), %r11
+	mov GPR(12)(%rdi), %r12
+	mov GPR(13)(%rdi), %r13
+	mov GPR(14)(%rdi), %r14
+	mov GPR(15)(%rdi), %r15
+	mov GPR(7)(%rdi), %rdi
+	jne 1f
+	vmlaunch
+	jmp 2f
+1:	vmresume
+2:	mov $1, %esi			/* HW_VMX_FAIL_INVALID (CF) */
+	jc 3f
+	mov $2, %esi			/* HW_VMX_FAIL_VALID (ZF) */
+3:	pop %rdi
+	and $-16, %rsp
+	call vmx_entry_failed
+	ud2
+	.size vmx_enter_guest, . - vmx_enter_guest
+
+/*
+ * Host RIP of every VMCS. On entry RSP = host RSP, where vmcs_host.c stored
+ * the vcpu pointer; RFLAGS = 2 (interrupts off), so nothing can run between
+ * the exit and the save. The host RSP is 16-byte aligned, as the call wants.
+ */
+	.globl vmx_exit_stub
+	.type vmx_exit_stub, @function
+vmx_exit_stub:
+	push %rax
+	mov 8(%rsp), %rax		/* struct vcpu * */
+	mov %rcx, GPR(1)(%rax)
+	mov %rdx, GPR(2)(%rax)
+	mov %rbx, GPR(3)(%rax)
+	mov %rbp, GPR(5)(%rax)
+	mov %rsi, GPR(6)(%rax)
+	mov %rdi, GPR(7)(%rax)
+	mov %r8, GPR(8)(%rax)
+	mov %r9, GPR(9)(%rax)
+	mov %r10, GPR(10)(%rax)
+	mov %r11, GPR(11)(%rax)
+	mov %r12, GPR(12)(%rax)
+	mov %r13, GPR(13)(%rax)
+	mov %r14, GPR(14)(%rax)
+	mov %r15, GPR(15)(%rax)
+	popq GPR(0)(%rax)		/* the guest's RAX */
+	mov %rax, %rdi
+	call vmx_handle_exit		/* handlers, then the injection point */
+	mov (%rsp), %rdi
+	jmp vmx_enter_guest
+	.size vmx_exit_stub, . - vmx_exit_stub
+
+	.section .note.GNU-stack, "", @progbits

@@ -1,0 +1,15 @@
+/*
+ * Host builds: there is no VM entry. Tests drive vmx_handle_exit() and the
+ * setup functions directly; reaching an entry is a test error.
+ */
+#include "libvmx/vmx_internal.h"
+#include "rt/panic.h"
+
+void vmx_exit_stub(void)
+{
+}
+
+_Noreturn void vmx_enter_guest(struct vcpu *v)
+{
+	hv_panic("host build: no VM entry (CPU %u)", v->cpu);
+}

@@ -1,0 +1,109 @@
+/*
+ * Declarations shared by the files of libvmx (not part of the public API).
+ */
+#ifndef LIBVMX_VMX_INTERNAL_H
+#define LIBVMX_VMX_INTERNAL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "hw/hw.h"
+#include "libvmx/vcpu.h"
+#include "libvmx/vmx.h"
+
+/* ---- vmx_entry.S (image) / vmx_entry_fake.c (host) ---- */
+/* Loads the guest GPRs and does VMLAUNCH or VMRESUME; returns only via
+ * vmx_entry_failed() (which panics). */
+_Noreturn void vmx_enter_guest(struct vcpu *v);
+/* Host RIP: saves the guest GPRs, calls vmx_handle_exit(), re-enters. */
+void vmx_exit_stub(void);
+
+/* ---- exit_dispatch.c ---- */
+void vmx_handle_exit(struct vcpu *v);
+/* VMLAUNCH/VMRESUME fell through: result is enum hw_vmx_result. */
+_Noreturn void vmx_entry_failed(struct vcpu *v, uint32_t result);
+void vmx_read_exit_info(struct vcpu *v);
+/* The end of every exit and of the launch: transition hook, injection point. */
+void vmx_before_entry(struct vcpu *v);
+typedef void (*vmx_exit_handler)(struct vcpu *v);
+vmx_exit_handler vmx_exit_handler_for(uint32_t basic_reason);
+
+/* ---- vmcs_dump.c ---- */
+void vmx_dump_vmcs(void);
+void vmx_panic_hook(void);
+const char *vmx_instruction_error_name(uint32_t err);
+/* Reports a failed VMX instruction ("VMCLEAR failed: ..."); returns -1. */
+int vmx_report_failure(const char *what, enum hw_vmx_result r);
+/* Marks whether this CPU has a current VMCS the panic hook may dump. */
+void vmx_set_vmcs_current(uint32_t cpu, bool current);
+
+/* ---- vmcs_controls.c / vmcs_host.c / vmcs_guest.c ---- */
+/* vmx_cpu.c: all of vmx_launch_guest() but the VM entry. */
+void vmx_prepare_guest(uint32_t cpu, bool boot_cpu, uint64_t eptp);
+void vmcs_setup_controls(struct vcpu *v);
+void vmcs_setup_host(struct vcpu *v);
+/* The guest-host masks of CR0/CR4: bits the guest may not own (SDM 25.6.6). */
+uint64_t vmx_cr0_host_owned(void);
+uint64_t vmx_cr4_host_owned(void);
+/* Guest-visible CR value -> the value the CPU runs with (fixed bits applied). */
+uint64_t vmx_cr0_actual(uint64_t view);
+uint64_t vmx_cr4_actual(uint64_t view);
+/* The boot CPU at 0000:7C00, real mode, DL=0x80. */
+void vmcs_guest_boot_state(struct vcpu *v);
+/* INIT reset state (SDM 9.1.1 Table 9-1); APs wait for SIPI, the BSP starts
+ * at the reset vector. */
+void vmcs_guest_init_state(struct vcpu *v, bool wait_for_sipi);
+/* After a SIPI with `vector`: CS = vector << 8, base vector << 12, IP 0. */
+void vmcs_guest_sipi_state(struct vcpu *v, uint8_t vector);
+
+/* ---- vmx_bitmaps.c ---- */
+void vmx_bitmaps_init(void);
+uint64_t vmx_io_bitmap_pa(int which); /* 0 = A (ports 0-7FFF), 1 = B */
+uint64_t vmx_msr_bitmap_pa(void);
+vmx_io_handler vmx_io_handler_for(uint16_t port);
+vmx_msr_handler vmx_msr_handler_for(uint32_t msr);
+/* Marks an MSR as intercepted (reads and writes) without a handler table entry. */
+void vmx_msr_bitmap_set(uint32_t msr);
+void vmx_io_bitmap_set(uint16_t port);
+/* MSRs 0-1FFF and C0000000-C0001FFF: the others always exit (SDM 25.6.9). */
+bool vmx_msr_in_bitmap(uint32_t msr);
+
+/* ---- event.c ---- */
+void vmx_event_on_exit(struct vcpu *v);
+void vmx_inject_pending_events(struct vcpu *v);
+void vmx_event_reset(struct vcpu *v);
+void vmx_host_nmi_handler(void);
+void vmx_set_nmi_window(struct vcpu *v, bool on);
+
+/* ---- handlers (exit_*.c) ---- */
+void vmx_exit_exception_nmi(struct vcpu *v);
+void vmx_exit_nmi_window(struct vcpu *v);
+void vmx_exit_triple_fault(struct vcpu *v);
+void vmx_exit_init(struct vcpu *v);
+void vmx_exit_sipi(struct vcpu *v);
+void vmx_exit_cpuid(struct vcpu *v);
+void vmx_exit_invd(struct vcpu *v);
+void vmx_exit_wbinvd(struct vcpu *v);
+void vmx_exit_hlt(struct vcpu *v);
+void vmx_exit_vmx_instruction(struct vcpu *v);
+void vmx_exit_vmcall(struct vcpu *v);
+void vmx_exit_cr_access(struct vcpu *v);
+void vmx_exit_io(struct vcpu *v);
+void vmx_exit_rdmsr(struct vcpu *v);
+void vmx_exit_wrmsr(struct vcpu *v);
+void vmx_exit_ept_violation(struct vcpu *v);
+void vmx_exit_ept_misconfig(struct vcpu *v);
+void vmx_exit_xsetbv(struct vcpu *v);
+/* A guest triple fault (or a fault while delivering #DF): report, power off. */
+_Noreturn void vmx_guest_triple_fault(struct vcpu *v, const char *why);
+
+/* Flushes the guest's VPID-tagged TLB entries after a paging change the CPU
+ * did not see (a CR write done through the VMCS, INIT). */
+void vmx_flush_guest_tlb(struct vcpu *v);
+
+/* Guest-physical addresses the guest must never reach (rt/layout.h). */
+bool vmx_gpa_in_hv_region(uint64_t gpa);
+/* XSETBV validity of an XCR0 value on this CPU (exit_xsetbv.c). */
+bool vmx_xcr0_valid(uint64_t xcr0);
+
+#endif /* LIBVMX_VMX_INTERNAL_H */
