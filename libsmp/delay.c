@@ -33,33 +33,31 @@ static uint64_t tsc_per_us;
 void delay_calibrate(void)
 {
 	const uint32_t count = (uint32_t)((uint64_t)PIT_HZ * CALIBRATE_US / 1000000u);
-	uint8_t port_b;
+	uint8_t port_b = hw_inb(PORT_B);
 	uint64_t start, end;
 	uint32_t polls = 0;
 	bool fired;
 
-	if (tsc_per_us != 0)
-		return;
-	port_b = hw_inb(PORT_B);
 	hw_outb(PORT_B, (uint8_t)((port_b & ~PORT_B_SPEAKER) | PORT_B_CH2_GATE));
 	hw_outb(PIT_COMMAND, PIT_CH2_ONESHOT);
 	hw_outb(PIT_CH2_DATA, (uint8_t)(count & 0xff));
 	hw_outb(PIT_CH2_DATA, (uint8_t)(count >> 8));
 	start = hw_rdtsc();
-	while (!(fired = (hw_inb(PORT_B) & PORT_B_CH2_OUT) != 0) && ++polls < CALIBRATE_POLLS)
-		;
-	end = hw_rdtsc();
+	do {
+		end = hw_rdtsc();
+		fired = (hw_inb(PORT_B) & PORT_B_CH2_OUT) != 0;
+	} while (!fired && ++polls < CALIBRATE_POLLS);
 	hw_outb(PORT_B, port_b);
 
-	if (fired && end > start)
-		tsc_per_us = (end - start) / CALIBRATE_US;
+	tsc_per_us = fired && end > start ? (end - start) / CALIBRATE_US : 0;
 	if (tsc_per_us == 0)
 		tsc_per_us = DELAY_FALLBACK_TSC_PER_US;
 }
 
 uint64_t delay_tsc_per_us(void)
 {
-	delay_calibrate();
+	if (tsc_per_us == 0)
+		delay_calibrate();
 	return tsc_per_us;
 }
 

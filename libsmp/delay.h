@@ -11,9 +11,9 @@
 /* TSC rate assumed when the PIT does not answer: too high only lengthens delays. */
 #define DELAY_FALLBACK_TSC_PER_US 4000u
 
-/* Measures the TSC rate (about 10 ms); later calls do nothing. */
+/* Measures the TSC rate (about 10 ms), again at each call. */
 void delay_calibrate(void);
-/* TSC ticks per microsecond (calibrating first if needed); never 0. */
+/* TSC ticks per microsecond (calibrating at the first call); never 0. */
 uint64_t delay_tsc_per_us(void);
 /* Microseconds since `tsc_start` (a hw_rdtsc() value). */
 uint64_t delay_us_since(uint64_t tsc_start);

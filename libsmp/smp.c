@@ -169,7 +169,7 @@ int smp_start_aps(void (*ap_main)(uint32_t cpu_index))
 	}
 	params = (struct ap_tramp_params *)(page + code->params_offset);
 	ap_main_fn = ap_main;
-	delay_calibrate();
+	(void)delay_tsc_per_us(); /* calibrate now, not inside the first delay */
 
 	memcpy(saved_page, page, sizeof(saved_page));
 	memcpy(page, code->bytes, code->size);
