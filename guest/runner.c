@@ -4,6 +4,7 @@
 
 #include "guest/console.h"
 #include "guest/cpu.h"
+#include "guest/trap.h"
 
 struct guest_env guest_env;
 
@@ -57,6 +58,9 @@ _Noreturn void guest_power_off(uint8_t code)
 
 static _Noreturn void finish(void)
 {
+	if (trap_stray_count())
+		runner_info("%u interrupts arrived on vectors without a handler",
+		            trap_stray_count());
 	con_printf("TESTGUEST: DONE pass=%u fail=%u\n", npass, nfail);
 	con_flush();
 	guest_power_off(nfail ? 1 : 0);
