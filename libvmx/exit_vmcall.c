@@ -7,18 +7,12 @@
 #include "libvmx/vmx_internal.h"
 #include "rt/panic.h"
 
-static const struct e820_map *guest_e820;
-
-void vmx_set_guest_e820(const struct e820_map *map)
-{
-	guest_e820 = map;
-}
-
 /* The protocol of bios_hook.h: registers in, answer out, CF in RFLAGS. */
 static void bios_e820_call(struct vcpu *v)
 {
-	if (!guest_e820)
-		hv_panic("INT 15h hook called on CPU %u before vmx_set_guest_e820()", v->cpu);
+	const struct e820_map *map = bios_hook_guest_map();
+	if (!map)
+		hv_panic("INT 15h hook VMCALL on CPU %u with no guest map installed", v->cpu);
 	struct bios_e820_regs r = {
 	    .rax = v->gpr[GPR_RAX],
 	    .rbx = v->gpr[GPR_RBX],
@@ -29,7 +23,7 @@ static void bios_e820_call(struct vcpu *v)
 	    .rflags = vmcs_readnat(VMCS_GUEST_RFLAGS),
 	    .eptp = v->eptp,
 	};
-	bios_hook_handle_e820(&r, guest_e820);
+	bios_hook_handle_e820(&r, map);
 	v->gpr[GPR_RAX] = r.rax;
 	v->gpr[GPR_RBX] = r.rbx;
 	v->gpr[GPR_RCX] = r.rcx;

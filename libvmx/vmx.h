@@ -44,11 +44,6 @@ int vmx_cpu_init(uint32_t cpu);
  */
 _Noreturn void vmx_launch_guest(uint32_t cpu, bool boot_cpu, uint64_t eptp);
 
-/* The guest's E820 map, which the INT 15h hook's VMCALLs answer from
- * (libvmx/bios_hook.h). Set it before the guest runs. */
-struct e820_map;
-void vmx_set_guest_e820(const struct e820_map *map);
-
 /* "hv: cpu <n> exits: <reason>=<count> ..." for every CPU that has exited. */
 void vmx_print_exit_counters(void);
 

@@ -62,9 +62,18 @@ int vmx_cpu_init(uint32_t cpu)
 	if (enable_feature_control(cpu))
 		return -1;
 
-	/* CR0/CR4 must respect the fixed bits in VMX operation (SDM A.7, A.8). */
+	/*
+	 * CR0/CR4 must respect the fixed bits in VMX operation (SDM A.7, A.8).
+	 * CR4.OSXSAVE: the guest's XSETBV exits and is executed here, which #UDs
+	 * in root mode unless the host has OSXSAVE on (SDM Vol. 2 XSETBV).
+	 */
+	struct hw_cpuid_regs id;
+	hw_cpuid(1, 0, &id);
+	uint64_t cr4 = hw_read_cr4() | c->cr4_fixed0 | CR4_VMXE;
+	if (id.ecx & CPUID1_ECX_XSAVE)
+		cr4 |= CR4_OSXSAVE;
 	hw_write_cr0((hw_read_cr0() | c->cr0_fixed0) & c->cr0_fixed1);
-	hw_write_cr4((hw_read_cr4() | c->cr4_fixed0 | CR4_VMXE) & c->cr4_fixed1);
+	hw_write_cr4(cr4 & c->cr4_fixed1);
 
 	uint64_t vmxon = alloc_region(c->revision_id);
 	enum hw_vmx_result r = hw_vmxon(vmxon);
