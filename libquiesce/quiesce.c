@@ -28,7 +28,8 @@
  * not a counter, because at most one NMI is pending per CPU: the quiescer does
  * not send again while QS_OWED is still set (the NMI already on its way, or
  * latched, serves the new request too). So each NMI sent makes exactly one
- * "true", and every other delivery is reported as the guest's.
+ * "true", and every other delivery is reported as the guest's (one caveat:
+ * the re-send after a long silence, see wait_for_ack).
  *
  * Guest NMIs. If a guest NMI G is delivered after QS_OWED was set but before
  * the quiesce NMI Q arrives, G is the one reported as quiesce and Q, arriving
@@ -229,7 +230,11 @@ static void wait_for_ack(uint32_t t, uint64_t round)
 		/*
 		 * Still owed after a long time: the NMI may have been dropped (an
 		 * emulator, or a CPU that went through wait-for-SIPI). Sending
-		 * again is harmless if it is only latched: the two merge.
+		 * again is harmless if it is only latched: the two merge. The one
+		 * cost: a kick that lands after the first NMI was delivered but
+		 * before its handler's first instruction makes a second delivery,
+		 * which goes to the guest. kick_spins (milliseconds) makes that
+		 * window, a few instructions wide, practically unreachable.
 		 */
 		if (ops->kick_spins != 0 && spins % ops->kick_spins == 0 &&
 		    (__atomic_load_n(&s->flags, __ATOMIC_ACQUIRE) & QS_OWED))
