@@ -55,6 +55,10 @@ uint64_t hw_xgetbv(uint32_t index);
 void hw_xsetbv(uint32_t index, uint64_t value);
 uint64_t hw_read_rflags(void);
 uint64_t hw_rdtsc(void);
+/* RDRAND/RDSEED (SDM Vol. 2B): true (CF=1) with a random value in *out; false
+ * when the DRNG had none ready (the caller retries). */
+bool hw_rdrand64(uint64_t *out);
+bool hw_rdseed64(uint64_t *out);
 uint8_t hw_inb(uint16_t port);
 uint16_t hw_inw(uint16_t port);
 uint32_t hw_inl(uint16_t port);
@@ -162,6 +166,18 @@ static inline uint64_t hw_rdtsc(void)
 	uint32_t lo, hi;
 	__asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
 	return ((uint64_t)hi << 32) | lo;
+}
+static inline bool hw_rdrand64(uint64_t *out)
+{
+	uint8_t ok;
+	__asm__ volatile("rdrand %0; setc %1" : "=r"(*out), "=qm"(ok)::"cc");
+	return ok;
+}
+static inline bool hw_rdseed64(uint64_t *out)
+{
+	uint8_t ok;
+	__asm__ volatile("rdseed %0; setc %1" : "=r"(*out), "=qm"(ok)::"cc");
+	return ok;
 }
 static inline uint8_t hw_inb(uint16_t port)
 {

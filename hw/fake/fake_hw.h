@@ -184,6 +184,13 @@ void fake_ipi_clear(void);
 /* hw_rdtsc returns the counter then adds the step (default 1000), so time passes. */
 void fake_tsc_set(uint64_t value, uint64_t step);
 
+/* ---- RDRAND/RDSEED ---- */
+/* Both return the next value of one splitmix64 sequence started at `state`; the
+ * next `rdrand_failures` RDRANDs and `rdseed_failures` RDSEEDs fail instead (CF=0,
+ * value 0), as a DRNG with nothing ready does. Reset: a fixed state, no failures.
+ * Calls are counted in fake_hw.rdrand_calls / rdseed_calls. */
+void fake_rng_set(uint64_t state, uint32_t rdrand_failures, uint32_t rdseed_failures);
+
 /* ---- machine-wide counters and records ---- */
 struct fake_hw_state {
 	uint64_t vmx_calls[FAKE_OP_COUNT];
@@ -201,6 +208,8 @@ struct fake_hw_state {
 	uint64_t last_unknown_mmio;
 	/* hw_read_gs_qword with IA32_GS_BASE == 0 */
 	uint64_t gs_reads_without_base;
+	/* hw_rdrand64 / hw_rdseed64 calls, failed ones included */
+	uint64_t rdrand_calls, rdseed_calls;
 };
 extern struct fake_hw_state fake_hw;
 

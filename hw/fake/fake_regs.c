@@ -1,7 +1,8 @@
 /*
  * Fake hardware, registers and simple instructions of the current CPU: control
  * registers, XCR0, RFLAGS.IF, TSC, descriptor tables, segment selectors,
- * GS-relative reads, and counters for pause/hlt/cli/sti/wbinvd/invlpg/xsave.
+ * GS-relative reads, RDRAND/RDSEED, and counters for
+ * pause/hlt/cli/sti/wbinvd/invlpg/xsave.
  */
 #include <string.h>
 
@@ -10,6 +11,10 @@
 static uint64_t tsc_value, tsc_step;
 static fake_hook_fn pause_hook, halt_hook;
 static void *pause_arg, *halt_arg;
+static uint64_t rng_state;
+static uint32_t rdrand_failures, rdseed_failures;
+
+#define FAKE_RNG_RESET_STATE 0x243f6a8885a308d3ull /* any fixed value */
 
 void fake_regs_reset(void)
 {
@@ -17,6 +22,8 @@ void fake_regs_reset(void)
 	tsc_step = 1000;
 	pause_hook = halt_hook = NULL;
 	pause_arg = halt_arg = NULL;
+	rng_state = FAKE_RNG_RESET_STATE;
+	rdrand_failures = rdseed_failures = 0;
 }
 
 void fake_set_pause_hook(fake_hook_fn fn, void *arg)
@@ -111,6 +118,54 @@ uint64_t hw_rdtsc(void)
 	tsc_value += tsc_step;
 	fake_unlock();
 	return v;
+}
+
+void fake_rng_set(uint64_t state, uint32_t rdrand_fail, uint32_t rdseed_fail)
+{
+	fake_lock();
+	rng_state = state;
+	rdrand_failures = rdrand_fail;
+	rdseed_failures = rdseed_fail;
+	fake_unlock();
+}
+
+/* splitmix64: a cheap, well-mixed sequence; tests only need distinct values. */
+static uint64_t rng_next(void)
+{
+	uint64_t z = (rng_state += 0x9e3779b97f4a7c15ull);
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+	return z ^ (z >> 31);
+}
+
+static bool rng_draw(uint32_t *failures, uint64_t *out)
+{
+	bool ok = *failures == 0;
+	if (ok)
+		*out = rng_next();
+	else {
+		(*failures)--;
+		*out = 0;
+	}
+	return ok;
+}
+
+bool hw_rdrand64(uint64_t *out)
+{
+	fake_lock();
+	fake_hw.rdrand_calls++;
+	bool ok = rng_draw(&rdrand_failures, out);
+	fake_unlock();
+	return ok;
+}
+
+bool hw_rdseed64(uint64_t *out)
+{
+	fake_lock();
+	fake_hw.rdseed_calls++;
+	bool ok = rng_draw(&rdseed_failures, out);
+	fake_unlock();
+	return ok;
 }
 
 /* The hooks run without the lock so they may switch CPUs and call hw_*. */
