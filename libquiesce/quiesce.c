@@ -16,11 +16,12 @@
  *   - the next VM entry, or any wait loop that polls: quiesce_poll().
  * An NMI can be latched and not delivered while the target is NMI-blocked (in
  * the NMI handler, or after an NMI exit until the next IRET or VM entry, SDM
- * Vol. 3C 27.1 and 26.6.1), or merged with another NMI already pending (the hardware
- * latches only one). Either way the target reaches a poll before it runs guest
- * code again, and the poll sees QS_REQ. A target in the guest is not blocked
- * (NMI exiting, SDM Vol. 3C 26.6.1) except in wait-for-SIPI, which is why such
- * a CPU is "offline" and not waited for (see quiesce_cpu_offline below).
+ * Vol. 3C 27.1 and 26.6.1), or merged with another NMI already pending (the
+ * hardware latches only one). Either way the target reaches a poll before it
+ * runs guest code again, and the poll sees QS_REQ. A target in the guest is not
+ * blocked (NMI exiting with virtual NMIs, SDM Vol. 3C 26.6.1) except in
+ * wait-for-SIPI, which is why such a CPU is "offline" and not waited for (see
+ * quiesce_cpu_offline below).
  *
  * Why a quiesce NMI is never taken for the guest's. When a poll consumed the
  * request, the NMI itself arrives later; QS_OWED (left set by the poll) makes
