@@ -11,6 +11,8 @@
 #include "core/boot.h"
 
 #include "core/hv_app.h"
+#include "core/quiesce_wiring.h"
+#include "libquiesce/quiesce.h"
 #include "libsmp/smp.h"
 #include "libvmx/bios_hook.h"
 #include "libvmx/e820.h"
@@ -55,7 +57,7 @@ void hv_main(const struct mb_info *mbi)
 	if (!vmx_supported(why, sizeof(why))) {
 		hv_printf("VMX unsupported: %s\n", why);
 		hv_printf("hv: stopping: this image needs Intel VT-x (see README: QEMU needs KVM "
-			  "with nested VMX; Bochs has it)\n");
+		          "with nested VMX; Bochs has it)\n");
 		hv_power_off(HV_EXIT_NO_VMX);
 	}
 	vmx_print_caps();
@@ -66,6 +68,8 @@ void hv_main(const struct mb_info *mbi)
 	if (smp_discover() <= 0)
 		hv_panic("no CPUs found in the ACPI MADT");
 	uint32_t cpus = smp_cpu_count();
+	quiesce_wiring_install(cpus);
+	quiesce_cpu_online(0);
 	if (smp_start_aps(hv_ap_main) != 0)
 		hv_panic("not every CPU in the MADT could be started");
 	wait_for_aps(cpus - 1);
@@ -98,6 +102,7 @@ void hv_ap_main(uint32_t cpu)
 {
 	if (vmx_cpu_init(cpu) != 0)
 		hv_panic("VMXON failed");
+	quiesce_cpu_online(cpu);
 	__atomic_add_fetch(&aps_in_vmx_root, 1, __ATOMIC_RELEASE);
 	while (__atomic_load_n(&guest_memory_ready, __ATOMIC_ACQUIRE) == 0)
 		hw_pause();

@@ -1,0 +1,45 @@
+/*
+ * Wires libquiesce into libvmx's NMI path and guest/host transitions.
+ *
+ * Neither library names the other: libvmx exposes an NMI filter and
+ * transition hooks, libquiesce exposes what must run there, and this file
+ * connects them for every image (libquiesce/README.md gives the order).
+ */
+#include "core/quiesce_wiring.h"
+
+#include "hw/hw.h"
+#include "hw/vmx_defs.h"
+#include "libquiesce/quiesce.h"
+#include "libvmx/vmx.h"
+#include "rt/percpu.h"
+
+/* First for every NMI: a quiesce signal is consumed and never reaches the guest. */
+static bool nmi_is_quiesce_signal(void)
+{
+	return quiesce_handle_nmi(this_cpu_index());
+}
+
+static void after_exit(struct vcpu *v)
+{
+	quiesce_cpu_online(v->cpu);
+}
+
+/*
+ * A CPU entering wait-for-SIPI cannot take NMIs (SDM Vol. 3C 26.6.1), so it
+ * goes offline and quiescers stop waiting for it; any other entry answers a
+ * request that arrived while NMIs were blocked.
+ */
+static void before_entry(struct vcpu *v)
+{
+	if (vmcs_read32(VMCS_GUEST_ACTIVITY_STATE) == VMX_ACTIVITY_WAIT_SIPI)
+		quiesce_cpu_offline(v->cpu);
+	else
+		quiesce_poll(v->cpu);
+}
+
+void quiesce_wiring_install(uint32_t cpu_count)
+{
+	quiesce_init(cpu_count);
+	vmx_set_nmi_filter(nmi_is_quiesce_signal);
+	vmx_set_transition_hooks(after_exit, before_entry);
+}
