@@ -1,0 +1,104 @@
+"""Bochs 2.7 as the emulator of `./hv run`: the bochsrc, the command, and reading its log.
+
+Facts (DESIGN.md section 5, checked again here): Bochs is built with its debugger,
+so it needs `-rc FILE` holding "c" lines then "quit"; writing "Shutdown" to port
+0x8900 makes it log a ">>PANIC<< Shutdown port: shutdown requested" and, with
+`panic: action=fatal`, exit with status 1 - so the log, not the exit status, says
+whether the machine powered off. Every log line starts with the system tick count
+(one tick = one instruction per CPU at the configured ips), which makes the run's
+length repeatable: that count is what `./hv run` reports as ticks.
+"""
+
+import os
+import re
+import string
+
+from tools import disk as disklib
+
+IPS = 200000000
+BIOS = "/usr/share/bochs/BIOS-bochs-latest"
+VGABIOS = "/usr/share/vgabios/vgabios.bin"
+TEMPLATE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "templates", "bochsrc.in")
+# One "c" per stop of the debugger: it stops at t=0 and again at every CPU reset.
+CONTINUES = 16
+
+_TICK = re.compile(rb"^(\d+)[a-z]\[")
+_PORT_F4 = re.compile(rb"unmapped: \d+-bit write to 00f4 = ([0-9a-fA-F]+)")
+_SHUTDOWN = b"Shutdown port: shutdown requested"
+
+
+def _check_path(path, what):
+    # The bochsrc parser splits on commas and spaces; refuse rather than misparse.
+    if any(c in path for c in " ,\t\n\"'"):
+        raise ValueError("%s path %r contains a space, comma or quote, which bochsrc cannot take" % (what, path))
+
+
+def prepare(workdir, disk, iso, cpus, mem):
+    """Write bochsrc and the rc file; return (argv, serial path, log path)."""
+    cylinders = disklib.cylinders_of(disk)
+    if cylinders is None:
+        raise ValueError("disk %s is not a whole number of 516096-byte cylinders" % disk)
+    serial = os.path.join(workdir, "serial.txt")
+    log = os.path.join(workdir, "bochs.log")
+    for p, what in ((disk, "disk"), (serial, "serial"), (log, "log")) + (((iso, "image"),) if iso else ()):
+        _check_path(p, what)
+    cdrom = "ata1-master: type=cdrom, path=%s, status=inserted" % iso if iso else "# no cdrom: bare run"
+    with open(TEMPLATE) as f:
+        text = string.Template(f.read()).substitute(
+            bios=BIOS,
+            vgabios=VGABIOS,
+            megs=mem,
+            cpus=cpus,
+            ips=IPS,
+            disk=disk,
+            cylinders=cylinders,
+            cdrom=cdrom,
+            boot="cdrom, disk" if iso else "disk",
+            serial=serial,
+            log=log,
+        )
+    rc_path = os.path.join(workdir, "bochsrc")
+    with open(rc_path, "w") as f:
+        f.write(text)
+    cmds = os.path.join(workdir, "debugger.rc")
+    with open(cmds, "w") as f:
+        f.write("c\n" * CONTINUES + "quit\n")
+    return ["bochs-bin", "-q", "-f", rc_path, "-rc", cmds], serial, log
+
+
+def read_log(log):
+    """(powered_off, exit code written to port 0xf4 or None, ticks or None)."""
+    powered_off = False
+    code = None
+    ticks = None
+    try:
+        with open(log, "rb") as f:
+            for line in f:
+                m = _TICK.match(line)
+                if m:
+                    t = int(m.group(1))
+                    if ticks is None or t > ticks:
+                        ticks = t
+                if _SHUTDOWN in line:
+                    powered_off = True
+                m = _PORT_F4.search(line)
+                if m:
+                    code = int(m.group(1), 16)
+    except OSError:
+        pass
+    return powered_off, code, ticks
+
+
+def log_tail(log, lines=30):
+    try:
+        with open(log, "rb") as f:
+            f.seek(0, os.SEEK_END)
+            f.seek(max(0, f.tell() - 64 * 1024))
+            data = f.read().decode("utf-8", "replace")
+    except OSError:
+        return "(no Bochs log)"
+    return "\n".join(data.splitlines()[-lines:])
+
+
+def simulated_seconds(ticks):
+    return ticks / IPS if ticks is not None else None

@@ -1,0 +1,272 @@
+"""`./hv run`: boot an image in Bochs or QEMU, stream its serial console, decide the end state.
+
+End states and exit codes (the boot tests use the same code path through run()):
+  poweroff  the machine powered off (Bochs: "Shutdown" on port 0x8900; QEMU:
+            isa-debug-exit or a clean exit)                                    -> 0
+  panic     a serial line contained "PANIC": the emulator is killed after a
+            short grace period that lets the register dump reach the log      -> 3
+  timeout   no end within --timeout seconds of wall time: killed             -> 4
+  error     the emulator failed or exited without powering off              -> 5
+"""
+
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+from tools import bochs, deps, disk as disklib, qemu
+
+EXIT_CODES = {"poweroff": 0, "panic": 3, "timeout": 4, "error": 5}
+HV_MIN_MEM = 256  # the hypervisor region is 192..208 MiB and the guest needs RAM around it
+PANIC_GRACE = 2.0  # seconds to keep reading serial after "PANIC" (register dump)
+PANIC_QUIET = 0.5  # ... or until it has been quiet this long
+POLL = 0.05
+
+_SERIAL_CODE = re.compile(r"power off \(code (\d+)")
+_ANSI = re.compile(r"\x1b(\[[0-9;?]*[ -/]*[@-~]|[()][0-9A-Za-z]|[=>78cDEHM])")
+
+
+def clean_serial(raw):
+    """Serial bytes as text: ANSI escapes (GRUB's screen control) and CRs removed."""
+    text = raw.decode("utf-8", "replace")
+    return _ANSI.sub("", text).replace("\r", "")
+
+
+class RunError(Exception):
+    """A run that could not be started (bad arguments, missing files): exit 2-like."""
+
+
+class Result:
+    def __init__(self, app, emulator):
+        self.app = app
+        self.emulator = emulator
+        self.status = "error"
+        self.serial = ""
+        self.seconds = 0.0
+        self.ticks = None
+        self.code = None  # value written to port 0xf4, if any
+        self.detail = ""  # what went wrong, for status error
+        self.emulator_log = ""  # path of the emulator's log (copied next to --log)
+        self.emulator_log_tail = ""
+        self.workdir = None
+        self.accel = ""
+
+    @property
+    def exit_code(self):
+        return EXIT_CODES[self.status]
+
+    @property
+    def simulated_seconds(self):
+        if self.emulator == "bochs":
+            return bochs.simulated_seconds(self.ticks)
+        return None
+
+    def summary(self):
+        ticks = str(self.ticks) if self.ticks is not None else "n/a"
+        return "hv run: %s on %s: %s after %.1f s, %s ticks" % (
+            self.app, self.emulator, self.status, self.seconds, ticks)
+
+    def __repr__(self):
+        return "<Result %s>" % self.summary()
+
+
+def _kill(proc):
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+    proc.wait()
+
+
+class _SerialTail:
+    """Reads the serial file as it grows; yields complete cleaned lines."""
+
+    def __init__(self, path, out):
+        self.path = path
+        self.raw = bytearray()
+        self.pos = 0
+        self.partial = b""
+        self.out = out
+        self.last_growth = time.monotonic()
+
+    def poll(self):
+        try:
+            with open(self.path, "rb") as f:
+                f.seek(self.pos)
+                data = f.read()
+        except OSError:
+            return []
+        if not data:
+            return []
+        self.pos += len(data)
+        self.raw += data
+        self.last_growth = time.monotonic()
+        buf = self.partial + data
+        *lines, self.partial = buf.split(b"\n")
+        text = [clean_serial(l) for l in lines]
+        if self.out:
+            for l in text:
+                self.out.write(l + "\n")
+            self.out.flush()
+        return text
+
+    def finish(self):
+        self.poll()
+        if self.partial:
+            last = clean_serial(self.partial)
+            if self.out and last:
+                self.out.write(last + "\n")
+                self.out.flush()
+            self.partial = b""
+            return [last]
+        return []
+
+    def pending_has(self, needle):
+        return needle in clean_serial(self.partial)
+
+
+def run_image(app, image, disk, emulator="bochs", cpus=2, mem=256, timeout=600.0,
+              log=None, quiet=False, allow_no_vmx=False, disk_writable=False, keep=False,
+              out=None):
+    """Boot image (an .iso, or None for bare) with disk as BIOS drive 0x80.
+
+    Returns a Result. Raises RunError for bad arguments (before anything starts).
+    out: where the serial stream goes (default sys.stdout; None with quiet).
+    """
+    if emulator not in ("bochs", "qemu"):
+        raise RunError("unknown emulator %r (bochs or qemu)" % emulator)
+    if not os.path.isfile(disk):
+        raise RunError("no such disk image: %s" % disk)
+    if image is not None and not os.path.isfile(image):
+        raise RunError("no such image: %s" % image)
+    if not 1 <= cpus <= 8:
+        raise RunError("--cpus must be 1..8 (HV_MAX_CPUS), not %d" % cpus)
+    if image is not None and mem < HV_MIN_MEM:
+        raise RunError("--mem %d is too small for a hypervisor image: it needs at least %d MB "
+                       "(the hypervisor lives at 192..208 MiB)" % (mem, HV_MIN_MEM))
+    if mem < 16:
+        raise RunError("--mem %d is too small (at least 16 MB)" % mem)
+    deps.require(emulator)
+    res = Result(app, emulator)
+    use_kvm = False
+    if emulator == "qemu":
+        kvm, nested, why = qemu.kvm_status()
+        if image is None:
+            use_kvm = kvm
+            res.accel = "kvm" if kvm else "tcg"
+        elif nested:
+            use_kvm = True
+            res.accel = "kvm (nested VMX)"
+        elif allow_no_vmx:
+            use_kvm = kvm
+            res.accel = ("kvm" if kvm else "tcg") + " without VMX (--allow-no-vmx)"
+        else:
+            raise RunError(qemu.NO_VMX_MESSAGE + " [" + why + "]")
+        print("hv run: qemu accelerator: %s (%s)" % (res.accel, why), file=sys.stderr, flush=True)
+
+    workdir = tempfile.mkdtemp(prefix="hv-run-")
+    res.workdir = workdir
+    try:
+        if disk_writable:
+            if disklib.cylinders_of(disk) is None:
+                raise RunError("%s is not padded to 516096-byte cylinders; make it with ./hv disk" % disk)
+            run_disk = os.path.abspath(disk)
+            if os.path.exists(run_disk + ".lock") and emulator == "bochs":
+                raise RunError("%s.lock exists: another Bochs uses this disk, or one was killed "
+                               "(remove the lock if no Bochs runs)" % run_disk)
+        else:
+            # A private copy: runs are repeatable, can share a disk, and Bochs's lock
+            # file never outlives a killed run.
+            run_disk = os.path.join(workdir, "disk.img")
+            shutil.copyfile(disk, run_disk)
+            disklib.pad_to_cylinders(run_disk)
+        iso = os.path.abspath(image) if image else None
+        try:
+            if emulator == "bochs":
+                argv, serial_path, emu_log = bochs.prepare(workdir, run_disk, iso, cpus, mem)
+            else:
+                argv, serial_path, emu_log = qemu.prepare(workdir, run_disk, iso, cpus, mem, use_kvm)
+        except ValueError as e:
+            raise RunError(str(e))
+        res.emulator_log = emu_log
+        stream = None if quiet else (out or sys.stdout)
+        _boot(res, argv, workdir, serial_path, emu_log, emulator, timeout, stream)
+        if log:
+            os.makedirs(os.path.dirname(os.path.abspath(log)) or ".", exist_ok=True)
+            with open(log, "w") as f:
+                f.write(res.serial)
+            if os.path.exists(emu_log):
+                shutil.copyfile(emu_log, log + "." + emulator + ".log")
+                res.emulator_log = log + "." + emulator + ".log"
+    finally:
+        if not keep:
+            shutil.rmtree(workdir, ignore_errors=True)
+            res.workdir = None
+    return res
+
+
+def _boot(res, argv, workdir, serial_path, emu_log, emulator, timeout, stream):
+    stdout_path = os.path.join(workdir, "emulator.out")
+    tail = _SerialTail(serial_path, stream)
+    start = time.monotonic()
+    with open(stdout_path, "wb") as so:
+        proc = subprocess.Popen(argv, cwd=workdir, stdin=subprocess.DEVNULL, stdout=so,
+                                stderr=subprocess.STDOUT, start_new_session=True)
+    panic_at = None
+    state = None
+    try:
+        while True:
+            lines = tail.poll()
+            now = time.monotonic()
+            if panic_at is None and (any("PANIC" in l for l in lines) or tail.pending_has("PANIC")):
+                panic_at = now
+            if panic_at is not None:
+                if now - panic_at >= PANIC_GRACE or (now - tail.last_growth >= PANIC_QUIET
+                                                     and now - panic_at >= PANIC_QUIET):
+                    state = "panic"
+                    break
+            if proc.poll() is not None:
+                break
+            if now - start >= timeout:
+                state = "timeout"
+                break
+            time.sleep(POLL)
+    finally:
+        if proc.poll() is None:
+            _kill(proc)
+    res.seconds = time.monotonic() - start
+    tail.finish()
+    res.serial = clean_serial(bytes(tail.raw))
+    if panic_at is None and "PANIC" in res.serial:
+        state = "panic"  # printed just before the emulator exited
+    try:
+        with open(stdout_path, "rb") as f:
+            emu_out = f.read().decode("utf-8", "replace")
+    except OSError:
+        emu_out = ""
+    if emulator == "bochs":
+        powered_off, res.code, res.ticks = bochs.read_log(emu_log)
+        log_tail = bochs.log_tail(emu_log)
+    else:
+        with open(emu_log, "w") as f:
+            f.write(emu_out)
+        powered_off, res.code = qemu.classify_exit(proc.returncode, emu_out)
+        log_tail = "\n".join(emu_out.splitlines()[-30:])
+    if res.code is None:
+        m = _SERIAL_CODE.findall(res.serial)
+        if m:
+            res.code = int(m[-1])
+    if state is None:
+        if powered_off:
+            state = "poweroff"
+        else:
+            state = "error"
+            res.detail = "%s exited with status %s without powering off" % (emulator, proc.returncode)
+    res.status = state
+    if state == "error":
+        res.emulator_log_tail = (log_tail + "\n--- emulator output ---\n"
+                                 + "\n".join(emu_out.splitlines()[-15:]))
