@@ -98,7 +98,6 @@ def hv_image(name, deps, visibility = ["//visibility:public"]):
         linkopts = [
             "-nostdlib",
             "-static",
-            "-no-pie",
             "-Wl,-T,$(location //rt:linker.ld)",
             "-Wl,--build-id=none",
             "-Wl,-n",
