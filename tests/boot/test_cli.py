@@ -1,0 +1,210 @@
+"""Quick tests of ./hv itself: arguments, messages, disks, and the end states of
+`./hv run` on a tiny kernel (tests/boot/fixtures/tiny.S) booted bare in Bochs with
+one CPU (about 2 s a boot) and in QEMU.
+
+Each test runs ./hv as a user would and checks the exit code and the message.
+"""
+
+import atexit
+import os
+import struct
+import subprocess
+import sys
+import tempfile
+import shutil
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+if ROOT not in sys.path:
+    sys.path.insert(0, ROOT)
+
+from tools import disk as disklib, run as runlib  # noqa: E402
+
+HV = os.path.join(ROOT, "hv")
+
+
+def hv(*args, timeout=120):
+    return subprocess.run([HV] + list(args), cwd=ROOT, stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, text=True, timeout=timeout)
+
+
+def _expect(r, code, *needles):
+    out = r.stdout + r.stderr
+    assert r.returncode == code, "exit %d, expected %d:\n%s" % (r.returncode, code, out)
+    for n in needles:
+        assert n in out, "output lacks %r:\n%s" % (n, out)
+
+
+def test_bad_option_prints_usage_and_exits_2():
+    required = {"run": ["bare", "--disk", "x.img"], "disk": ["--kernel", "k", "-o", "x.img"]}
+    for cmd in ("run", "disk", "build", "test", "setup"):
+        r = hv(cmd, *required.get(cmd, []), "--no-such-option")
+        _expect(r, 2, "usage: hv " + cmd, "unrecognized arguments: --no-such-option")
+    _expect(hv("run", "bare", "--disk", "x.img", "--emulator", "vbox"), 2, "invalid choice")
+    _expect(hv("run", "bare", "--disk", "x.img", "--cpus", "two"), 2, "invalid int value")
+
+
+def test_every_command_has_help():
+    for cmd in ("setup", "build", "disk", "run", "test", "compare"):
+        r = hv(cmd, "--help")
+        _expect(r, 0, "usage: hv " + cmd)
+
+
+def test_missing_command_exits_2():
+    _expect(hv(), 2, "usage: hv")
+
+
+def test_disk_rejects_non_kernel():
+    with tempfile.TemporaryDirectory() as d:
+        junk = os.path.join(d, "junk.bin")
+        with open(junk, "wb") as f:
+            f.write(b"\x90" * 20000)
+        r = hv("disk", "--kernel", junk, "-o", os.path.join(d, "x.img"))
+        _expect(r, 1, "neither a multiboot kernel", "nor a Linux bzImage")
+        assert not os.path.exists(os.path.join(d, "x.img")), "an image was written anyway"
+
+
+def test_kernel_kind_detection():
+    with tempfile.TemporaryDirectory() as d:
+        mb = os.path.join(d, "mb")
+        body = bytearray(16384)
+        # Header at 4100 (aligned): found; checksum must make the sum zero.
+        struct.pack_into("<III", body, 4100, 0x1BADB002, 3, (-(0x1BADB002 + 3)) & 0xFFFFFFFF)
+        open(mb, "wb").write(body)
+        assert disklib.kernel_kind(mb) == "multiboot"
+        # Same header past 8 KiB: not a multiboot kernel.
+        late = bytearray(16384)
+        struct.pack_into("<III", late, 8200, 0x1BADB002, 3, (-(0x1BADB002 + 3)) & 0xFFFFFFFF)
+        open(mb, "wb").write(late)
+        try:
+            disklib.kernel_kind(mb)
+            raise AssertionError("a header past 8 KiB was accepted")
+        except disklib.DiskError:
+            pass
+        # Bad checksum: rejected.
+        bad = bytearray(16384)
+        struct.pack_into("<III", bad, 0, 0x1BADB002, 3, 0)
+        open(mb, "wb").write(bad)
+        try:
+            disklib.kernel_kind(mb)
+            raise AssertionError("a header with a bad checksum was accepted")
+        except disklib.DiskError:
+            pass
+        lx = bytearray(4096)
+        lx[0x202:0x206] = b"HdrS"
+        open(mb, "wb").write(lx)
+        assert disklib.kernel_kind(mb) == "linux"
+
+
+def test_grub_cfg_shapes():
+    cfg = disklib.grub_cfg("multiboot", "console=ttyS0 x=1", [("a.bin", "a.bin")])
+    lines = cfg.splitlines()
+    assert lines[0] == "set timeout=0", cfg
+    assert "multiboot /boot/kernel console=ttyS0 x=1" in lines, cfg
+    assert "module /boot/a.bin a.bin" in lines, cfg
+    assert lines[-1] == "boot", cfg
+    cfg = disklib.grub_cfg("linux", "console=ttyS0", [], initrd="/x/initrd.cpio")
+    assert "linux /boot/kernel console=ttyS0" in cfg and "initrd /boot/initrd" in cfg, cfg
+
+
+def test_run_refuses_small_memory_for_hypervisor():
+    with tempfile.TemporaryDirectory() as d:
+        img = os.path.join(d, "d.img")
+        open(img, "wb").truncate(disklib.CYLINDER_BYTES)
+        iso = os.path.join(d, "fake.iso")
+        open(iso, "wb").write(b"x")
+        r = hv("run", iso, "--disk", img, "--mem", "128")
+        _expect(r, 2, "too small for a hypervisor image")
+        r = hv("run", "bare", "--disk", os.path.join(d, "missing.img"))
+        _expect(r, 2, "no such disk image")
+        r = hv("run", "nosuchapp", "--disk", img)
+        _expect(r, 2, "APP must be passthrough, trustvisor, bare")
+
+
+def test_compare_is_not_implemented():
+    _expect(hv("compare"), 1, "not implemented yet (issue 6)")
+
+
+def test_serial_cleaning():
+    raw = b"\x1b[H\x1b[J\x1b[1;1Hhello\r\n\x1b[0;30;47mWelcome\r\n"
+    assert runlib.clean_serial(raw) == "hello\nWelcome\n", repr(runlib.clean_serial(raw))
+
+
+def test_padding_to_cylinders():
+    with tempfile.NamedTemporaryFile() as f:
+        f.write(b"x" * (disklib.CYLINDER_BYTES + 1))
+        f.flush()
+        assert disklib.pad_to_cylinders(f.name) == 2
+        assert os.path.getsize(f.name) == 2 * disklib.CYLINDER_BYTES
+        assert disklib.cylinders_of(f.name) == 2
+
+
+_TINY = {}
+FIXTURE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fixtures", "tiny.S")
+
+
+def tiny_disk(mode):
+    """A guest disk booting tiny.S assembled with MODE=mode (cached for this run)."""
+    if mode not in _TINY:
+        d = tempfile.mkdtemp(prefix="hv-tiny-")
+        atexit.register(shutil.rmtree, d, True)
+        obj, elf, img = (os.path.join(d, n) for n in ("tiny.o", "tiny.elf", "tiny.img"))
+        subprocess.run(["as", "--32", "--defsym", "MODE=%d" % mode, FIXTURE, "-o", obj], check=True)
+        subprocess.run(["ld", "-m", "elf_i386", "-n", "-Ttext=0x100000", obj, "-o", elf],
+                       check=True, stderr=subprocess.DEVNULL)
+        r = hv("disk", "--kernel", elf, "-o", img)
+        _expect(r, 0, "multiboot kernel")
+        _TINY[mode] = img
+    return _TINY[mode]
+
+
+def _summary(r):
+    lines = [l for l in r.stdout.splitlines() if l.startswith("hv run: ") and " ticks" in l]
+    assert lines, "no summary line:\n" + r.stdout + r.stderr
+    return lines[-1]
+
+
+def test_run_bare_bochs_poweroff_with_code():
+    with tempfile.TemporaryDirectory() as d:
+        log = os.path.join(d, "serial.log")
+        r = hv("run", "bare", "--disk", tiny_disk(0), "--cpus", "1", "--timeout", "120",
+               "--log", log)
+        _expect(r, 0, "tiny: hello from the tiny kernel", "exit code 42 (port 0xf4)")
+        s = _summary(r)
+        assert s.startswith("hv run: bare on bochs: poweroff after "), s
+        ticks = int(s.split(", ")[-1].split()[0])
+        assert ticks > 10**6, s
+        assert "tiny: hello" in open(log).read()
+        assert os.path.getsize(log + ".bochs.log") > 0
+        # Bochs runs are deterministic: the same disk takes the same number of ticks.
+        again = _summary(hv("run", "bare", "--disk", tiny_disk(0), "--cpus", "1", "--quiet"))
+        assert again.endswith(", %d ticks" % ticks), (s, again)
+
+
+def test_run_bare_bochs_panic_is_exit_3():
+    r = hv("run", "bare", "--disk", tiny_disk(1), "--cpus", "1", "--timeout", "120")
+    _expect(r, 3, "PANIC on CPU 0", "after the panic line")
+    assert ": panic after " in _summary(r), r.stdout
+
+
+def test_run_bare_bochs_timeout_is_exit_4():
+    r = hv("run", "bare", "--disk", tiny_disk(2), "--cpus", "1", "--timeout", "8", "--quiet")
+    _expect(r, 4)
+    assert ": timeout after " in _summary(r), r.stdout
+
+
+def test_run_bare_qemu_poweroff_maps_debug_exit_code():
+    r = hv("run", "bare", "--disk", tiny_disk(0), "--emulator", "qemu", "--timeout", "120")
+    _expect(r, 0, "tiny: hello", "exit code 42 (port 0xf4)", "qemu accelerator:")
+    assert "bare on qemu: poweroff after " in _summary(r), r.stdout
+
+
+def test_qemu_refuses_hypervisor_image_without_nested_vmx():
+    from tools import qemu
+
+    if qemu.kvm_status()[1]:
+        return  # this machine has nested VMX: nothing to refuse
+    with tempfile.TemporaryDirectory() as d:
+        iso = os.path.join(d, "some.iso")
+        shutil.copyfile(tiny_disk(0), iso)
+        r = hv("run", iso, "--disk", tiny_disk(0), "--emulator", "qemu")
+        _expect(r, 2, "QEMU without KVM has no VMX", "nested VMX")
