@@ -117,7 +117,8 @@ enum utpm_status utpm_seal(struct utpm_hv *hv, const struct utpm_pal *pal,
 /* Checks format, then authenticity (UTPM_ERR_TAMPERED), then that the PAL's PCRs
  * match the sealed policy (UTPM_ERR_PCR_MISMATCH), then decrypts into out. On
  * success, digest_at_seal (may be NULL) receives the sealer's composite digest of
- * all PCRs (select 0xff) so the PAL can tell who sealed. */
+ * all PCRs (select 0xff) so the PAL can tell who sealed. blob and out must not
+ * overlap. */
 enum utpm_status utpm_unseal(const struct utpm_hv *hv, const struct utpm_pal *pal,
                              const uint8_t *blob, size_t blob_len, uint8_t *out, size_t cap,
                              size_t *out_len, uint8_t digest_at_seal[UTPM_DIGEST_SIZE]);
