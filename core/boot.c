@@ -90,8 +90,11 @@ void hv_main(const struct mb_info *mbi)
 	guest_eptp = ept_build(&guest_map);
 	if (guest_eptp == 0)
 		hv_panic("cannot build the EPT (out of hypervisor memory?)");
-	if (guest_load_mbr(hw_phys_ptr(mbr->start)) != 0)
-		hv_panic("the guest disk's MBR has no 0x55AA boot signature");
+	if (guest_load_mbr(hw_phys_ptr(mbr->start)) != 0) {
+		/* Bad input, not a hypervisor fault: say so and stop like a BIOS would. */
+		hv_printf("hv: the guest disk is not bootable (no 0x55AA signature): stopping\n");
+		hv_power_off(HV_EXIT_NO_GUEST);
+	}
 
 	__atomic_store_n(&guest_memory_ready, 1, __ATOMIC_RELEASE);
 	hv_printf("hv: starting the guest at 0000:7C00 on CPU 0\n");

@@ -10,6 +10,7 @@
 enum hv_exit_code {
 	HV_EXIT_OK = 0,
 	HV_EXIT_NO_VMX = 2,
+	HV_EXIT_NO_GUEST = 3, /* the guest disk has no boot signature */
 };
 
 void hv_main(const struct mb_info *mbi);
