@@ -1,0 +1,45 @@
+"""libsmp AP bring-up in Bochs: the MADT lists every CPU, each AP comes online.
+
+Only the hypervisor's part is checked (up to "starting the guest"); what the guest
+then does with its own CPUs is the business of the guest and app boot tests.
+"""
+
+import re
+
+import harness
+
+GUEST_START = "hv: starting the guest"
+
+
+def _boot_with(cpus):
+    r = harness.run("passthrough", harness.testguest_disk(), cpus=cpus, timeout=400)
+    start = r.serial.find(GUEST_START)
+    if start < 0:
+        harness.fail(r, "the hypervisor never started the guest with %d CPUs" % cpus)
+    before = r.serial[:start]
+    if "PANIC" in before or "did not start" in before:
+        harness.fail(r, "bring-up of %d CPUs failed before the guest started" % cpus)
+    m = harness.assert_line(r, r"^hv: smp: (\d+) CPUs \(apic ids:((?: \d+)+)\)$")
+    ids = m.group(2).split()
+    if int(m.group(1)) != cpus or len(ids) != cpus or len(set(ids)) != cpus:
+        harness.fail(r, "expected %d distinct CPUs in the MADT, got %r" % (cpus, m.group(0)))
+    if ids[0] != "0":
+        harness.fail(r, "CPU index 0 should be the BSP (apic id 0 in Bochs)")
+    lines = ["hv: cpu %d (apic id %s) online" % (i, ids[i]) for i in range(1, cpus)]
+    harness.assert_in_order(r, m.group(0), *lines,
+                            "hv: %d CPUs in VMX root" % cpus, GUEST_START)
+    online = re.findall(r"^hv: cpu \d+ \(apic id \d+\) online$", before, re.M)
+    if len(online) != cpus - 1:
+        harness.fail(r, "expected %d APs online, saw %d" % (cpus - 1, len(online)))
+
+
+def test_one_cpu_starts_no_ap():
+    _boot_with(1)
+
+
+def test_two_cpus_come_online():
+    _boot_with(2)
+
+
+def test_four_cpus_come_online():
+    _boot_with(4)
