@@ -208,3 +208,39 @@ def test_qemu_refuses_hypervisor_image_without_nested_vmx():
         shutil.copyfile(tiny_disk(0), iso)
         r = hv("run", iso, "--disk", tiny_disk(0), "--emulator", "qemu")
         _expect(r, 2, "QEMU without KVM has no VMX", "nested VMX")
+
+
+def test_setup_prints_the_apt_line_when_it_cannot_install():
+    import contextlib
+    import io
+
+    from tools import deps
+
+    saved = deps.missing_packages
+    deps.missing_packages = lambda: ["bochs", "xorriso"]
+    try:
+        buf = io.StringIO()
+        with contextlib.redirect_stdout(buf), contextlib.redirect_stderr(buf):
+            rc = deps.setup(dry_run=True)
+    finally:
+        deps.missing_packages = saved
+    assert rc == 1, rc
+    want = ("apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y "
+            "--no-install-recommends bochs xorriso")
+    assert want in buf.getvalue().splitlines(), buf.getvalue()
+
+
+def test_missing_tool_message_names_setup_and_package():
+    from tools import deps
+
+    saved = dict(deps.PACKAGES)
+    deps.PACKAGES["bochs"] = "/nonexistent/bochs-bin"
+    try:
+        deps.require("bochs")
+        raise AssertionError("require() accepted a missing tool")
+    except deps.MissingTool as e:
+        assert str(e) == ("missing tool /nonexistent/bochs-bin: run ./hv setup "
+                          "(or: apt-get install bochs)"), str(e)
+    finally:
+        deps.PACKAGES.clear()
+        deps.PACKAGES.update(saved)
