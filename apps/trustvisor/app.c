@@ -1,14 +1,63 @@
 /*
  * TrustVisor: runs PALs (small pieces of an application) isolated from the
- * OS, with a micro-TPM. It is the app whose answer to the event question
- * (hv_app.guest_may_take_nmi) will keep NMIs out of a running PAL
- * (DESIGN.md section 3).
+ * OS and from every other CPU, with a micro-TPM (README.md).
  *
- * Status: PAL registration, isolation and the micro-TPM are issue 5 and are
- * not built yet; until then this image boots guests exactly like passthrough.
+ * The app table: hypercalls (tv_hypercall.h), EPT violations (PAL entry, and
+ * guest accesses to PAL pages), exceptions (only seen while a PAL runs, when
+ * the exception bitmap is all ones), the event question (no NMI while a PAL
+ * runs on this CPU), and shutdown (scrub every PAL).
  */
+#include "apps/trustvisor/tv_internal.h"
+#include "apps/trustvisor/tv_platform.h"
 #include "core/hv_app.h"
+#include "libvmx/vcpu.h"
+
+static bool tv_hypercall(struct vcpu *v)
+{
+	uint32_t fn = (uint32_t)v->gpr[GPR_RAX];
+	bool in_pal = tv_call_of(v->cpu)->pal != NULL;
+	int64_t r;
+
+	switch (fn) {
+	case TV_HC_REGISTER:
+		r = in_pal ? TV_ERR_INVALID : tv_register(v, v->gpr[GPR_RBX]);
+		break;
+	case TV_HC_UNREGISTER:
+		r = in_pal ? TV_ERR_INVALID : tv_unregister(v, v->gpr[GPR_RBX]);
+		break;
+	case TV_HC_PCR_READ:
+	case TV_HC_EXTEND:
+	case TV_HC_SEAL:
+	case TV_HC_UNSEAL:
+	case TV_HC_QUOTE:
+	case TV_HC_GET_RANDOM:
+		r = in_pal ? tv_utpm_call(v, fn) : TV_ERR_NOT_IN_PAL;
+		break;
+	default:
+		return false; /* #UD, as with no hypervisor */
+	}
+	v->gpr[GPR_RAX] = (uint64_t)r;
+	return true;
+}
+
+static void tv_boot(struct vcpu *v)
+{
+	tv_platform_boot(v);
+}
+
+static void tv_shutdown(struct vcpu *v)
+{
+	(void)v;
+	tv_unregister_all();
+}
 
 const struct hv_app hv_app = {
-	.name = "trustvisor",
+    .name = "trustvisor",
+    .exception_bitmap = 0,
+    .boot = tv_boot,
+    .hypercall = tv_hypercall,
+    .ept_violation = tv_ept_violation,
+    .exception = tv_exception,
+    .guest_may_take_nmi = tv_may_take_nmi,
+    .shutdown = tv_shutdown,
 };

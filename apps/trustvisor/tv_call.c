@@ -1,0 +1,318 @@
+/*
+ * Calling a PAL (README.md "Calling a PAL"): no all-CPU stop per call.
+ *
+ * Entry. The owner jumps to the entry point; the code page is absent from the
+ * guest view, so the fetch is an EPT violation on this CPU. We read the
+ * return address from the caller's stack, copy the inputs into the params
+ * section, save the caller's state, and switch this CPU alone to the PAL:
+ * its private CR3 and EPT view, RSP at the end of its stack with the sentinel
+ * as return address, RFLAGS.IF = 0 (external interrupts stay pending in the
+ * local APIC: external-interrupt exiting is off), every exception a VM exit
+ * (exception bitmap all ones), the preemption timer armed, and NMIs held: our
+ * guest_may_take_nmi() answers no while a PAL runs (DESIGN.md section 3).
+ *
+ * Exit. The PAL's `ret` jumps to the sentinel, which its page tables do not
+ * map: a #PF VM exit at the sentinel. Anything else (another exception, an
+ * EPT violation, the timer) ends the call with an error. We copy the outputs
+ * to the caller, restore its state (RIP = its return address, RSP popped,
+ * RAX = status, RDX = the PAL's RAX) and tell libvmx the NMI answer changed.
+ */
+#include "apps/trustvisor/tv_internal.h"
+#include "apps/trustvisor/tv_platform.h"
+#include "hw/hw.h"
+#include "libvmx/vmx.h"
+#include "rt/console.h"
+#include "rt/string.h"
+
+#define CR3_ADDR 0x000ffffffffff000ull
+#define CS_AR_L  (1u << 13)
+
+static struct tv_call calls[HV_MAX_CPUS];
+uint32_t tv_pal_timer_ticks;
+
+struct tv_call *tv_call_of(uint32_t cpu)
+{
+	return &calls[cpu];
+}
+
+bool tv_may_take_nmi(struct vcpu *v)
+{
+	return calls[v->cpu].pal == NULL;
+}
+
+static void *walk_page(void *arg, uint64_t gpa_page, bool write)
+{
+	(void)arg;
+	return tv_guest_page(gpa_page, write);
+}
+
+void tv_walk_ctx(struct gw_ctx *c, uint64_t cr3)
+{
+	uint64_t cr0 = vmcs_readnat(VMCS_GUEST_CR0), cr4 = vmcs_readnat(VMCS_GUEST_CR4);
+	uint64_t efer = vmcs_read64(VMCS_GUEST_IA32_EFER);
+
+	memset(c, 0, sizeof(*c));
+	if (!(cr0 & CR0_PG))
+		c->mode = GW_PAGING_OFF;
+	else if (efer & EFER_LMA)
+		c->mode = GW_PAGING_4LEVEL;
+	else if (cr4 & CR4_PAE)
+		c->mode = GW_PAGING_PAE;
+	else
+		c->mode = GW_PAGING_32;
+	c->cr3 = cr3;
+	c->pse = (cr4 & CR4_PSE) != 0;
+	c->wp = (cr0 & CR0_WP) != 0;
+	c->nxe = (efer & EFER_NXE) != 0;
+	c->page = walk_page;
+}
+
+/* Writes n bytes at `gva` inside the PAL's own pages (hypervisor side). */
+static void pal_write(struct tv_pal *pal, uint64_t gva, const void *src, size_t n)
+{
+	const uint8_t *s = src;
+	while (n) {
+		size_t chunk = (size_t)(TV_PAGE - (gva & (TV_PAGE - 1)));
+		if (chunk > n)
+			chunk = n;
+		for (uint32_t j = 0; j < pal->npages; j++) {
+			if (pal->page[j].gva == (gva & ~(TV_PAGE - 1))) {
+				memcpy((uint8_t *)hw_phys_ptr(pal->page[j].hpa) +
+				           (gva & (TV_PAGE - 1)),
+				       s, chunk);
+				break;
+			}
+		}
+		s += chunk;
+		gva += chunk;
+		n -= chunk;
+	}
+}
+
+static void pal_read(struct tv_pal *pal, void *dst, uint64_t gva, size_t n)
+{
+	uint8_t *d = dst;
+	while (n) {
+		size_t chunk = (size_t)(TV_PAGE - (gva & (TV_PAGE - 1)));
+		if (chunk > n)
+			chunk = n;
+		for (uint32_t j = 0; j < pal->npages; j++) {
+			if (pal->page[j].gva == (gva & ~(TV_PAGE - 1))) {
+				memcpy(d,
+				       (uint8_t *)hw_phys_ptr(pal->page[j].hpa) +
+				           (gva & (TV_PAGE - 1)),
+				       chunk);
+				break;
+			}
+		}
+		d += chunk;
+		gva += chunk;
+		n -= chunk;
+	}
+}
+
+/* Ends a call that never started: the caller returns with `status`. */
+static void return_to_caller(struct vcpu *v, uint64_t ret_rip, uint64_t rsp, int64_t status)
+{
+	v->gpr[GPR_RAX] = (uint64_t)status;
+	vmcs_writenat(VMCS_GUEST_RSP, rsp + 8);
+	vmcs_writenat(VMCS_GUEST_RIP, ret_rip);
+}
+
+static void enter_pal(struct vcpu *v, struct tv_pal *pal, uint64_t ret_rip, uint64_t in_count,
+                      uint64_t out_gva, uint64_t out_count, const uint64_t *in)
+{
+	struct tv_call *c = &calls[v->cpu];
+	uint64_t out_area = pal->params_gva + (uint64_t)pal->desc.in_words * 8;
+	uint64_t sentinel = TV_PAL_SENTINEL;
+
+	/* The params section: inputs, then zeroed outputs; the rest is the PAL's. */
+	pal_write(pal, pal->params_gva, in, in_count * 8);
+	uint64_t zero[TV_MAX_WORDS] = {0};
+	if (pal->desc.in_words > in_count)
+		pal_write(pal, pal->params_gva + in_count * 8, zero,
+		          (pal->desc.in_words - in_count) * 8);
+	pal_write(pal, out_area, zero, (uint64_t)pal->desc.out_words * 8);
+	pal_write(pal, pal->stack_top - 8, &sentinel, 8);
+
+	memcpy(c->gpr, v->gpr, sizeof(c->gpr));
+	c->pal = pal;
+	c->ret_rip = ret_rip;
+	c->caller_rsp = vmcs_readnat(VMCS_GUEST_RSP);
+	c->rflags = vmcs_readnat(VMCS_GUEST_RFLAGS);
+	c->cr3 = vmcs_readnat(VMCS_GUEST_CR3);
+	c->eptp = vmcs_read64(VMCS_EPT_POINTER);
+	c->exception_bitmap = vmcs_read32(VMCS_EXCEPTION_BITMAP);
+	c->pin = vmcs_read32(VMCS_PIN_BASED_CONTROLS);
+	c->out_gva = out_gva;
+	c->in_count = (uint32_t)in_count;
+	c->out_count = (uint32_t)out_count;
+
+	memset(v->gpr, 0, sizeof(v->gpr));
+	v->gpr[GPR_RDI] = pal->params_gva;
+	v->gpr[GPR_RSI] = in_count;
+	v->gpr[GPR_RDX] = out_area;
+	v->gpr[GPR_RCX] = out_count;
+	vmcs_writenat(VMCS_GUEST_RSP, pal->stack_top - 8);
+	vmcs_writenat(VMCS_GUEST_RIP, pal->desc.entry);
+	/* IF = 0; STI blocking must then be clear (SDM Vol. 3C 26.3.1.5). */
+	vmcs_writenat(VMCS_GUEST_RFLAGS, RFLAGS_FIXED1);
+	vmcs_write32(VMCS_GUEST_INTERRUPTIBILITY,
+	             vmcs_read32(VMCS_GUEST_INTERRUPTIBILITY) &
+	                 ~(INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOV_SS));
+	vmcs_writenat(VMCS_GUEST_CR3, pal->pt_root);
+	vmcs_write64(VMCS_EPT_POINTER, pal->eptp);
+	/* A recycled table page may still be cached under this EPTP. */
+	tv_invept(pal->eptp);
+	vmcs_write32(VMCS_EXCEPTION_BITMAP, 0xffffffffu);
+	if (tv_pal_timer_ticks) {
+		vmcs_write32(VMCS_PIN_BASED_CONTROLS, c->pin | PIN_PREEMPTION_TIMER);
+		vmcs_write32(VMCS_PREEMPTION_TIMER_VALUE, tv_pal_timer_ticks);
+	}
+	pal->calls++;
+}
+
+/* Leaves the PAL on this CPU with `status`; always restores the caller. */
+static void exit_pal(struct vcpu *v, int64_t status)
+{
+	struct tv_call *c = &calls[v->cpu];
+	struct tv_pal *pal = c->pal;
+	uint64_t pal_rax = v->gpr[GPR_RAX];
+
+	vmcs_writenat(VMCS_GUEST_CR3, c->cr3);
+	vmcs_write64(VMCS_EPT_POINTER, c->eptp);
+	vmcs_write32(VMCS_EXCEPTION_BITMAP, c->exception_bitmap);
+	vmcs_write32(VMCS_PIN_BASED_CONTROLS, c->pin);
+	vmcs_writenat(VMCS_GUEST_RFLAGS, c->rflags);
+	vmcs_write32(VMCS_GUEST_INTERRUPTIBILITY,
+	             vmcs_read32(VMCS_GUEST_INTERRUPTIBILITY) &
+	                 ~(INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOV_SS));
+	memcpy(v->gpr, c->gpr, sizeof(v->gpr));
+	/* Whatever the PAL's exit left to deliver belongs to the PAL, not the caller. */
+	v->ev.reinject = false;
+	v->ev.exception = false;
+
+	if (status == TV_OK && c->out_count) {
+		uint64_t out[TV_MAX_WORDS];
+		struct gw_ctx g;
+		pal_read(pal, out, pal->params_gva + (uint64_t)pal->desc.in_words * 8,
+		         (size_t)c->out_count * 8);
+		tv_walk_ctx(&g, c->cr3);
+		if (gw_write(&g, c->out_gva, out, (size_t)c->out_count * 8,
+		             pal->user ? GW_USER : 0))
+			status = TV_ERR_FAULT;
+	}
+	if (status != TV_OK)
+		pal->faults++;
+	return_to_caller(v, c->ret_rip, c->caller_rsp, status);
+	v->gpr[GPR_RDX] = status == TV_OK ? pal_rax : 0;
+
+	tv_lock_acquire();
+	pal->running_on = -1;
+	tv_lock_release();
+	c->pal = NULL;
+	/* NMIs held while the PAL ran are delivered on this entry (DESIGN.md 3). */
+	vmx_event_app_unblocked(v);
+}
+
+/* The caller's side of an entry: return address, arguments, checks. */
+static void call_pal(struct vcpu *v, struct tv_pal *pal)
+{
+	uint64_t rsp = vmcs_readnat(VMCS_GUEST_RSP), ret_rip;
+	uint64_t in_gva = v->gpr[GPR_RDI], in_count = v->gpr[GPR_RSI];
+	uint64_t out_gva = v->gpr[GPR_RDX], out_count = v->gpr[GPR_RCX];
+	uint64_t cr3 = vmcs_readnat(VMCS_GUEST_CR3);
+	unsigned acc = vcpu_cpl() == 3 ? GW_USER : 0;
+	uint64_t in[TV_MAX_WORDS];
+	struct gw_ctx g;
+	int64_t status = TV_OK;
+
+	tv_walk_ctx(&g, cr3);
+	if (gw_read(&g, &ret_rip, rsp, 8, acc)) {
+		/* No return address: nothing to return to. The caller faults. */
+		vmx_queue_exception(v, X86_VEC_GP, true, 0);
+		return;
+	}
+	if (!(vmcs_read32(VMCS_GUEST_CS_ACCESS_RIGHTS) & CS_AR_L))
+		status = TV_ERR_UNSUPPORTED;
+	else if ((cr3 & CR3_ADDR) != pal->cr3 || (acc == GW_USER) != pal->user)
+		status = TV_ERR_WRONG_PROCESS;
+	else if (in_count > pal->desc.in_words || out_count > pal->desc.out_words)
+		status = TV_ERR_TOO_LARGE;
+	else if (in_count && gw_read(&g, in, in_gva, in_count * 8, acc))
+		status = TV_ERR_FAULT;
+	if (status == TV_OK) {
+		tv_lock_acquire();
+		if (pal->state != TV_PAL_READY || pal->running_on >= 0)
+			status = TV_ERR_BUSY;
+		else
+			pal->running_on = (int)v->cpu;
+		tv_lock_release();
+	}
+	if (status != TV_OK) {
+		return_to_caller(v, ret_rip, rsp, status);
+		return;
+	}
+	enter_pal(v, pal, ret_rip, in_count, out_gva, out_count, in);
+}
+
+enum hv_ept_action tv_ept_violation(struct vcpu *v, uint64_t gpa, uint64_t q)
+{
+	struct tv_call *c = &calls[v->cpu];
+
+	if (c->pal) {
+		/* The PAL touched something its EPT view does not give it. */
+		exit_pal(v, TV_ERR_PAL_FAULT);
+		return HV_EPT_HANDLED;
+	}
+	tv_lock_acquire();
+	struct tv_pal *pal = tv_pal_by_gpa(gpa & ~(TV_PAGE - 1));
+	if (!pal) {
+		tv_lock_release();
+		return HV_EPT_UNHANDLED;
+	}
+	uint64_t rip = vmcs_readnat(VMCS_GUEST_RIP);
+	bool entry = (q & EPTQUAL_FETCH) && gpa == pal->entry_gpa && rip == pal->desc.entry &&
+	             (q & EPTQUAL_GLA_VALID) && vmcs_readnat(VMCS_GUEST_LINEAR_ADDRESS) == rip;
+	if (entry) {
+		tv_lock_release();
+		call_pal(v, pal);
+		return HV_EPT_HANDLED;
+	}
+	if (pal->state != TV_PAL_READY || pal->running_on >= 0) {
+		/* Being set up or running elsewhere: wait (bounded by the PAL's budget). */
+		tv_lock_release();
+		return HV_EPT_RETRY;
+	}
+	/*
+	 * The guest touched a PAL's page other than by calling it: the OS reusing
+	 * the memory of a process that exited without unregistering, or an
+	 * attack. The secrets go first: scrub, unregister, let the access go on.
+	 */
+	uint32_t id = pal->id;
+	tv_pal_destroy(pal);
+	tv_lock_release();
+	hv_printf("hv: tv: guest touched PAL %u (GPA 0x%llx, RIP 0x%llx, cpu %u): scrubbed and "
+	          "unregistered\n",
+	          id, (unsigned long long)gpa, (unsigned long long)rip, v->cpu);
+	return HV_EPT_RETRY;
+}
+
+bool tv_exception(struct vcpu *v, uint8_t vector, uint32_t error_code)
+{
+	struct tv_call *c = &calls[v->cpu];
+	(void)error_code;
+
+	if (!c->pal)
+		return false;
+	bool sentinel = vector == X86_VEC_PF && v->exit.qualification == TV_PAL_SENTINEL &&
+	                vmcs_readnat(VMCS_GUEST_RIP) == TV_PAL_SENTINEL;
+	exit_pal(v, sentinel ? TV_OK : TV_ERR_PAL_FAULT);
+	return true;
+}
+
+void tv_timer_expired(struct vcpu *v)
+{
+	if (calls[v->cpu].pal)
+		exit_pal(v, TV_ERR_PAL_TIMEOUT);
+}

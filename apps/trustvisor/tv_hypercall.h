@@ -1,0 +1,95 @@
+/*
+ * TrustVisor hypercall ABI, shared by the hypervisor and guest code.
+ *
+ * A hypercall is VMCALL with EAX = function number and arguments in RBX, RCX,
+ * RDX, RSI, RDI (in that order; 64-bit values in long mode, their low 32 bits
+ * otherwise). The result is in RAX: TV_OK (0) or a negative TV_ERR_* code.
+ * VMCALL exits to the hypervisor at any CPL (SDM Vol. 3C 26.1.2), so ring 3
+ * and ring 0 may both call; from ring 3 every address must be a user address
+ * (below TV_USER_TOP, on pages the guest's page tables mark user-accessible).
+ * Anything but the functions below (and any VMCALL with no hypervisor) is #UD.
+ *
+ * Calling a PAL is not a hypercall: the owner process (same CR3) calls the PAL
+ * entry point as a function, see README.md "Calling a PAL".
+ *
+ * Plain C types only: this header is compiled into guest programs too.
+ */
+#ifndef APPS_TRUSTVISOR_TV_HYPERCALL_H
+#define APPS_TRUSTVISOR_TV_HYPERCALL_H
+
+#include <stdint.h>
+
+/* ---- function numbers (EAX) ---- */
+#define TV_HC_REGISTER   0x54560001u /* RBX = GVA of struct tv_pal_desc */
+#define TV_HC_UNREGISTER 0x54560002u /* RBX = the PAL's entry point (GVA) */
+/* From inside a PAL only (TV_ERR_NOT_IN_PAL otherwise); buffers are PAL GVAs. */
+#define TV_HC_PCR_READ 0x54560010u /* RBX = PCR index, RCX = 32-byte output */
+#define TV_HC_EXTEND   0x54560011u /* RBX = PCR index, RCX = 32-byte measurement */
+#define TV_HC_SEAL                                                                                 \
+	0x54560012u              /* RBX = in, RCX = in length, RDX = out, RSI = out capacity,      \
+	                            RDI = PCR selection (bits 7:0); RAX out: length */
+#define TV_HC_UNSEAL 0x54560013u /* RBX = blob, RCX = blob length, RDX = out, RSI = capacity */
+#define TV_HC_QUOTE                                                                                \
+	0x54560014u                  /* RBX = nonce, RCX = nonce length, RDX = sig out,            \
+	                                RSI = capacity, RDI = PCR selection */
+#define TV_HC_GET_RANDOM 0x54560015u /* RBX = out, RCX = length */
+
+/* ---- results (RAX) ---- */
+#define TV_OK          0
+#define TV_ERR_INVALID (-1) /* bad argument, unknown function, bad descriptor */
+#define TV_ERR_ALIGN   (-2) /* a section address or size not 4 KiB aligned */
+#define TV_ERR_OVERLAP (-3) /* sections overlap each other or another PAL */
+#define TV_ERR_RANGE                                                                               \
+	(-4)                       /* null, kernel address from ring 3, non-canonical,             \
+	                              hypervisor memory, not RAM, the sentinel page */
+#define TV_ERR_TOO_LARGE      (-5) /* too many sections/pages/words */
+#define TV_ERR_EXISTS         (-6) /* a PAL with this entry is already registered */
+#define TV_ERR_NOT_REGISTERED (-7) /* no PAL with this entry */
+#define TV_ERR_WRONG_PROCESS  (-8) /* the PAL belongs to another CR3 */
+#define TV_ERR_PAL_FAULT                                                                           \
+	(-9)                     /* the PAL raised an exception or touched memory                  \
+	                            outside its sections */
+#define TV_ERR_PAL_TIMEOUT (-10) /* the PAL ran longer than its time budget */
+#define TV_ERR_NO_MEMORY   (-11) /* hypervisor out of memory or PAL slots */
+#define TV_ERR_FAULT       (-12) /* a guest page not present / not accessible */
+#define TV_ERR_UNSUPPORTED (-13) /* caller not in 64-bit mode with 4-level paging */
+#define TV_ERR_BUSY        (-14) /* the PAL is running on another CPU */
+#define TV_ERR_NOT_IN_PAL  (-15) /* a micro-TPM call from outside a PAL */
+#define TV_ERR_TPM         (-16) /* the micro-TPM refused (bad PCR, tampered blob...) */
+
+/* ---- the PAL descriptor (TV_HC_REGISTER) ---- */
+#define TV_DESC_VERSION  1u
+#define TV_MAX_SECTIONS  8u
+#define TV_MAX_PAL_PAGES 64u /* pages per PAL, all sections together */
+#define TV_MAX_PALS      8u
+#define TV_MAX_WORDS     32u /* input words, and output words, per call */
+
+enum tv_section_kind {
+	TV_SEC_CODE = 1,   /* read + execute */
+	TV_SEC_DATA = 2,   /* read + write, kept across calls */
+	TV_SEC_PARAMS = 3, /* read + write; inputs then outputs, written by the hypervisor */
+	TV_SEC_STACK = 4,  /* read + write; the PAL's stack (RSP starts at its end) */
+};
+
+struct tv_section {
+	uint64_t gva;      /* 4 KiB aligned */
+	uint64_t size;     /* 4 KiB multiple, > 0 */
+	uint32_t kind;     /* enum tv_section_kind */
+	uint32_t reserved; /* 0 */
+};
+
+struct tv_pal_desc {
+	uint32_t version;   /* TV_DESC_VERSION */
+	uint32_t nsections; /* 1..TV_MAX_SECTIONS; >= 1 code, exactly 1 params, 1 stack */
+	uint64_t entry;     /* inside a code section */
+	uint32_t in_words;  /* 64-bit input words, <= TV_MAX_WORDS */
+	uint32_t out_words; /* 64-bit output words, <= TV_MAX_WORDS */
+	struct tv_section sec[TV_MAX_SECTIONS];
+};
+
+/* Addresses at or above this are kernel addresses (refused from ring 3). */
+#define TV_USER_TOP 0x0000800000000000ull
+/* The PAL returns to this address; no section may include its page. */
+#define TV_PAL_SENTINEL 0x00007ffffffff000ull
+
+#endif /* APPS_TRUSTVISOR_TV_HYPERCALL_H */

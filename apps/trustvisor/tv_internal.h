@@ -1,0 +1,95 @@
+/*
+ * TrustVisor internals: the PAL table, per-CPU call state, and the functions
+ * app.c dispatches to. Locks: tv_lock (tv_register.c) guards the PAL table;
+ * per-CPU call state is only touched by its own CPU.
+ */
+#ifndef APPS_TRUSTVISOR_TV_INTERNAL_H
+#define APPS_TRUSTVISOR_TV_INTERNAL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "apps/trustvisor/guest_walk.h"
+#include "apps/trustvisor/tv_hypercall.h"
+#include "core/hv_app.h"
+#include "libvmx/vcpu.h"
+#include "rt/layout.h"
+
+#define TV_PAGE 0x1000ull
+/* Page-table pages of one PAL: its private guest page tables and its EPT. */
+#define TV_MAX_TABLE_PAGES 64u
+
+struct tv_page {
+	uint64_t gva, gpa, hpa;
+	uint32_t kind;     /* enum tv_section_kind */
+	unsigned orig_rwx; /* the guest view's permissions before registration */
+};
+
+enum tv_pal_state { TV_PAL_FREE = 0, TV_PAL_SETUP, TV_PAL_READY };
+
+struct tv_pal {
+	enum tv_pal_state state;
+	uint32_t id;
+	uint64_t cr3;   /* owner: CR3 bits 51:12 */
+	bool user;      /* registered from ring 3 */
+	int running_on; /* CPU index, or -1 */
+	struct tv_pal_desc desc;
+	uint64_t entry_gpa, params_gva, params_size, stack_top;
+	uint32_t npages;
+	struct tv_page page[TV_MAX_PAL_PAGES];
+	/* Private guest page tables (PAL CR3) and the PAL's EPT view. */
+	uint64_t pt_root, eptp;
+	uint32_t ntables;
+	uint64_t table[TV_MAX_TABLE_PAGES];
+	uint64_t calls, faults;
+};
+
+/* One CPU's PAL call in progress. */
+struct tv_call {
+	struct tv_pal *pal; /* NULL: no PAL on this CPU */
+	uint64_t gpr[GPR_COUNT];
+	uint64_t ret_rip, caller_rsp, rflags, cr3, eptp;
+	uint32_t exception_bitmap, pin, interruptibility;
+	uint64_t out_gva;
+	uint32_t in_count, out_count;
+};
+
+extern struct tv_pal tv_pals[TV_MAX_PALS];
+
+/* ---- tv_register.c ---- */
+int64_t tv_register(struct vcpu *v, uint64_t desc_gva);
+int64_t tv_unregister(struct vcpu *v, uint64_t entry);
+/* The PAL one of whose pages is `gpa_page` (NULL if none). Caller holds tv_lock. */
+struct tv_pal *tv_pal_by_gpa(uint64_t gpa_page);
+/* Scrubs and frees every PAL (shutdown). */
+void tv_unregister_all(void);
+void tv_lock_acquire(void);
+void tv_lock_release(void);
+/* Scrub, give the pages back to the guest, free the tables. tv_lock held. */
+void tv_pal_destroy(struct tv_pal *pal);
+
+/* ---- tv_tables.c ---- */
+/* Builds pal->pt_root (4-level guest page tables mapping exactly the PAL's
+ * pages) and pal->eptp (an EPT mapping exactly those pages and the tables).
+ * 0 or TV_ERR_NO_MEMORY (nothing left allocated). */
+int tv_tables_build(struct tv_pal *pal, bool nxe, uint64_t guest_eptp_flags);
+void tv_tables_free(struct tv_pal *pal);
+
+/* ---- tv_call.c ---- */
+/* EPT violation at a PAL page. */
+enum hv_ept_action tv_ept_violation(struct vcpu *v, uint64_t gpa, uint64_t qualification);
+/* Exception exit while a PAL runs (true = consumed). */
+bool tv_exception(struct vcpu *v, uint8_t vector, uint32_t error_code);
+/* The preemption timer fired on this CPU. */
+void tv_timer_expired(struct vcpu *v);
+bool tv_may_take_nmi(struct vcpu *v);
+struct tv_call *tv_call_of(uint32_t cpu);
+/* A gw_ctx for the guest's current paging mode and CR3 (VMCS). */
+void tv_walk_ctx(struct gw_ctx *c, uint64_t cr3);
+/* PAL time budget in preemption-timer ticks (0 = the timer is not used). */
+extern uint32_t tv_pal_timer_ticks;
+
+/* ---- tv_utpm.c ---- */
+int64_t tv_utpm_call(struct vcpu *v, uint32_t fn);
+
+#endif /* APPS_TRUSTVISOR_TV_INTERNAL_H */
