@@ -1,0 +1,62 @@
+#!/usr/bin/env python3
+"""Builds the TrustVisor Linux guest's initramfs: busybox, pal_init as /init, /bin/pal_demo.
+
+Reuses guest/linux/make_disk.py (kernel download, cpio writer, kernel arguments);
+tests/boot/test_trustvisor.py turns kernel + this initramfs into a disk with
+harness.disk(). By hand:
+
+    bazel build //apps/trustvisor/guest:pal_demo
+    python3 apps/trustvisor/guest/make_pal_initrd.py -o out/pal-initrd.gz \\
+        --pal-demo bazel-bin/apps/trustvisor/guest/pal_demo
+"""
+import argparse
+import gzip
+import os
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(HERE)))
+sys.path.insert(0, os.path.join(ROOT, "guest", "linux"))
+
+import make_disk  # noqa: E402
+
+CMDLINE = make_disk.CMDLINE
+
+
+def kernel(cache=os.path.join(ROOT, "out", "cache")):
+    """Path of the Debian kernel (downloaded once into out/cache/)."""
+    return make_disk.fetch_kernel(os.path.abspath(cache))
+
+
+def build_initrd(path, pal_demo):
+    with open("/bin/busybox", "rb") as f:
+        bb = f.read()
+    with open(os.path.join(HERE, "pal_init"), "rb") as f:
+        init = f.read()
+    with open(pal_demo, "rb") as f:
+        demo = f.read()
+    entries = [("bin", 0o40755, None, (0, 0)), ("dev", 0o40755, None, (0, 0)),
+               ("proc", 0o40755, None, (0, 0)), ("sys", 0o40755, None, (0, 0)),
+               ("tmp", 0o41777, None, (0, 0)),
+               ("dev/console", 0o20600, None, (5, 1)), ("dev/port", 0o20600, None, (1, 4)),
+               ("bin/busybox", 0o100755, bb, (0, 0)), ("bin/sh", 0o100755, bb, (0, 0)),
+               ("bin/pal_demo", 0o100755, demo, (0, 0)),
+               ("init", 0o100755, init, (0, 0))]
+    tmp = path + ".tmp"
+    with open(tmp, "wb") as f:
+        f.write(gzip.compress(make_disk.cpio_newc(entries), compresslevel=6, mtime=0))
+    os.replace(tmp, path)
+    return path
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("-o", "--output", required=True)
+    ap.add_argument("--pal-demo", required=True, help="the static pal_demo binary")
+    a = ap.parse_args()
+    print(build_initrd(a.output, a.pal_demo))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

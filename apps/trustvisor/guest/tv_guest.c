@@ -1,0 +1,81 @@
+/*
+ * TrustVisor guest library (tv_guest.h). Guest code: inline assembly is the
+ * point here (VMCALL, and a call that follows the PAL calling convention).
+ */
+#include "apps/trustvisor/guest/tv_guest.h"
+
+int64_t tv_vmcall(uint32_t fn, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5)
+{
+	uint64_t rax = fn;
+	__asm__ volatile("vmcall"
+	                 : "+a"(rax)
+	                 : "b"(a1), "c"(a2), "d"(a3), "S"(a4), "D"(a5)
+	                 : "memory", "cc");
+	return (int64_t)rax;
+}
+
+int64_t tv_register(const struct tv_pal_desc *desc)
+{
+	return tv_vmcall(TV_HC_REGISTER, (uint64_t)(uintptr_t)desc, 0, 0, 0, 0);
+}
+
+int64_t tv_unregister(const void *entry)
+{
+	return tv_vmcall(TV_HC_UNREGISTER, (uint64_t)(uintptr_t)entry, 0, 0, 0, 0);
+}
+
+int64_t tv_call(const void *entry, const uint64_t *in, uint32_t nin, uint64_t *out, uint32_t nout,
+                uint64_t *pal_ret)
+{
+	register uint64_t rdi __asm__("rdi") = (uint64_t)(uintptr_t)in;
+	register uint64_t rsi __asm__("rsi") = nin;
+	register uint64_t rdx __asm__("rdx") = (uint64_t)(uintptr_t)out;
+	register uint64_t rcx __asm__("rcx") = nout;
+	register uint64_t r8 __asm__("r8");
+	register uint64_t r9 __asm__("r9");
+	register uint64_t r10 __asm__("r10");
+	register uint64_t r11 __asm__("r11");
+	uint64_t rax;
+
+	/*
+	 * A plain call as far as the compiler knows (the hypervisor restores every
+	 * register but RAX and RDX, a real call might not). The 128 bytes skip
+	 * the red zone, which the pushed return address would clobber.
+	 */
+	__asm__ volatile("sub $128, %%rsp\n\t"
+	                 "call *%[entry]\n\t"
+	                 "add $128, %%rsp"
+	                 : "=a"(rax), "+D"(rdi), "+S"(rsi), "+d"(rdx), "+c"(rcx), "=r"(r8),
+	                   "=r"(r9), "=r"(r10), "=r"(r11)
+	                 : [entry] "m"(entry)
+	                 : "memory", "cc");
+	if (pal_ret)
+		*pal_ret = rdx;
+	return (int64_t)rax;
+}
+
+const char *tv_strerror(int64_t s)
+{
+	static const char *const names[] = {
+	    "TV_OK",
+	    "TV_ERR_INVALID",
+	    "TV_ERR_ALIGN",
+	    "TV_ERR_OVERLAP",
+	    "TV_ERR_RANGE",
+	    "TV_ERR_TOO_LARGE",
+	    "TV_ERR_EXISTS",
+	    "TV_ERR_NOT_REGISTERED",
+	    "TV_ERR_WRONG_PROCESS",
+	    "TV_ERR_PAL_FAULT",
+	    "TV_ERR_PAL_TIMEOUT",
+	    "TV_ERR_NO_MEMORY",
+	    "TV_ERR_FAULT",
+	    "TV_ERR_UNSUPPORTED",
+	    "TV_ERR_BUSY",
+	    "TV_ERR_NOT_IN_PAL",
+	    "TV_ERR_TPM",
+	};
+	if (s <= 0 && -s < (int64_t)(sizeof(names) / sizeof(names[0])))
+		return names[-s];
+	return "TV_ERR_?";
+}

@@ -1,0 +1,30 @@
+/*
+ * TrustVisor guest library for Linux user space (x86-64): the hypercalls of
+ * apps/trustvisor/tv_hypercall.h as functions, and a PAL call.
+ */
+#ifndef APPS_TRUSTVISOR_GUEST_TV_GUEST_H
+#define APPS_TRUSTVISOR_GUEST_TV_GUEST_H
+
+#include <stdint.h>
+
+#include "apps/trustvisor/tv_hypercall.h"
+
+/* Raw VMCALL: EAX = fn, RBX, RCX, RDX, RSI, RDI = a1..a5; returns RAX. With no
+ * hypervisor VMCALL raises #UD (SIGILL). */
+int64_t tv_vmcall(uint32_t fn, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5);
+
+int64_t tv_register(const struct tv_pal_desc *desc);
+int64_t tv_unregister(const void *entry);
+
+/*
+ * Calls a registered PAL: entry(in, nin, out, nout) per the ABI. Returns the
+ * hypervisor's status (TV_OK or TV_ERR_*); on TV_OK *pal_ret (may be NULL) is
+ * the PAL's own return value and out[0..nout) its outputs.
+ */
+int64_t tv_call(const void *entry, const uint64_t *in, uint32_t nin, uint64_t *out, uint32_t nout,
+                uint64_t *pal_ret);
+
+/* "TV_ERR_OVERLAP", ... for messages. */
+const char *tv_strerror(int64_t status);
+
+#endif /* APPS_TRUSTVISOR_GUEST_TV_GUEST_H */
