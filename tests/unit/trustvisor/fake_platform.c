@@ -1,0 +1,74 @@
+/* The fake TrustVisor platform (fake_platform.h). */
+#include "tests/unit/trustvisor/fake_platform.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "hw/hw.h"
+
+uint8_t *tvf_ram;
+unsigned tvf_view[TVF_RAM_SIZE / 4096];
+unsigned tvf_syncs, tvf_invepts;
+uint64_t tvf_eptp;
+
+void tvf_reset(void)
+{
+	if (!tvf_ram)
+		tvf_ram = aligned_alloc(4096, TVF_RAM_SIZE);
+	memset(tvf_ram, 0, TVF_RAM_SIZE);
+	for (size_t i = 0; i < TVF_RAM_SIZE / 4096; i++)
+		tvf_view[i] = EPT_RWX;
+	tvf_syncs = tvf_invepts = 0;
+}
+
+void tv_platform_boot(struct vcpu *v)
+{
+	(void)v;
+}
+
+static bool is_ram(uint64_t gpa)
+{
+	return gpa < TVF_RAM_SIZE && !(gpa >= TVF_HV_LO && gpa < TVF_HV_HI);
+}
+
+void *tv_guest_page(uint64_t gpa_page, bool write)
+{
+	if (!is_ram(gpa_page))
+		return NULL;
+	unsigned rwx = tvf_view[gpa_page / 4096];
+	if (!(rwx & EPT_READ) || (write && !(rwx & EPT_WRITE)))
+		return NULL;
+	return tvf_ram + gpa_page;
+}
+
+bool tv_guest_ram(uint64_t gpa_page, uint64_t *hpa)
+{
+	if (!is_ram(gpa_page) || tvf_view[gpa_page / 4096] != EPT_RWX)
+		return false;
+	*hpa = (uint64_t)(uintptr_t)(tvf_ram + gpa_page);
+	return true;
+}
+
+int tv_guest_view_set(uint64_t gpa_page, unsigned rwx)
+{
+	if (!is_ram(gpa_page))
+		return -1;
+	tvf_view[gpa_page / 4096] = rwx;
+	return 0;
+}
+
+uint64_t tv_guest_eptp(void)
+{
+	return tvf_eptp;
+}
+
+void tv_sync_all_cpus(void)
+{
+	tvf_syncs++;
+}
+
+void tv_invept(uint64_t eptp)
+{
+	(void)eptp;
+	tvf_invepts++;
+}
