@@ -19,8 +19,9 @@
 
 /*
  * The PAL: alone in the page-aligned section pal_code, padded to a whole page
- * by the .balign below (this file is compiled with -fno-toplevel-reorder so the
- * padding follows the functions). It may touch only its own sections.
+ * by the .balign below (subsection 1 is laid out after the compiler's code in
+ * subsection 0, whatever order the compiler emits them in). It may touch only
+ * its own sections.
  */
 __attribute__((section("pal_code"), aligned(PAGE), used, noinline)) long
 pal_entry(uint64_t *in, uint64_t nin, uint64_t *out, uint64_t nout)
@@ -35,7 +36,7 @@ pal_entry(uint64_t *in, uint64_t nin, uint64_t *out, uint64_t nout)
 	out[0] = in[0] + in[1];
 	return 0;
 }
-__asm__(".section pal_code,\"ax\",@progbits\n\t.balign 4096\n\t.previous");
+__asm__(".pushsection pal_code,\"ax\",@progbits\n\t.subsection 1\n\t.balign 4096\n\t.popsection");
 
 static uint8_t pal_params[PAGE] __attribute__((aligned(PAGE)));
 static uint8_t pal_stack[4 * PAGE] __attribute__((aligned(PAGE)));
