@@ -54,7 +54,10 @@ def _grub_quote(s):
 
 def grub_cfg(kind, cmdline="", modules=(), initrd=None):
     """The grub.cfg text for a guest disk. modules: list of (name, args)."""
-    lines = ["set timeout=0", "set default=0"]
+    # GRUB's own messages (a missing file, a bad kernel) go to COM1 too, so they
+    # show up in ./hv run's serial log instead of only on the VGA screen.
+    lines = ["set timeout=0", "set default=0", "serial --unit=0 --speed=115200",
+             "terminal_output console serial"]
     args = " ".join(_grub_quote(a) for a in cmdline.split()) if cmdline else ""
     if kind == "multiboot":
         lines.append(("multiboot /boot/kernel " + args).rstrip())

@@ -82,6 +82,39 @@ def _kill(proc):
     proc.wait()
 
 
+_BOCHS_AT = re.compile(rb"Next at t=(\d+)")
+
+
+def _stop_bochs(proc, stdout_path):
+    """Stop a running Bochs; return its tick count at the stop, or None.
+
+    Ctrl-C makes the Bochs debugger break in and print "Next at t=N" (then it takes
+    the next "c" from the rc file and runs on), so: SIGINT, wait for that line, kill.
+    """
+    def breaks():
+        try:
+            with open(stdout_path, "rb") as f:
+                return _BOCHS_AT.findall(f.read())
+        except OSError:
+            return []
+
+    before = len(breaks())
+    try:
+        os.killpg(proc.pid, signal.SIGINT)
+    except (ProcessLookupError, PermissionError):
+        return None
+    deadline = time.monotonic() + 2.0
+    ticks = None
+    while time.monotonic() < deadline and proc.poll() is None:
+        found = breaks()
+        if len(found) > before:
+            ticks = int(found[-1])
+            break
+        time.sleep(POLL)
+    _kill(proc)
+    return ticks
+
+
 class _SerialTail:
     """Reads the serial file as it grows; yields complete cleaned lines."""
 
@@ -194,7 +227,8 @@ def run_image(app, image, disk, emulator="bochs", cpus=2, mem=256, timeout=600.0
             raise RunError(str(e))
         res.emulator_log = emu_log
         stream = None if quiet else (out or sys.stdout)
-        _boot(res, argv, workdir, serial_path, emu_log, emulator, timeout, stream)
+        _boot(res, argv, workdir, serial_path, emu_log, emulator, timeout, stream,
+              run_disk + ".lock")
         if log:
             os.makedirs(os.path.dirname(os.path.abspath(log)) or ".", exist_ok=True)
             with open(log, "w") as f:
@@ -203,13 +237,22 @@ def run_image(app, image, disk, emulator="bochs", cpus=2, mem=256, timeout=600.0
                 shutil.copyfile(emu_log, log + "." + emulator + ".log")
                 res.emulator_log = log + "." + emulator + ".log"
     finally:
-        if not keep:
+        if keep:
+            pass
+        elif res.status != "poweroff" and not log and res.emulator_log.startswith(workdir):
+            # A failed run without --log: keep the logs (not the disk copy) for a look.
+            if not disk_writable:
+                try:
+                    os.unlink(os.path.join(workdir, "disk.img"))
+                except OSError:
+                    pass
+        else:
             shutil.rmtree(workdir, ignore_errors=True)
             res.workdir = None
     return res
 
 
-def _boot(res, argv, workdir, serial_path, emu_log, emulator, timeout, stream):
+def _boot(res, argv, workdir, serial_path, emu_log, emulator, timeout, stream, disk_lock):
     stdout_path = os.path.join(workdir, "emulator.out")
     tail = _SerialTail(serial_path, stream)
     start = time.monotonic()
@@ -236,9 +279,16 @@ def _boot(res, argv, workdir, serial_path, emu_log, emulator, timeout, stream):
                 break
             time.sleep(POLL)
     finally:
+        ended = time.monotonic()
+        stop_ticks = None
         if proc.poll() is None:
-            _kill(proc)
-    res.seconds = time.monotonic() - start
+            if emulator == "bochs" and state is not None:
+                stop_ticks = _stop_bochs(proc, stdout_path)
+            else:
+                _kill(proc)
+            if os.path.exists(disk_lock):
+                os.unlink(disk_lock)  # Bochs's lock, stale now that it is killed
+    res.seconds = ended - start
     tail.finish()
     res.serial = clean_serial(bytes(tail.raw))
     if panic_at is None and "PANIC" in res.serial:
@@ -250,6 +300,8 @@ def _boot(res, argv, workdir, serial_path, emu_log, emulator, timeout, stream):
         emu_out = ""
     if emulator == "bochs":
         powered_off, res.code, res.ticks = bochs.read_log(emu_log)
+        if stop_ticks is not None:
+            res.ticks = max(stop_ticks, res.ticks or 0)
         log_tail = bochs.log_tail(emu_log)
     else:
         with open(emu_log, "w") as f:
@@ -266,6 +318,9 @@ def _boot(res, argv, workdir, serial_path, emu_log, emulator, timeout, stream):
         else:
             state = "error"
             res.detail = "%s exited with status %s without powering off" % (emulator, proc.returncode)
+            m = re.search(r"exiting with the following message:\s*\n(.+)", emu_out)
+            if m:
+                res.detail += ": " + m.group(1).strip()
     res.status = state
     if state == "error":
         res.emulator_log_tail = (log_tail + "\n--- emulator output ---\n"

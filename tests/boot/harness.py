@@ -93,7 +93,7 @@ def disk(kernel, initrd=None, cmdline="", modules=()):
     path = os.path.join(DISK_DIR, "%s-%s.img" % (os.path.basename(kernel), key))
     if not os.path.exists(path):
         os.makedirs(DISK_DIR, exist_ok=True)
-        tmp = path + ".tmp"
+        tmp = "%s.%d.tmp" % (path, os.getpid())
         disklib.make_disk(kernel, tmp, initrd=initrd, cmdline=cmdline, modules=modules)
         os.replace(tmp, path)
     return path
