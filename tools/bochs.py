@@ -33,7 +33,7 @@ def _check_path(path, what):
         raise ValueError("%s path %r contains a space, comma or quote, which bochsrc cannot take" % (what, path))
 
 
-def prepare(workdir, disk, iso, cpus, mem):
+def prepare(workdir, disk, iso, cpus, mem, strict_msrs=False):
     """Write bochsrc and the rc file; return (argv, serial path, log path)."""
     cylinders = disklib.cylinders_of(disk)
     if cylinders is None:
@@ -50,6 +50,9 @@ def prepare(workdir, disk, iso, cpus, mem):
             megs=mem,
             cpus=cpus,
             ips=IPS,
+            # Bochs reads unimplemented MSRs as 0 by default; strict makes them #GP as on
+            # hardware, but Linux 6.1 then triple-faults (RDMSR 0x1a0 early in boot).
+            cpu_extra=", ignore_bad_msrs=0" if strict_msrs else "",
             disk=disk,
             cylinders=cylinders,
             cdrom=cdrom,

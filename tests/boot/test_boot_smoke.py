@@ -10,7 +10,8 @@ NO_VMX_EXIT = 2  # core/boot.h HV_EXIT_NO_VMX
 
 
 def test_testguest_bare_passes_every_case():
-    r = harness.run("bare", harness.testguest_disk(), cpus=2)
+    # strict_msrs: the guest's msr case expects #GP on an unknown MSR, as on hardware.
+    r = harness.run("bare", harness.testguest_disk(), cpus=2, strict_msrs=True)
     harness.assert_poweroff(r, code=0)
     m = harness.assert_line(r, r"^TESTGUEST: DONE pass=(\d+) fail=(\d+)")
     if int(m.group(2)) != 0 or int(m.group(1)) == 0:
