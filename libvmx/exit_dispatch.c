@@ -94,6 +94,19 @@ void vmx_handle_exit(struct vcpu *v)
 		         v->cpu, basic, vmx_exit_reason_name(basic),
 		         (unsigned long long)v->exit.qualification);
 
+	/*
+	 * "Blocking by SMI" must be 0 outside SMM (SDM 26.3.1.5) and this
+	 * hypervisor never runs the guest in SMM. Bochs 2.7 saves it set on
+	 * exits of a CPU that was started with INIT-SIPI-SIPI, which would fail
+	 * the next VM entry: clear it.
+	 */
+	uint32_t intr = vmcs_read32(VMCS_GUEST_INTERRUPTIBILITY);
+	if (intr & INTERRUPTIBILITY_SMI)
+		vmcs_write32(VMCS_GUEST_INTERRUPTIBILITY, intr & ~INTERRUPTIBILITY_SMI);
+
+	/* Any exit but INIT ends the "just started by SIPI" window (exit_init_sipi.c). */
+	if (basic != VMX_EXIT_INIT)
+		v->sipi_fresh = false;
 	vmx_event_on_exit(v);
 	vmx_exit_handler h = vmx_exit_handler_for(basic);
 	if (!h)

@@ -21,6 +21,10 @@ void vmx_exit_ept_violation(struct vcpu *v)
 	const struct hv_app *app = vmx_app();
 	uint64_t gpa = v->exit.gpa, q = v->exit.qualification;
 
+	/* A store to the write-protected LAPIC page (guest_apic.c). */
+	if (vmx_guest_apic_write(v))
+		return;
+
 	if (app && app->ept_violation) {
 		switch (app->ept_violation(v, gpa, q)) {
 		case HV_EPT_RETRY:

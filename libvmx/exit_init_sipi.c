@@ -12,6 +12,18 @@
 void vmx_exit_init(struct vcpu *v)
 {
 	/*
+	 * INIT is blocked (held pending) in the wait-for-SIPI activity state, so
+	 * the guest's INIT that preceded its SIPI arrives as an INIT exit right
+	 * after the SIPI started the CPU, before it ran a single instruction
+	 * (seen on Bochs 2.7; KVM documents the same rule for nested VMX). On
+	 * bare metal that INIT was consumed before the SIPI: drop it.
+	 */
+	if (v->sipi_fresh && vmcs_readnat(VMCS_GUEST_RIP) == 0 &&
+	    vmcs_readnat(VMCS_GUEST_CS_BASE) == v->sipi_cs_base) {
+		v->sipi_fresh = false;
+		return;
+	}
+	/*
 	 * INIT reset (SDM 9.1.1, Table 9-1): pending events are discarded (a
 	 * latched NMI stays latched, as the hardware keeps it), the CPU is put in
 	 * real mode at the reset state; an AP then waits for SIPI (SDM 9.4.4),
@@ -22,11 +34,16 @@ void vmx_exit_init(struct vcpu *v)
 	vmx_event_reset(v);
 	v->ev.nmi_pending = nmi_pending;
 	vmcs_guest_init_state(v, !v->boot_cpu);
+	__atomic_store_n(&v->waiting_for_sipi, !v->boot_cpu, __ATOMIC_RELEASE);
 	vmx_flush_guest_tlb(v);
 }
 
 void vmx_exit_sipi(struct vcpu *v)
 {
 	/* Exit qualification bits 7:0: the SIPI vector (SDM 28.2.1). */
-	vmcs_guest_sipi_state(v, (uint8_t)(v->exit.qualification & 0xff));
+	uint8_t vector = (uint8_t)(v->exit.qualification & 0xff);
+	vmcs_guest_sipi_state(v, vector);
+	v->sipi_fresh = true;
+	__atomic_store_n(&v->waiting_for_sipi, false, __ATOMIC_RELEASE);
+	v->sipi_cs_base = (uint64_t)vector << 12;
 }

@@ -76,6 +76,11 @@ struct vcpu {
 	uint64_t vmcs_pa;
 	uint64_t eptp;
 	uint64_t exit_stack_top;
+	/* Started by a SIPI at CS.base sipi_cs_base, no other exit since (exit_init_sipi.c). */
+	bool sipi_fresh;
+	uint64_t sipi_cs_base;
+	/* In the wait-for-SIPI state (read by other CPUs: guest_apic.c). */
+	bool waiting_for_sipi;
 	struct vcpu_exit_info exit;
 	struct vcpu_events ev;
 	/* Exits by basic reason; the last slot counts reasons past the table. */

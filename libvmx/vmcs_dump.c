@@ -93,8 +93,7 @@ void vmx_dump_vmcs(void)
 	uint32_t reason = vmcs_read32(VMCS_EXIT_REASON);
 	uint32_t basic = VMX_EXIT_REASON_BASIC(reason);
 
-	hv_printf("hv: vmcs: exit reason 0x%x (%s%s) qualification 0x%llx\n", reason,
-	          (reason & VMX_EXIT_REASON_ENTRY_FAILURE) ? "VM-entry failure: " : "",
+	hv_printf("hv: vmcs: exit reason 0x%x (%s) qualification 0x%llx\n", reason,
 	          vmx_exit_reason_name(basic),
 	          (unsigned long long)vmcs_readnat(VMCS_EXIT_QUALIFICATION));
 	hv_printf("hv: vmcs: exit interruption info 0x%x error 0x%x, IDT-vectoring info 0x%x "

@@ -118,5 +118,8 @@ void vmcs_guest_sipi_state(struct vcpu *v, uint8_t vector)
 	write_seg(SEG(CS), (uint16_t)(vector << 8), (uint64_t)vector << 12, 0xffff, AR_REAL_CODE);
 	vmcs_writenat(VMCS_GUEST_RIP, 0);
 	vmcs_write32(VMCS_GUEST_ACTIVITY_STATE, VMX_ACTIVITY_ACTIVE);
+	/* A fresh start: nothing blocks events, whatever the SIPI exit saved. */
+	vmcs_write32(VMCS_GUEST_INTERRUPTIBILITY, 0);
+	vmcs_writenat(VMCS_GUEST_PENDING_DBG_EXCEPTIONS, 0);
 	(void)v;
 }

@@ -5,6 +5,7 @@
 #define LIBVMX_VMX_INTERNAL_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "hw/hw.h"
@@ -100,6 +101,29 @@ _Noreturn void vmx_guest_triple_fault(struct vcpu *v, const char *why);
 /* Flushes the guest's VPID-tagged TLB entries after a paging change the CPU
  * did not see (a CR write done through the VMCS, INIT). */
 void vmx_flush_guest_tlb(struct vcpu *v);
+
+/* ---- guest_walk.c: guest memory by guest-linear address ---- */
+bool guest_linear_to_phys(uint64_t la, uint64_t *gpa);
+bool guest_read_linear(uint64_t la, void *buf, size_t n);
+
+/* ---- insn_decode.c: a store to an MMIO register ---- */
+struct mmio_store {
+	unsigned len;  /* instruction length */
+	unsigned size; /* operand size in bytes: 2, 4 or 8 */
+	bool imm;      /* the value is imm_value, else GPR `reg` */
+	bool xchg;     /* XCHG: `reg` also receives the old value */
+	unsigned reg;  /* x86 register number */
+	uint32_t imm_value;
+};
+/* mode: 16, 32 or 64 (the code size). False if not such a store. */
+bool mmio_decode_store(const uint8_t *b, size_t n, unsigned mode, struct mmio_store *out);
+
+/* ---- guest_apic.c: the guest's INIT IPIs (Bochs 2.7 workaround) ---- */
+void vmx_guest_apic_protect(struct vcpu *v);
+/* True if the EPT violation was a guest store to the LAPIC page, now emulated. */
+bool vmx_guest_apic_write(struct vcpu *v);
+/* True if an ICR write (low word, destination APIC id) is a guest INIT to drop. */
+bool vmx_guest_init_dropped(struct vcpu *v, uint32_t icr, uint32_t dest);
 
 /* Guest-physical addresses the guest must never reach (rt/layout.h). */
 bool vmx_gpa_in_hv_region(uint64_t gpa);

@@ -7,6 +7,8 @@
 
 #include <cmocka.h>
 
+#include "libvmx/e820.h"
+#include "libvmx/ept.h"
 #include "libvmx/vmx.h"
 #include "libvmx/vmx_internal.h"
 #include "rt/layout.h"
@@ -19,6 +21,7 @@ static uint8_t *pool;
 static uint8_t gdt[FAKE_MAX_CPUS][64] __attribute__((aligned(16)));
 static uint8_t tss[FAKE_MAX_CPUS][104] __attribute__((aligned(16)));
 static size_t console_seen;
+static uint64_t eptp; /* one EPT for the process, like the bitmaps */
 
 /* A 64-bit TSS descriptor at selector 0x18 (SDM Vol. 3A 8.2.3). */
 static void write_gdt(uint32_t cpu)
@@ -80,12 +83,24 @@ struct vcpu *env_guest(uint32_t ncpus, const struct hv_app *app)
 {
 	env_setup(ncpus);
 	vmx_set_app(app);
+	if (!eptp) {
+		static struct e820_map map;
+		const struct e820_entry ram[] = {{0, 256u << 20, E820_RAM}};
+		assert_int_equal(e820_from_entries(ram, 1, &map), 0);
+		eptp = ept_build(&map);
+		assert_int_not_equal(eptp, 0);
+	}
 	for (uint32_t i = ncpus; i-- > 0;) {
 		fake_set_cpu(i);
-		vmx_prepare_guest(i, i == 0, 0x5000 | 6 | (3 << 3));
+		vmx_prepare_guest(i, i == 0, eptp);
 	}
 	fake_set_cpu(0);
 	return vmx_vcpu(0);
+}
+
+uint64_t env_eptp(void)
+{
+	return eptp;
 }
 
 uint64_t vmcs_get(uint32_t encoding)

@@ -19,6 +19,9 @@ void env_setup(uint32_t ncpus);
 /* env_setup(n), then the guest prepared on each CPU (CPU 0 boot CPU). */
 struct vcpu *env_guest(uint32_t ncpus, const struct hv_app *app);
 
+/* The EPT env_guest() runs the guests with (built once per process). */
+uint64_t env_eptp(void);
+
 /* Simulates a VM exit on the current CPU: writes the exit fields into its VMCS
  * and runs vmx_handle_exit(). Fields not given are 0. */
 struct exit_fields {

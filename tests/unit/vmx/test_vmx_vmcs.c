@@ -12,7 +12,7 @@
 #include "libvmx/vmx_internal.h"
 #include "tests/unit/vmx/test_vmx_env.h"
 
-#define EPTP (0x5000 | 6 | (3 << 3))
+#define EPTP env_eptp()
 
 static void test_vmxon_sets_fixed_bits_and_loads_vmcs(void **state)
 {

@@ -1,0 +1,145 @@
+/*
+ * The guest's INIT IPIs.
+ *
+ * In VMX non-root operation an INIT is a VM exit and exit_init_sipi.c does
+ * what the CPU would: that is all real hardware needs. Bochs 2.7 (the project's
+ * CI) never clears a pending INIT when it makes the INIT VM exit, so the target
+ * exits with INIT again on every entry and the guest's APs never start.
+ *
+ * An INIT to a CPU in the wait-for-SIPI state is a no-op on any hardware: the
+ * CPU is already in its INIT state. So the library drops the guest's INIT IPIs
+ * whose every target waits for SIPI (the case of an OS starting its APs) and
+ * forwards every other IPI to the local APIC unchanged. To see the ICR writes:
+ *  - x2APIC: WRMSR to the ICR (MSR 830h) exits (MSR bitmap);
+ *  - xAPIC: the LAPIC page is read-only in EPT; a store to it is an EPT
+ *    violation, decoded (insn_decode.c) and replayed into the real register.
+ * Reads of the LAPIC are not intercepted.
+ */
+#include "hw/hw.h"
+#include "libvmx/ept.h"
+#include "libvmx/vmx_internal.h"
+#include "rt/console.h"
+#include "rt/layout.h"
+#include "rt/panic.h"
+#include "rt/percpu.h"
+
+static uint64_t apic_page; /* guest-physical (= host-physical) LAPIC page, 0 = not trapped */
+
+/* Is CPU i a target of an IPI with this ICR low word and destination? */
+static bool is_target(struct vcpu *sender, uint32_t i, uint32_t icr, uint32_t dest)
+{
+	switch (icr & APIC_ICR_SHORTHAND_MASK) {
+	case APIC_ICR_SHORTHAND_SELF:
+		return i == sender->cpu;
+	case APIC_ICR_SHORTHAND_ALL:
+		return true;
+	case APIC_ICR_SHORTHAND_OTHERS:
+		return i != sender->cpu;
+	default:
+		/* Logical destinations are not decoded: assume every other CPU. */
+		if (icr & APIC_ICR_DEST_LOGICAL)
+			return i != sender->cpu;
+		return percpu_of(i)->apic_id == dest;
+	}
+}
+
+/* True if this ICR write is an INIT the library drops (see the top). */
+bool vmx_guest_init_dropped(struct vcpu *v, uint32_t icr, uint32_t dest)
+{
+	if ((icr & APIC_ICR_DM_MASK) != APIC_ICR_DM_INIT)
+		return false;
+	/* INIT level de-assert: ignored by every CPU since the Pentium 4 (SDM 11.6.1). */
+	if ((icr & APIC_ICR_TRIGGER_LEVEL) && !(icr & APIC_ICR_LEVEL_ASSERT))
+		return true;
+	unsigned targets = 0;
+	for (uint32_t i = 0; i < HV_MAX_CPUS; i++) {
+		struct vcpu *t = vmx_vcpu(i);
+		if (!t->vmcs_pa || !is_target(v, i, icr, dest))
+			continue;
+		if (!__atomic_load_n(&t->waiting_for_sipi, __ATOMIC_ACQUIRE))
+			return false;
+		targets++;
+	}
+	return targets > 0;
+}
+
+static bool x2apic_icr(struct vcpu *v, uint32_t msr, bool write, uint64_t *value)
+{
+	/* Outside x2APIC mode the MSR does not exist: #GP, as in the guest. */
+	if (!(hw_rdmsr(MSR_IA32_APIC_BASE) & APIC_BASE_X2APIC))
+		return false;
+	if (!write)
+		*value = hw_rdmsr(msr);
+	else if (!vmx_guest_init_dropped(v, (uint32_t)*value, (uint32_t)(*value >> 32)))
+		hw_wrmsr(msr, *value);
+	return true;
+}
+
+void vmx_guest_apic_protect(struct vcpu *v)
+{
+	uint64_t base = hw_rdmsr(MSR_IA32_APIC_BASE) & APIC_BASE_ADDR_MASK;
+	struct ept_mapping m;
+
+	if (apic_page)
+		return;
+	if (!ept_lookup(v->eptp, base, &m) || !m.present ||
+	    ept_set_page_access(v->eptp, base, HV_PAGE_SIZE, m.rwx & ~(unsigned)EPT_WRITE) != 0) {
+		hv_printf(
+		    "hv: cannot write-protect the LAPIC page at 0x%llx in EPT: guest INIT IPIs "
+		    "go to the hardware\n",
+		    (unsigned long long)base);
+		return;
+	}
+	apic_page = base;
+	if (vmx_intercept_msr(MSR_X2APIC_ICR, x2apic_icr) != 0)
+		hv_panic("libvmx: no room to intercept the x2APIC ICR");
+}
+
+/* The guest's code size: 64 (long mode, CS.L), 32 (CS.D) or 16. */
+static unsigned code_size(void)
+{
+	uint32_t ar = vmcs_read32(VMCS_GUEST_CS_ACCESS_RIGHTS);
+	if ((vmcs_read64(VMCS_GUEST_IA32_EFER) & EFER_LMA) && (ar & (1u << 13)))
+		return 64;
+	return (ar & (1u << 14)) ? 32 : 16;
+}
+
+bool vmx_guest_apic_write(struct vcpu *v)
+{
+	uint64_t gpa = v->exit.gpa;
+
+	if (!apic_page || (gpa & ~0xfffull) != apic_page ||
+	    !(v->exit.qualification & EPTQUAL_WRITE))
+		return false;
+
+	unsigned mode = code_size();
+	uint64_t rip = vmcs_readnat(VMCS_GUEST_RIP);
+	uint64_t la = mode == 64 ? rip : (vmcs_readnat(VMCS_GUEST_CS_BASE) + rip) & 0xffffffffull;
+	uint8_t bytes[15];
+	size_t n = 0;
+	/* Byte by byte: the instruction may end just before an unmapped page. */
+	while (n < sizeof(bytes) && guest_read_linear(la + n, &bytes[n], 1))
+		n++;
+	struct mmio_store st;
+	if (!mmio_decode_store(bytes, n, mode, &st) || st.size < 4)
+		hv_panic(
+		    "CPU %u: cannot emulate the guest's store to LAPIC offset 0x%llx at RIP 0x%llx "
+		    "(%u-bit code, bytes %02x %02x %02x %02x %02x %02x)",
+		    v->cpu, (unsigned long long)(gpa & 0xfff), (unsigned long long)rip, mode,
+		    n > 0 ? bytes[0] : 0, n > 1 ? bytes[1] : 0, n > 2 ? bytes[2] : 0,
+		    n > 3 ? bytes[3] : 0, n > 4 ? bytes[4] : 0, n > 5 ? bytes[5] : 0);
+
+	/* LAPIC registers are 32 bits wide (SDM 11.4.1). */
+	uint32_t value = st.imm ? st.imm_value : (uint32_t)vcpu_gpr_read(v, st.reg);
+	uint32_t old = st.xchg ? hw_mmio_read32(gpa) : 0;
+	bool dropped =
+	    (gpa & 0xfff) == APIC_REG_ICR_LOW &&
+	    vmx_guest_init_dropped(v, value, hw_mmio_read32(apic_page + APIC_REG_ICR_HIGH) >> 24);
+	if (!dropped)
+		hw_mmio_write32(gpa, value);
+	if (st.xchg)
+		vcpu_gpr_write(v, st.reg, old);
+	v->exit.instruction_len = st.len;
+	vcpu_skip_instruction(v);
+	return true;
+}
