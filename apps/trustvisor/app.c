@@ -43,6 +43,7 @@ static bool tv_hypercall(struct vcpu *v)
 static void tv_boot(struct vcpu *v)
 {
 	tv_platform_boot(v);
+	tv_utpm_boot(v);
 }
 
 static void tv_shutdown(struct vcpu *v)

@@ -67,48 +67,46 @@ void tv_walk_ctx(struct gw_ctx *c, uint64_t cr3)
 	c->page = walk_page;
 }
 
-/* Writes n bytes at `gva` inside the PAL's own pages (hypervisor side). */
-static void pal_write(struct tv_pal *pal, uint64_t gva, const void *src, size_t n)
+/*
+ * Copies between a hypervisor buffer and the PAL's own pages (by their
+ * host-physical addresses: the guest view no longer maps them). False if any
+ * byte is outside the PAL, or a write would land in a code section.
+ */
+bool tv_pal_copy(struct tv_pal *pal, uint64_t gva, void *buf, size_t n, bool to_pal)
 {
-	const uint8_t *s = src;
+	uint8_t *b = buf;
+	if (gva + n < gva)
+		return false;
 	while (n) {
 		size_t chunk = (size_t)(TV_PAGE - (gva & (TV_PAGE - 1)));
+		const struct tv_page *p = NULL;
 		if (chunk > n)
 			chunk = n;
-		for (uint32_t j = 0; j < pal->npages; j++) {
-			if (pal->page[j].gva == (gva & ~(TV_PAGE - 1))) {
-				memcpy((uint8_t *)hw_phys_ptr(pal->page[j].hpa) +
-				           (gva & (TV_PAGE - 1)),
-				       s, chunk);
-				break;
-			}
-		}
-		s += chunk;
+		for (uint32_t j = 0; j < pal->npages && !p; j++)
+			if (pal->page[j].gva == (gva & ~(TV_PAGE - 1)))
+				p = &pal->page[j];
+		if (!p || (to_pal && p->kind == TV_SEC_CODE))
+			return false;
+		uint8_t *host = (uint8_t *)hw_phys_ptr(p->hpa) + (gva & (TV_PAGE - 1));
+		if (to_pal)
+			memcpy(host, b, chunk);
+		else
+			memcpy(b, host, chunk);
+		b += chunk;
 		gva += chunk;
 		n -= chunk;
 	}
+	return true;
+}
+
+static void pal_write(struct tv_pal *pal, uint64_t gva, const void *src, size_t n)
+{
+	tv_pal_copy(pal, gva, (void *)src, n, true);
 }
 
 static void pal_read(struct tv_pal *pal, void *dst, uint64_t gva, size_t n)
 {
-	uint8_t *d = dst;
-	while (n) {
-		size_t chunk = (size_t)(TV_PAGE - (gva & (TV_PAGE - 1)));
-		if (chunk > n)
-			chunk = n;
-		for (uint32_t j = 0; j < pal->npages; j++) {
-			if (pal->page[j].gva == (gva & ~(TV_PAGE - 1))) {
-				memcpy(d,
-				       (uint8_t *)hw_phys_ptr(pal->page[j].hpa) +
-				           (gva & (TV_PAGE - 1)),
-				       chunk);
-				break;
-			}
-		}
-		d += chunk;
-		gva += chunk;
-		n -= chunk;
-	}
+	tv_pal_copy(pal, gva, dst, n, false);
 }
 
 /* Ends a call that never started: the caller returns with `status`. */

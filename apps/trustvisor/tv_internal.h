@@ -11,6 +11,7 @@
 
 #include "apps/trustvisor/guest_walk.h"
 #include "apps/trustvisor/tv_hypercall.h"
+#include "apps/trustvisor/utpm/utpm.h"
 #include "core/hv_app.h"
 #include "libvmx/vcpu.h"
 #include "rt/layout.h"
@@ -42,6 +43,7 @@ struct tv_pal {
 	uint32_t ntables;
 	uint64_t table[TV_MAX_TABLE_PAGES];
 	uint64_t calls, faults;
+	struct utpm_pal utpm; /* the PAL's PCRs */
 };
 
 /* One CPU's PAL call in progress. */
@@ -86,10 +88,15 @@ bool tv_may_take_nmi(struct vcpu *v);
 struct tv_call *tv_call_of(uint32_t cpu);
 /* A gw_ctx for the guest's current paging mode and CR3 (VMCS). */
 void tv_walk_ctx(struct gw_ctx *c, uint64_t cr3);
+/* Copies to/from the PAL's own pages; false if outside them (or into code). */
+bool tv_pal_copy(struct tv_pal *pal, uint64_t gva, void *buf, size_t n, bool to_pal);
 /* PAL time budget in preemption-timer ticks (0 = the timer is not used). */
 extern uint32_t tv_pal_timer_ticks;
 
 /* ---- tv_utpm.c ---- */
+/* Per CPU at boot: the BearSSL runtime; on the boot CPU also the hypervisor's keys. */
+void tv_utpm_boot(struct vcpu *v);
+/* A micro-TPM hypercall from the PAL running on v's CPU; returns RAX. */
 int64_t tv_utpm_call(struct vcpu *v, uint32_t fn);
 
 #endif /* APPS_TRUSTVISOR_TV_INTERNAL_H */

@@ -226,6 +226,7 @@ int64_t tv_register(struct vcpu *v, uint64_t desc_gva)
 	*pal = *cand;
 	pal->state = TV_PAL_SETUP; /* owns the slot and its pages; not callable yet */
 	pal->id = next_id++;
+	utpm_pal_init(&pal->utpm);
 	rc = tv_tables_build(pal, (efer & EFER_NXE) != 0, tv_guest_eptp());
 	for (uint32_t j = 0; rc == TV_OK && j < pal->npages; j++) {
 		if (tv_guest_view_set(pal->page[j].gpa, 0) != 0) {

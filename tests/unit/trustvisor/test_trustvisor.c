@@ -14,6 +14,8 @@
 
 #include <cmocka.h>
 
+#include <bearssl.h>
+
 #include "apps/trustvisor/tv_internal.h"
 #include "hw/hw.h"
 #include "libvmx/vmx.h"
@@ -566,6 +568,43 @@ static void test_guest_touching_pal_page_scrubs_it(void **state)
 	assert_int_equal(vmcs_get(VMCS_VM_ENTRY_INTR_INFO.enc), 0); /* the access retries */
 }
 
+static void test_utpm_calls_from_inside_the_pal(void **state)
+{
+	(void)state;
+	uint8_t meas[32], zero_then_meas[64], want[32];
+	br_sha256_context h;
+
+	assert_int_equal(register_desc(&good_desc), TV_OK);
+	for (unsigned i = 0; i < 32; i++)
+		meas[i] = (uint8_t)(i + 1);
+	memcpy(tvf_ram + 0x205000, meas, 32); /* the PAL's data page */
+	call_entry();
+	assert_int_equal(hypercall(TV_HC_EXTEND, 3), TV_ERR_INVALID); /* RCX = 0: not PAL memory */
+	v->gpr[GPR_RCX] = DATA_GVA;
+	assert_int_equal(hypercall(TV_HC_EXTEND, 3), TV_OK);
+	v->gpr[GPR_RCX] = DATA_GVA + 64;
+	assert_int_equal(hypercall(TV_HC_PCR_READ, 3), TV_OK);
+	memset(zero_then_meas, 0, 32);
+	memcpy(zero_then_meas + 32, meas, 32);
+	br_sha256_init(&h);
+	br_sha256_update(&h, zero_then_meas, 64);
+	br_sha256_out(&h, want);
+	assert_memory_equal(tvf_ram + 0x205040, want, 32);
+	v->gpr[GPR_RCX] = DATA_GVA + 64;
+	assert_int_equal(hypercall(TV_HC_PCR_READ, 8), TV_ERR_TPM); /* no PCR 8 */
+	/* Random bytes into the PAL's data, never into its code. */
+	v->gpr[GPR_RCX] = 16;
+	assert_int_equal(hypercall(TV_HC_GET_RANDOM, DATA_GVA + 128), TV_OK);
+	uint8_t zeros[16] = {0};
+	assert_memory_not_equal(tvf_ram + 0x205080, zeros, 16);
+	assert_int_equal(hypercall(TV_HC_GET_RANDOM, CODE_GVA), TV_ERR_INVALID);
+	/* Registering from inside a PAL is refused; the call still ends normally. */
+	assert_int_equal(hypercall(TV_HC_REGISTER, DESC_GVA), TV_ERR_INVALID);
+	put64(0x201010, 42);
+	pal_returns(0);
+	assert_caller_restored(TV_OK);
+}
+
 static void test_shutdown_scrubs_every_pal(void **state)
 {
 	(void)state;
@@ -591,6 +630,7 @@ int main(void)
 	    cmocka_unit_test_setup(test_pal_timeout_ends_call, setup),
 	    cmocka_unit_test_setup(test_call_checks, setup),
 	    cmocka_unit_test_setup(test_guest_touching_pal_page_scrubs_it, setup),
+	    cmocka_unit_test_setup(test_utpm_calls_from_inside_the_pal, setup),
 	    cmocka_unit_test_setup(test_shutdown_scrubs_every_pal, setup),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -27,6 +27,12 @@ struct vcpu *env_guest(uint32_t ncpus, const struct hv_app *app)
 	char why[512];
 
 	fake_hw_reset();
+	/* Entropy for the micro-TPM: RDSEED (CPUID.7:EBX[18]) with scripted values. */
+	struct hw_cpuid_regs l7;
+	hw_cpuid(7, 0, &l7);
+	l7.ebx |= 1u << 18;
+	fake_cpuid_set(7, 0, &l7);
+	fake_rng_set(0x5eed, 0, 0);
 	if (!pool) {
 		/* Never reset: libvmx keeps its bitmaps for the life of the process. */
 		pool = aligned_alloc(4096, POOL_SIZE);
