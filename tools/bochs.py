@@ -92,6 +92,18 @@ def read_log(log):
     return powered_off, code, ticks
 
 
+def reset_reason(log):
+    """The Bochs log line explaining a CPU reset (e.g. a triple fault), or None."""
+    try:
+        with open(log, "rb") as f:
+            for line in f:
+                if b"resetting" in line or b"triple fault" in line.lower():
+                    return line.decode("utf-8", "replace").strip()
+    except OSError:
+        pass
+    return None
+
+
 def log_tail(log, lines=30):
     try:
         with open(log, "rb") as f:

@@ -261,10 +261,25 @@ def _boot(res, argv, workdir, serial_path, emu_log, emulator, timeout, stream, d
                                 stderr=subprocess.STDOUT, start_new_session=True)
     panic_at = None
     state = None
+    reset_at = None
+    out_size = 0
     try:
         while True:
             lines = tail.poll()
             now = time.monotonic()
+            if emulator == "bochs" and panic_at is None:
+                # The debugger stops (and prints "Next at t=N") at power-on and at every
+                # machine reset; INIT-SIPI-SIPI to APs does not stop it. A reset is a
+                # triple fault or a reset request: never a healthy run's way to end.
+                size = os.path.getsize(stdout_path)
+                if size != out_size:
+                    out_size = size
+                    with open(stdout_path, "rb") as f:
+                        stops = _BOCHS_AT.findall(f.read())
+                    if len(stops) > 1:
+                        reset_at = int(stops[1])
+                        state = "error"
+                        break
             if panic_at is None and (any("PANIC" in l for l in lines) or tail.pending_has("PANIC")):
                 panic_at = now
             if panic_at is not None:
@@ -321,6 +336,11 @@ def _boot(res, argv, workdir, serial_path, emu_log, emulator, timeout, stream, d
             m = re.search(r"exiting with the following message:\s*\n(.+)", emu_out)
             if m:
                 res.detail += ": " + m.group(1).strip()
+    if reset_at is not None:
+        res.detail = "the machine reset at tick %d (triple fault or reset request)" % reset_at
+        why = bochs.reset_reason(emu_log)
+        if why:
+            res.detail += ": " + why
     res.status = state
     if state == "error":
         res.emulator_log_tail = (log_tail + "\n--- emulator output ---\n"

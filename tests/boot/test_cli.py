@@ -180,16 +180,28 @@ def test_run_bare_bochs_poweroff_with_code():
         assert again.endswith(", %d ticks" % ticks), (s, again)
 
 
+def run_logged(*args):
+    """./hv run with --log in a temporary directory (failed runs keep no work dir)."""
+    with tempfile.TemporaryDirectory() as d:
+        return hv("run", *args, "--log", os.path.join(d, "serial.log"))
+
+
 def test_run_bare_bochs_panic_is_exit_3():
-    r = hv("run", "bare", "--disk", tiny_disk(1), "--cpus", "1", "--timeout", "120")
+    r = run_logged("bare", "--disk", tiny_disk(1), "--cpus", "1", "--timeout", "120")
     _expect(r, 3, "PANIC on CPU 0", "after the panic line")
     assert ": panic after " in _summary(r), r.stdout
 
 
 def test_run_bare_bochs_timeout_is_exit_4():
-    r = hv("run", "bare", "--disk", tiny_disk(2), "--cpus", "1", "--timeout", "8", "--quiet")
+    r = run_logged("bare", "--disk", tiny_disk(2), "--cpus", "1", "--timeout", "8", "--quiet")
     _expect(r, 4)
     assert ": timeout after " in _summary(r), r.stdout
+
+
+def test_run_bare_bochs_triple_fault_is_an_error():
+    r = run_logged("bare", "--disk", tiny_disk(3), "--cpus", "1", "--timeout", "120")
+    _expect(r, 5, "tiny: hello", "the machine reset at tick", "3rd (13) exception")
+    assert ": error after " in _summary(r), r.stdout
 
 
 def test_run_bare_qemu_poweroff_maps_debug_exit_code():
