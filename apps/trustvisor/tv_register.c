@@ -252,8 +252,14 @@ int64_t tv_register(struct vcpu *v, uint64_t desc_gva)
 
 void tv_pal_destroy(struct tv_pal *pal)
 {
+	/*
+	 * Data, params and stack hold the PAL's secrets. Code is public, and may
+	 * be the OS's page cache of the program file (a clean page the OS would
+	 * map again for the next run): zeroing it would corrupt the file's pages.
+	 */
 	for (uint32_t j = 0; j < pal->npages; j++)
-		memset(hw_phys_ptr(pal->page[j].hpa), 0, TV_PAGE);
+		if (pal->page[j].kind != TV_SEC_CODE)
+			memset(hw_phys_ptr(pal->page[j].hpa), 0, TV_PAGE);
 	give_back(pal, pal->npages);
 	tv_tables_free(pal);
 	memset(pal, 0, sizeof(*pal));

@@ -226,6 +226,7 @@ static void test_register_hides_pages_and_unregister_scrubs(void **state)
 {
 	(void)state;
 	memset(tvf_ram + 0x205000, 0xa5, PG); /* the PAL's data */
+	memset(tvf_ram + 0x200000, 0xc3, PG); /* its code (e.g. the file's page cache) */
 	assert_int_equal(register_desc(&good_desc), TV_OK);
 	assert_int_equal(registered(), 1);
 	assert_int_equal(tvf_syncs, 1);
@@ -244,8 +245,10 @@ static void test_register_hides_pages_and_unregister_scrubs(void **state)
 	assert_int_equal(hypercall(TV_HC_UNREGISTER, ENTRY), TV_OK);
 	assert_int_equal(registered(), 0);
 	assert_true(all_pages_visible());
-	for (unsigned i = 0; i < PG; i++)
-		assert_int_equal(tvf_ram[0x205000 + i], 0);
+	for (unsigned i = 0; i < PG; i++) {
+		assert_int_equal(tvf_ram[0x205000 + i], 0); /* data scrubbed */
+		assert_int_equal(tvf_ram[0x200000 + i], 0xc3); /* code left as it was */
+	}
 	assert_int_equal(hypercall(TV_HC_UNREGISTER, ENTRY), TV_ERR_NOT_REGISTERED);
 	/* A jump to the old entry is now an ordinary access, not TrustVisor's. */
 	assert_int_equal(tv_ept_violation(v, 0x200040, EPTQUAL_FETCH), HV_EPT_UNHANDLED);
