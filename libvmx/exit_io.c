@@ -5,21 +5,28 @@
  */
 #include "hw/hw.h"
 #include "libvmx/vmx_internal.h"
-#include "rt/layout.h"
 #include "rt/panic.h"
 #include "rt/power.h"
+#include "rt/spinlock.h"
 
-/* Bochs powers off when the bytes "Shutdown" are written to port 0x8900. */
+/*
+ * Bochs powers off when the bytes "Shutdown" are written to port 0x8900. The
+ * port is one device: the bytes may come from different CPUs (Linux writes
+ * them with one process per byte), so the match is machine-wide, under `lock`.
+ */
 static const char shutdown_word[] = "Shutdown";
-static unsigned shutdown_matched[HV_MAX_CPUS];
+static unsigned shutdown_matched;
+static struct spinlock lock = SPINLOCK_INIT;
 
 static void watch_power_off(struct vcpu *v, uint8_t byte)
 {
-	unsigned *m = &shutdown_matched[v->cpu];
-
-	*m = (byte == (uint8_t)shutdown_word[*m]) ? *m + 1 : (byte == 'S' ? 1 : 0);
-	if (*m == sizeof(shutdown_word) - 1) {
-		*m = 0;
+	spin_lock(&lock);
+	unsigned m = shutdown_matched;
+	m = (byte == (uint8_t)shutdown_word[m]) ? m + 1 : (byte == 'S' ? 1 : 0);
+	bool complete = m == sizeof(shutdown_word) - 1;
+	shutdown_matched = complete ? 0 : m;
+	spin_unlock(&lock);
+	if (complete) {
 		vmx_print_exit_counters();
 		const struct hv_app *app = vmx_app();
 		if (app && app->shutdown)

@@ -437,6 +437,25 @@ static void test_io_power_off_port_prints_counters_and_forwards(void **state)
 	assert_non_null(strstr(printed, " I/O-instruction=8"));
 }
 
+static void test_power_off_bytes_from_several_cpus(void **state)
+{
+	env_guest(2, NULL);
+	const char *word = "Shutdown";
+
+	env_console();
+	/* One process per byte, as Linux's init does: the CPUs take turns. */
+	for (unsigned i = 0; word[i]; i++) {
+		fake_set_cpu(i % 2);
+		struct vcpu *v = vmx_vcpu(i % 2);
+		v->gpr[GPR_RAX] = (uint8_t)word[i];
+		instr_exit(v, VMX_EXIT_IO_INSTRUCTION, 0x8900ull << 16, 1);
+	}
+	fake_set_cpu(0);
+	const char *printed = env_console();
+	assert_non_null(strstr(printed, "hv: cpu 0 exits: I/O-instruction=4"));
+	assert_non_null(strstr(printed, "hv: cpu 1 exits: I/O-instruction=4"));
+}
+
 static void test_io_in_from_watched_port_forwards(void **state)
 {
 	struct vcpu *v = env_guest(1, NULL);
@@ -507,6 +526,7 @@ int main(void)
 	    cmocka_unit_test(test_vmx_instructions_ud),
 	    cmocka_unit_test(test_invd_writes_back),
 	    cmocka_unit_test(test_io_power_off_port_prints_counters_and_forwards),
+	    cmocka_unit_test(test_power_off_bytes_from_several_cpus),
 	    cmocka_unit_test(test_io_in_from_watched_port_forwards),
 	    cmocka_unit_test(test_exit_counters_by_reason),
 	    cmocka_unit_test(test_unhandled_exit_panics_with_dump),
