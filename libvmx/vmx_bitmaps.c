@@ -42,7 +42,7 @@ static void alloc_bitmaps(void)
 }
 
 /* The MSR bitmap covers 0-1FFF and C0000000-C0001FFF; others always exit. */
-static bool msr_in_bitmap(uint32_t msr)
+bool vmx_msr_in_bitmap(uint32_t msr)
 {
 	return msr <= 0x1fffu || (msr >= 0xc0000000u && msr <= 0xc0001fffu);
 }
@@ -113,7 +113,7 @@ int vmx_intercept_msr(uint32_t msr, vmx_msr_handler h)
 		msr_handlers[n_msr].msr = msr;
 		msr_handlers[n_msr].h = h;
 		__atomic_store_n(&n_msr, n_msr + 1, __ATOMIC_RELEASE);
-		if (msr_in_bitmap(msr))
+		if (vmx_msr_in_bitmap(msr))
 			vmx_msr_bitmap_set(msr);
 		rc = 0;
 	}
@@ -137,9 +137,4 @@ vmx_msr_handler vmx_msr_handler_for(uint32_t msr)
 		if (msr_handlers[i].msr == msr)
 			return msr_handlers[i].h;
 	return NULL;
-}
-
-bool vmx_msr_in_bitmap(uint32_t msr)
-{
-	return msr_in_bitmap(msr);
 }

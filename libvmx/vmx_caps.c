@@ -129,7 +129,6 @@ bool vmx_caps_compute(const struct vmx_cap_msrs *m, struct vmx_config *out, char
 	out->entry = vmx_ctl_adjust(m->entry, ENTRY_LOAD_DEBUG_CONTROLS | ENTRY_LOAD_IA32_PAT |
 	                                          ENTRY_LOAD_IA32_EFER);
 	out->preemption_timer = (m->pin & ALLOWED1(PIN_PREEMPTION_TIMER)) != 0;
-	out->nmi_window = true; /* a must-have, checked above */
 	out->misc = m->misc;
 	out->ept_vpid = m->ept_vpid;
 	out->cr0_fixed0 = m->cr0_fixed0;

@@ -29,7 +29,6 @@ struct vmx_config {
 	uint32_t revision_id;
 	uint32_t pin, proc, proc2, exit, entry; /* (wanted | allowed0) & allowed1 */
 	bool preemption_timer;                  /* pin control may be set by apps */
-	bool nmi_window;                        /* proc control may be set on demand */
 	uint64_t misc, ept_vpid;
 	uint64_t cr0_fixed0, cr0_fixed1, cr4_fixed0, cr4_fixed1;
 };
