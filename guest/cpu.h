@@ -59,6 +59,24 @@ static inline uint64_t rdtsc(void)
 	return ((uint64_t)hi << 32) | lo;
 }
 
+/* Control registers, for the bench mode's paging (guest/bench/bench_paging.c). */
+static inline uint32_t cpu_read_cr0(void)
+{
+	uint32_t v;
+	__asm__ __volatile__("movl %%cr0, %0" : "=r"(v));
+	return v;
+}
+
+static inline void cpu_write_cr0(uint32_t v)
+{
+	__asm__ __volatile__("movl %0, %%cr0" : : "r"(v) : "memory");
+}
+
+static inline void cpu_write_cr3(uint32_t v)
+{
+	__asm__ __volatile__("movl %0, %%cr3" : : "r"(v) : "memory");
+}
+
 static inline void cpu_cli(void)
 {
 	__asm__ __volatile__("cli" : : : "memory");

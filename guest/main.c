@@ -1,5 +1,6 @@
 /* Test guest: boots, finds out about the machine, runs the cases, powers off. */
 #include "guest/acpi.h"
+#include "guest/bench/bench.h"
 #include "guest/cases.h"
 #include "guest/console.h"
 #include "guest/lapic.h"
@@ -28,10 +29,13 @@ _Noreturn void guest_main(uint32_t magic, uint32_t mbi_pa);
 
 _Noreturn void guest_main(uint32_t magic, uint32_t mbi_pa)
 {
+	bench_mark_entry();
 	con_init();
 	runner_info("start (multiboot magic %x)", magic);
-	if (magic == MULTIBOOT_BOOTLOADER_MAGIC)
+	if (magic == MULTIBOOT_BOOTLOADER_MAGIC) {
 		memmap_init(mbi_pa);
+		bench_parse_cmdline(mbi_pa);
+	}
 	memmap_print();
 
 	trap_init();
@@ -48,5 +52,8 @@ _Noreturn void guest_main(uint32_t magic, uint32_t mbi_pa)
 	runner_info("MADT lists %u CPUs, boot CPU APIC id %u", guest_env.ncpus,
 	            guest_env.bsp_apic_id);
 
+	/* `bench` on the command line: the workloads of ./hv compare instead of the cases. */
+	if (bench_requested())
+		runner_run(bench_cases, bench_case_count);
 	runner_run(cases, sizeof(cases) / sizeof(cases[0]));
 }

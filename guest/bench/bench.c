@@ -1,0 +1,112 @@
+/*
+ * The bench mode of the test guest: command-line switch, case table, and the
+ * BENCH line format shared with tools/compare.py.
+ */
+#include "guest/bench/bench.h"
+
+#include "guest/console.h"
+#include "guest/cpu.h"
+
+#define MB_INFO_CMDLINE (1u << 2) /* flags bit 2: cmdline valid (Multiboot 0.6.96, 3.3) */
+#define CMDLINE_MAX     256
+
+static uint64_t entry_tsc;
+static bool requested;
+
+void bench_mark_entry(void)
+{
+	entry_tsc = rdtsc();
+}
+
+static bool is_space(char ch)
+{
+	return ch == ' ' || ch == '\t' || ch == '\0';
+}
+
+void bench_parse_cmdline(uint32_t mbi_pa)
+{
+	const volatile uint32_t *mbi = (const volatile uint32_t *)(uintptr_t)mbi_pa;
+	static const char word[] = "bench";
+
+	requested = false;
+	if (!(mbi[0] & MB_INFO_CMDLINE))
+		return;
+	const volatile char *s = (const volatile char *)(uintptr_t)mbi[4];
+	/* The word "bench" on its own, anywhere after the kernel path GRUB puts first. */
+	for (uint32_t i = 0; i < CMDLINE_MAX && s[i]; i++) {
+		if (i > 0 && !is_space(s[i - 1]))
+			continue;
+		uint32_t k = 0;
+		while (word[k] && s[i + k] == word[k])
+			k++;
+		if (!word[k] && is_space(s[i + k])) {
+			requested = true;
+			return;
+		}
+	}
+}
+
+bool bench_requested(void)
+{
+	return requested;
+}
+
+void bench_u64_dec(char *buf, uint64_t v)
+{
+	/* Powers of ten by subtraction: the guest links no libgcc for 64-bit division. */
+	static const uint64_t pow10[] = {
+	    10000000000000000000ull,
+	    1000000000000000000ull,
+	    100000000000000000ull,
+	    10000000000000000ull,
+	    1000000000000000ull,
+	    100000000000000ull,
+	    10000000000000ull,
+	    1000000000000ull,
+	    100000000000ull,
+	    10000000000ull,
+	    1000000000ull,
+	    100000000ull,
+	    10000000ull,
+	    1000000ull,
+	    100000ull,
+	    10000ull,
+	    1000ull,
+	    100ull,
+	    10ull,
+	    1ull,
+	};
+	uint32_t n = 0;
+	for (uint32_t i = 0; i < sizeof(pow10) / sizeof(pow10[0]); i++) {
+		char digit = '0';
+		while (v >= pow10[i]) {
+			v -= pow10[i];
+			digit++;
+		}
+		if (digit != '0' || n || i == sizeof(pow10) / sizeof(pow10[0]) - 1)
+			buf[n++] = digit;
+	}
+	buf[n] = '\0';
+}
+
+void bench_report(const char *name, uint64_t ticks)
+{
+	char dec[24];
+	bench_u64_dec(dec, ticks);
+	con_printf("BENCH: %s ticks=%s\n", name, dec);
+}
+
+enum case_result bench_entry(struct case_ctx *c)
+{
+	(void)c;
+	/* Power-on (TSC reset) to guest_main: BIOS and GRUB, plus the hypervisor's start-up. */
+	bench_report("guest_entry", entry_tsc);
+	return CASE_PASS;
+}
+
+const struct test_case bench_cases[] = {
+    {"bench_entry", bench_entry},
+    {"bench_cpu", bench_cpu},
+    {"bench_mem", bench_mem},
+};
+const uint32_t bench_case_count = sizeof(bench_cases) / sizeof(bench_cases[0]);
