@@ -193,7 +193,7 @@ def test_run_bare_bochs_panic_is_exit_3():
 
 
 def test_run_bare_bochs_timeout_is_exit_4():
-    r = run_logged("bare", "--disk", tiny_disk(2), "--cpus", "1", "--timeout", "8", "--quiet")
+    r = run_logged("bare", "--disk", tiny_disk(2), "--cpus", "1", "--timeout", "5", "--quiet")
     _expect(r, 4)
     assert ": timeout after " in _summary(r), r.stdout
 

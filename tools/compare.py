@@ -1,0 +1,417 @@
+"""`./hv compare`: the same guest workloads bare, under passthrough and under TrustVisor.
+
+What runs (each configuration boots the same disks; tools/run.py does every boot):
+  bench  the test guest with `bench` on its command line (guest/bench/): prints
+         `BENCH: <name> ticks=<n>` for its power-on-to-entry time, a CPU-bound and a
+         memory-bound workload, each measured with RDTSC inside the guest.
+  linux  (not with --quick) guest/linux's Debian kernel + busybox disk, up to user
+         space (`LINUXGUEST: DONE`), then power-off.
+
+Figures come out of the serial log and, on Bochs, the Bochs log:
+  - every `BENCH: <name> ticks=<n> [k=v ...]` line (guest) and `hv: bench: <name>
+    ticks=<n> [k=v ...]` line (hypervisor) becomes a row; `cpus=<n>` is part of the
+    row's name, other numeric k=v become rows "<name> <k>" of their own;
+  - Linux boot: on Bochs the tick of the first power-off byte ("S" to port 0x8900,
+    logged by Bochs's unmapped-port report, one `dd` after the DONE line); on QEMU the
+    wall time from the emulator's start until the DONE line reached the serial log;
+  - `hv: cpu <n> exits: <reason>=<count> ...` (printed by libvmx at guest power-off),
+    summed over CPUs, per million ticks of that run (Bochs) or per wall second (QEMU).
+
+Bochs ticks are instructions (ips fixed, one instruction per CPU per tick) and repeat
+exactly run to run, so one run per configuration is enough; QEMU figures are medians
+of --runs runs (default 5) with their min-max spread.
+"""
+
+import datetime
+import hashlib
+import os
+import re
+import statistics
+import subprocess
+import sys
+import threading
+import time
+
+from tools import bazel, bochs, deps, disk as disklib, qemu, run as runlib
+from tools import compare_report as report
+
+CONFIGS = ("bare", "passthrough", "trustvisor")
+HV_CONFIGS = ("passthrough", "trustvisor")
+GUEST_LABEL = "//guest:testguest.elf"
+TIMEOUTS = {"bench": 900.0, "linux": 3000.0}
+OUT_DIR = os.path.join(bazel.ROOT, "out")
+LOG_DIR = os.path.join(OUT_DIR, "compare-logs")
+PROGRESS_EVERY = 30.0
+
+_BENCH = re.compile(r"(?:^|\s)(?:BENCH:|hv: bench:)\s*([A-Za-z0-9_.-]+)\s+ticks=(\d+)((?:\s+[A-Za-z0-9_]+=\S+)*)\s*$")
+_EXITS = re.compile(r"^hv: cpu (\d+) exits:((?:\s+\S+=\d+)+)\s*$")
+_CRC = re.compile(r"bench cpu_crc32: .* crc ([0-9a-f]+)")
+_POWER_OFF_S = re.compile(rb"^(\d+)\w\[UNMAP \] unmapped: 8-bit write to 8900 = 53\b", re.M)
+LINUX_DONE = "LINUXGUEST: DONE"
+TESTGUEST_DONE = re.compile(r"^TESTGUEST: DONE pass=(\d+) fail=(\d+)$", re.M)
+DIMENSIONS = ("cpus",)  # k=v of a BENCH line that name a variant, not a figure
+
+
+class CompareError(Exception):
+    """A comparison that cannot start (build failure, missing disk input)."""
+
+
+class Job:
+    def __init__(self, config, workload, index, image, disk):
+        self.config, self.workload, self.index = config, workload, index
+        self.image, self.disk = image, disk
+        self.result = None
+        self.figures = {}
+        self.problem = None  # why the run does not count, or None
+        self.crc = None
+        self.started = None
+
+    @property
+    def name(self):
+        return "%s %s #%d" % (self.config, self.workload, self.index + 1)
+
+
+class _LineClock:
+    """The `out` stream of run_image: remembers when each serial line arrived."""
+
+    def __init__(self, start):
+        self.start = start
+        self.lines = []
+        self.partial = ""
+
+    def write(self, text):
+        now = time.monotonic() - self.start
+        text = self.partial + text
+        *done, self.partial = text.split("\n")
+        self.lines.extend((now, l) for l in done)
+
+    def flush(self):
+        pass
+
+    def first(self, needle):
+        for t, l in self.lines:
+            if needle in l:
+                return t
+        return None
+
+
+def bench_figures(serial):
+    """{key: value} from BENCH lines: 'name' or 'name cpus=N', and 'name k' for extra k=v."""
+    seen = {}
+    for line in serial.splitlines():
+        m = _BENCH.search(line)
+        if not m:
+            continue
+        name, ticks = m.group(1), int(m.group(2))
+        extras = dict(kv.split("=", 1) for kv in m.group(3).split())
+        dims = " ".join("%s=%s" % (k, extras.pop(k)) for k in DIMENSIONS if k in extras)
+        key = "bench.%s%s" % (name, " " + dims if dims else "")
+        seen.setdefault(key, []).append(ticks)
+        for k, v in extras.items():
+            if re.fullmatch(r"\d+(\.\d+)?", v):
+                seen.setdefault("%s %s" % (key, k), []).append(float(v))
+    # Repeated lines in one run (a workload measured several times): their median.
+    return {k: statistics.median(v) for k, v in seen.items()}
+
+
+def exit_counts(serial):
+    """{reason: count} summed over CPUs, or None when no exit counters were printed."""
+    total = None
+    for line in serial.splitlines():
+        m = _EXITS.match(line.strip())
+        if not m:
+            continue
+        total = total or {}
+        for tok in m.group(2).split():
+            reason, count = tok.rsplit("=", 1)
+            total[reason] = total.get(reason, 0) + int(count)
+    return total
+
+
+def linux_boot_ticks(bochs_log):
+    """The tick of the first 'S' written to Bochs's power-off port, or None."""
+    try:
+        with open(bochs_log, "rb") as f:
+            m = _POWER_OFF_S.search(f.read())
+    except OSError:
+        return None
+    return int(m.group(1)) if m else None
+
+
+def _check_end(job):
+    """None when the run ended as it should, else what went wrong."""
+    r = job.result
+    if r.status != "poweroff":
+        return "%s%s" % (r.status, (": " + r.detail) if r.detail else "")
+    if job.workload == "bench":
+        m = TESTGUEST_DONE.search(r.serial)
+        if not m:
+            return "no TESTGUEST: DONE line"
+        if int(m.group(2)):
+            return "%s bench case(s) failed" % m.group(2)
+    elif LINUX_DONE not in r.serial:
+        return "no %s line" % LINUX_DONE
+    return None
+
+
+def extract(job, emulator, clock):
+    """Fill job.figures from its result."""
+    r = job.result
+    job.problem = _check_end(job)
+    if job.problem:
+        return
+    figs = bench_figures(r.serial)
+    m = _CRC.search(r.serial)
+    job.crc = m.group(1) if m else None
+    if job.workload == "linux":
+        if emulator == "bochs":
+            t = linux_boot_ticks(r.emulator_log)
+        else:
+            t = clock.first(LINUX_DONE) if clock else None
+        if t is None:
+            job.problem = "could not find when %s was printed" % LINUX_DONE
+            return
+        figs["linux_boot"] = t
+    exits = exit_counts(r.serial)
+    if exits is not None and job.config != "bare":
+        per = (r.ticks / 1e6) if emulator == "bochs" else r.seconds
+        if not per:
+            job.problem = "no tick count for the run"
+            return
+        for reason, count in exits.items():
+            figs["exits.%s.%s" % (job.workload, reason)] = count / per
+        figs["exits.%s.total" % job.workload] = sum(exits.values()) / per
+    job.figures = figs
+
+
+class Progress:
+    """Stderr lines: each run's start and end, and every PROGRESS_EVERY s what is running."""
+
+    def __init__(self, total, stream=sys.stderr):
+        self.t0 = time.monotonic()
+        self.total, self.done = total, 0
+        self.running = []
+        self.lock = threading.Lock()
+        self.stream = stream
+        self.stop = threading.Event()
+
+    def elapsed(self, since=None):
+        s = int(time.monotonic() - (since or self.t0))
+        return "%d:%02d" % (s // 60, s % 60)
+
+    def say(self, text):
+        with self.lock:
+            print("hv compare: [%s] %s" % (self.elapsed(), text), file=self.stream, flush=True)
+
+    def ticker(self):
+        while not self.stop.wait(PROGRESS_EVERY):
+            with self.lock:
+                now = ", ".join("%s (%s)" % (j.name, self.elapsed(j.started)) for j in self.running)
+            self.say("%d of %d runs done; running: %s" % (self.done, self.total, now or "-"))
+
+
+def _run_job(job, args, progress):
+    job.started = time.monotonic()
+    with progress.lock:
+        progress.running.append(job)
+    progress.say("start %s" % job.name)
+    log = os.path.join(LOG_DIR, "%s.%s.%d.serial" % (job.config, job.workload, job.index + 1))
+    clock = _LineClock(time.monotonic()) if args.emulator == "qemu" else None
+    try:
+        job.result = runlib.run_image(
+            job.config, job.image, job.disk, emulator=args.emulator, cpus=args.cpus,
+            mem=args.mem, timeout=TIMEOUTS[job.workload], log=log, quiet=clock is None,
+            out=clock)
+        extract(job, args.emulator, clock)
+    except Exception as e:  # a broken run must not take the others down
+        job.problem = "%s: %s" % (type(e).__name__, e)
+    with progress.lock:
+        progress.running.remove(job)
+        progress.done += 1
+    r = job.result
+    progress.say("done  %s: %s%s, %s ticks, %.0f s wall%s" % (
+        job.name, r.status if r else "error", " (" + job.problem + ")" if job.problem else "",
+        r.ticks if r and r.ticks is not None else "n/a", r.seconds if r else 0,
+        "" if not job.problem else "; log " + os.path.relpath(log, bazel.ROOT)))
+
+
+def run_jobs(jobs, args, progress):
+    """Run jobs, args.jobs at a time (Bochs runs are independent processes)."""
+    ticker = threading.Thread(target=progress.ticker, daemon=True)
+    ticker.start()
+    pending = list(jobs)
+    threads = []
+    lock = threading.Lock()
+
+    def worker():
+        while True:
+            with lock:
+                if not pending:
+                    return
+                job = pending.pop(0)
+            _run_job(job, args, progress)
+
+    for _ in range(max(1, min(args.jobs, len(jobs)))):
+        t = threading.Thread(target=worker, daemon=True)
+        t.start()
+        threads.append(t)
+    for t in threads:
+        while t.is_alive():
+            t.join(0.5)
+    progress.stop.set()
+
+
+def _digest(paths, extra):
+    h = hashlib.sha256(repr(extra).encode())
+    for p in paths:
+        with open(p, "rb") as f:
+            h.update(f.read())
+    return h.hexdigest()[:16]
+
+
+def bench_disk(kernel):
+    """The test guest with `bench` on its command line (cached in out/disks/ by content)."""
+    path = os.path.join(OUT_DIR, "disks", "testguest-bench-%s.img" % _digest([kernel], "bench"))
+    if not os.path.exists(path):
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        tmp = "%s.%d.tmp" % (path, os.getpid())
+        disklib.make_disk(kernel, tmp, cmdline="bench")
+        os.replace(tmp, path)
+    return path
+
+
+def linux_disk():
+    """guest/linux's disk (make_disk.py caches by input hash)."""
+    sys.path.insert(0, os.path.join(bazel.ROOT, "guest", "linux"))
+    try:
+        import make_disk  # noqa: E402
+    finally:
+        sys.path.pop(0)
+    try:
+        return make_disk.build_linux_disk(os.path.join(OUT_DIR, "linux.img"),
+                                          os.path.join(OUT_DIR, "cache"))
+    except make_disk.DiskError as e:
+        raise CompareError("Linux disk: %s" % e)
+
+
+def git_commit():
+    try:
+        return subprocess.run(["git", "describe", "--always", "--dirty", "--abbrev=12"],
+                              cwd=bazel.ROOT, capture_output=True, text=True).stdout.strip() or "unknown"
+    except OSError:
+        return "unknown"
+
+
+def plan(args, images, disks, skipped):
+    jobs = []
+    for workload in (("bench",) if args.quick else ("bench", "linux")):
+        for config in CONFIGS:
+            if config in skipped:
+                continue
+            for i in range(args.runs):
+                jobs.append(Job(config, workload, i, images.get(config), disks[workload]))
+    return jobs
+
+
+def aggregate(jobs, args, skipped):
+    """{config: {key: cell}} and {config: {workload: problem}} from the finished jobs."""
+    values, problems = {c: {} for c in CONFIGS}, {c: {} for c in CONFIGS}
+    for job in jobs:
+        if job.problem:
+            problems[job.config].setdefault(job.workload, job.problem)
+            continue
+        for k, v in job.figures.items():
+            values[job.config].setdefault(k, []).append(v)
+    cells = {c: {} for c in CONFIGS}
+    for c in CONFIGS:
+        for k, vs in values[c].items():
+            cells[c][k] = {"value": statistics.median(vs), "min": min(vs), "max": max(vs),
+                           "n": len(vs)}
+    for c in skipped:
+        problems[c] = {"bench": skipped[c], "linux": skipped[c]}
+    return cells, problems
+
+
+def crc_check(jobs):
+    crcs = {j.config: j.crc for j in jobs if j.crc}
+    if len(set(crcs.values())) > 1:
+        return "WARNING: the CPU workload's CRC differs between configurations: %s" % crcs
+    return None
+
+
+def compare(args, stdout=sys.stdout):
+    """Build, run, print the table; write JSON/SVG. Returns the exit code."""
+    deps.require("bazel", "iso", args.emulator)
+    started = time.monotonic()
+    skipped = {}
+    if args.emulator == "qemu":
+        kvm, nested, why = qemu.kvm_status()
+        if not nested:
+            for c in HV_CONFIGS:
+                skipped[c] = "n/a: no VMX"
+            print("hv compare: QEMU without nested VMX (%s): passthrough and trustvisor cannot "
+                  "run; bare only" % why, file=sys.stderr, flush=True)
+    labels = [GUEST_LABEL] + [bazel.app_label(c) for c in HV_CONFIGS if c not in skipped]
+    print("hv compare: building " + " ".join(labels), file=sys.stderr, flush=True)
+    try:
+        built = bazel.build(labels, quiet=True)
+    except bazel.BuildError as e:
+        raise CompareError(str(e))
+    kernel = [p for p in built[GUEST_LABEL] if p.endswith(".elf")][0]
+    images = {c: [p for p in built[bazel.app_label(c)] if p.endswith(".iso")][0]
+              for c in HV_CONFIGS if c not in skipped}
+    images["bare"] = None
+    disks = {"bench": bench_disk(kernel)}
+    if not args.quick:
+        print("hv compare: Linux disk (guest/linux/make_disk.py)", file=sys.stderr, flush=True)
+        disks["linux"] = linux_disk()
+    os.makedirs(LOG_DIR, exist_ok=True)
+    jobs = plan(args, images, disks, skipped)
+    progress = Progress(len(jobs))
+    progress.say("%d runs on %s with %d CPU(s), %d at a time; logs in %s" % (
+        len(jobs), args.emulator, args.cpus, args.jobs, os.path.relpath(LOG_DIR, bazel.ROOT)))
+    run_jobs(jobs, args, progress)
+    cells, problems = aggregate(jobs, args, skipped)
+    meta = {
+        "emulator": args.emulator,
+        "cpus": args.cpus,
+        "mem_mb": args.mem,
+        "runs": args.runs,
+        "quick": bool(args.quick),
+        "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "git_commit": git_commit(),
+        "wall_seconds": round(time.monotonic() - started, 1),
+        "ips": bochs.IPS if args.emulator == "bochs" else None,
+    }
+    table = report.build(cells, problems, meta)
+    warning = crc_check(jobs)
+    if warning:
+        table.notes.append(warning)
+    stdout.write(report.render_text(table))
+    stdout.flush()
+    if args.json:
+        svg = os.path.splitext(args.json)[0] + ".svg"
+        report.write_json(table, args.json)
+        report.write_svg(table, svg)
+        print("hv compare: wrote %s and %s" % (args.json, svg), file=sys.stderr, flush=True)
+    progress.say("finished in %s" % progress.elapsed())
+    failed = [j for j in jobs if j.problem]
+    return 1 if failed or warning else 0
+
+
+def main(args):
+    """Entry point of `./hv compare` (args from its argparse block in ./hv)."""
+    if args.runs is None:
+        args.runs = 1 if args.emulator == "bochs" else 5
+    if args.jobs is None:
+        # Bochs: independent single-threaded processes, ticks unaffected by load.
+        # QEMU: wall-clock figures, so one at a time.
+        args.jobs = (os.cpu_count() or 1) if args.emulator == "bochs" else 1
+    if args.runs < 1 or args.jobs < 1 or not 1 <= args.cpus <= 8:
+        print("hv compare: --runs and --jobs must be >= 1, --cpus 1..8", file=sys.stderr)
+        return 2
+    try:
+        return compare(args)
+    except (CompareError, runlib.RunError, disklib.DiskError) as e:
+        print("hv compare: %s" % e, file=sys.stderr)
+        return 1
