@@ -1,0 +1,362 @@
+"""The output of `./hv compare` (tools/compare.py): one table, its JSON, an SVG chart.
+
+The table is printed as Markdown (a column per configuration) so it reads in a
+terminal and pastes into README.md. The JSON holds exactly the printed figures
+(values rounded as printed): {config: {metric: {value, unit, ratio_to_bare, ...}},
+"metadata": {...}, "targets": [...]}.
+"""
+
+import json
+import os
+
+CONFIGS = ("bare", "passthrough", "trustvisor")
+HV = ("passthrough", "trustvisor")
+
+SECTIONS = [
+    ("boot", "guest boot"),
+    ("work", "workloads (test guest, RDTSC in the guest)"),
+    ("nmi", "NMIs and quiesce"),
+    ("pal", "TrustVisor PALs and micro-TPM"),
+    ("other", "other BENCH lines"),
+    ("exits.linux", "VM exits, Linux boot run (all CPUs)"),
+    ("exits.bench", "VM exits, test guest bench run (all CPUs)"),
+]
+
+# BENCH names with a fixed place: (section, label, configs it applies to, issue that
+# will provide it or None). Rows with an issue are shown as "n/a (issue N)" until a
+# run prints the line.
+KNOWN = [
+    ("guest_entry", "boot", "test guest: power-on to kernel entry", CONFIGS, None),
+    ("cpu_crc32", "work", "CPU: CRC-32 over 2 MiB (bitwise)", CONFIGS, None),
+    ("mem_chase", "work", "memory: 1 M loads, random pages of 64 MiB, guest paging", CONFIGS, None),
+    ("nmi_latency", "nmi", "NMI delivery latency", CONFIGS, 4),
+    ("quiesce_round", "nmi", "quiesce round (stop + resume other CPUs)", HV, 4),
+    ("pal_register", "pal", "PAL register", ("trustvisor",), 5),
+    ("pal_null_call", "pal", "PAL null call", ("trustvisor",), 5),
+    ("pal_unregister", "pal", "PAL unregister", ("trustvisor",), 5),
+    ("utpm_pcr_read", "pal", "micro-TPM PCR read", ("trustvisor",), 5),
+    ("utpm_extend", "pal", "micro-TPM extend", ("trustvisor",), 5),
+    ("utpm_seal", "pal", "micro-TPM seal", ("trustvisor",), 5),
+    ("utpm_unseal", "pal", "micro-TPM unseal", ("trustvisor",), 5),
+    ("utpm_quote", "pal", "micro-TPM quote", ("trustvisor",), 5),
+    ("utpm_get_random", "pal", "micro-TPM random", ("trustvisor",), 5),
+]
+_KNOWN = {k[0]: k for k in KNOWN}
+
+
+class Row:
+    def __init__(self, key, label, unit, section, applies, issue=None, ratio=True, kind="ticks"):
+        self.key, self.label, self.unit, self.section = key, label, unit, section
+        self.applies, self.issue, self.ratio, self.kind = applies, issue, ratio, kind
+        self.cells = {}
+
+
+class Table:
+    def __init__(self, meta):
+        self.meta = meta
+        self.rows = []
+        self.notes = []
+        self.targets = []  # (what, text, value or None)
+
+
+def _units(emulator):
+    if emulator == "bochs":
+        return {"ticks": "ticks", "boot": "ticks", "exits": "/M ticks"}
+    return {"ticks": "TSC ticks", "boot": "s (wall)", "exits": "/s (wall)"}
+
+
+def fmt(value, kind):
+    """The printed form of a value (and so the JSON value: float(fmt(v)) or int)."""
+    if kind in ("ticks", "count"):
+        return "%d" % round(value)
+    if kind == "seconds":
+        return "%.2f" % value
+    return "%.3f" % value
+
+
+def _num(text):
+    return int(text) if text.lstrip("-").isdigit() else float(text)
+
+
+def _bench_row(key, units):
+    name = key[len("bench."):]
+    base, _, rest = name.partition(" ")
+    extra = rest if rest and "=" not in rest.split()[-1] else None  # "name k": an extra figure
+    if base in _KNOWN:
+        _, section, label, applies, issue = _KNOWN[base]
+    else:
+        section = ("pal" if base.startswith(("pal_", "utpm_")) else
+                   "nmi" if base.startswith(("nmi", "quiesce")) else "other")
+        label, applies, issue = base, CONFIGS, None
+    if rest:
+        label = "%s (%s)" % (label, rest)
+    if extra:
+        return Row(key, label, "count", section, applies, None, ratio=False, kind="count")
+    return Row(key, label, units["ticks"], section, applies, issue if not rest else None)
+
+
+def _cell(row, config, cells, problems, bare):
+    c = cells.get(config, {}).get(row.key)
+    workload = row.key.split(".")[1] if row.key.startswith("exits.") else (
+        "linux" if row.key == "linux_boot" else "bench")
+    if config not in row.applies:
+        return {"value": None, "text": "-", "note": "does not apply"}
+    problem = problems.get(config, {}).get(workload)
+    if c is None:
+        if problem and problem.startswith("n/a"):
+            note = problem
+        elif row.issue:
+            note = "n/a (issue %d)" % row.issue
+        elif problem:
+            note = "n/a (run failed)"
+        else:
+            note = "n/a"
+        return {"value": None, "text": note, "note": note}
+    text = fmt(c["value"], row.kind)
+    out = {"value": _num(text), "unit": row.unit, "n": c["n"]}
+    if c["min"] != c["max"]:
+        lo, hi = fmt(c["min"], row.kind), fmt(c["max"], row.kind)
+        out.update(min=_num(lo), max=_num(hi))
+        text += " [%s-%s]" % (lo, hi)
+    out["ratio_to_bare"] = None
+    if row.ratio and config != "bare" and bare and bare.get("value"):
+        r = "%.3f" % (out["value"] / bare["value"])
+        out["ratio_to_bare"] = float(r)
+        text += " (%sx)" % r
+    out["text"] = text
+    return out
+
+
+def build(cells, problems, meta):
+    """The Table for cells {config: {key: {value, min, max, n}}} and problems {config: {workload: why}}."""
+    t = Table(meta)
+    units = _units(meta["emulator"])
+    rows = {}
+    if not meta["quick"]:
+        rows["linux_boot"] = Row("linux_boot", "Linux: power-on to user space (LINUXGUEST: DONE)",
+                                 units["boot"], "boot", CONFIGS,
+                                 kind="ticks" if meta["emulator"] == "bochs" else "seconds")
+    for name, *_ in KNOWN:
+        rows["bench." + name] = _bench_row("bench." + name, units)
+    keys = set()
+    for c in CONFIGS:
+        keys.update(cells.get(c, {}))
+    for key in sorted(keys):
+        if key.startswith("bench.") and key not in rows:
+            rows[key] = _bench_row(key, units)
+    exit_keys = sorted((k for k in keys if k.startswith("exits.")),
+                       key=lambda k: (k.split(".")[1], k.split(".", 2)[2] != "total", k))
+    for key in exit_keys:
+        _, workload, reason = key.split(".", 2)
+        label = "all exits" if reason == "total" else reason
+        rows[key] = Row(key, label, units["exits"], "exits." + workload, HV, ratio=False,
+                        kind="rate")
+    for sec, _ in SECTIONS:
+        for row in rows.values():
+            if row.section != sec:
+                continue
+            bare = None
+            for config in CONFIGS:
+                row.cells[config] = _cell(row, config, cells, problems, bare)
+                if config == "bare":
+                    bare = row.cells[config]
+            t.rows.append(row)
+    _notes(t, problems)
+    _targets(t)
+    return t
+
+
+def _notes(t, problems):
+    m = t.meta
+    if m["emulator"] == "bochs":
+        t.notes.append("Bochs counts instructions, not cycles: caches, TLBs and EPT walks cost "
+                       "nothing, so the CPU and memory rows show only instructions a hypervisor "
+                       "adds (its exits). Cycle costs need hardware: --emulator qemu with KVM "
+                       "and nested VMX.")
+    if not m["quick"]:
+        t.notes.append("Linux boot: power-on to the first power-off byte written after the DONE "
+                       "line; under a hypervisor it includes the hypervisor's GRUB and start-up "
+                       "(compare the test guest's power-on-to-entry row).")
+    t.notes.append("VM exits: counters the hypervisor prints at guest power-off, summed over "
+                   "CPUs, divided by the whole run (%s)." % (
+                       "ticks: BIOS, GRUB, hypervisor start-up and guest" if m["emulator"] == "bochs"
+                       else "wall seconds"))
+    for config in CONFIGS:
+        for workload, why in sorted(problems.get(config, {}).items()):
+            if not why.startswith("n/a"):
+                t.notes.append("%s %s run failed: %s (logs in out/compare-logs/)" %
+                               (config, workload, why))
+
+
+def _row(t, key):
+    for r in t.rows:
+        if r.key == key:
+            return r
+    return None
+
+
+def _targets(t):
+    for key, what in (("bench.cpu_crc32", "CPU workload"), ("bench.mem_chase", "memory workload")):
+        row = _row(t, key)
+        pt = row.cells["passthrough"] if row else {}
+        if pt.get("ratio_to_bare"):
+            pct = round(100.0 / pt["ratio_to_bare"], 1)
+            text = "%.1f%% of bare speed: %s" % (pct, "met" if pct >= 99.0 else "NOT met")
+        else:
+            pct, text = None, pt.get("text", "n/a")
+        t.targets.append(("passthrough >= 99%% of bare, %s" % what, text, pct))
+    exits = [r for r in t.rows if r.key.startswith("bench.pal_null_call") and r.key.endswith(" exits")]
+    if exits and exits[0].cells["trustvisor"].get("value") is not None:
+        v = exits[0].cells["trustvisor"]["value"]
+        t.targets.append(("null PAL call: VM exits per call", str(v), v))
+    else:
+        t.targets.append(("null PAL call: VM exits per call", "n/a (issue 5)", None))
+    per_cpu = []
+    for n in (1, 2, 4):
+        row = _row(t, "bench.pal_null_call cpus=%d" % n)
+        cell = row.cells["trustvisor"] if row else None
+        per_cpu.append("%d CPU: %s" % (n, cell["text"] if cell else "n/a (issue 5)"))
+    t.targets.append(("PAL call cost at 1/2/4 CPUs", ", ".join(per_cpu), None))
+
+
+def header(t):
+    m = t.meta
+    wall = int(m["wall_seconds"])
+    lines = ["hv compare: %s, %d CPU(s), %d MiB guest RAM, commit %s, %s, %d:%02d wall" % (
+        "Bochs 2.7 (software VMX)" if m["emulator"] == "bochs" else "QEMU", m["cpus"],
+        m["mem_mb"], m["git_commit"], m["date"], wall // 60, wall % 60)]
+    if m["emulator"] == "bochs":
+        runs = ("one run per configuration" if m["runs"] == 1 else
+                "%d runs per configuration, a [min-max] spread shown where they differ" % m["runs"])
+        lines.append("ticks = Bochs system ticks: one instruction per CPU per tick (ips=%d); "
+                     "deterministic, the same disk and image give the same ticks: %s" % (
+                         m["ips"], runs))
+    else:
+        lines.append("medians of %d runs with the [min-max] spread; TSC ticks and wall seconds "
+                     "vary run to run" % m["runs"])
+    lines.append("(N.NNNx) = configuration / bare: 1.000x is as fast as bare, higher is slower")
+    return lines
+
+
+def render_text(t):
+    head = ["metric", "unit"] + list(CONFIGS)
+    body = []
+    titles = dict(SECTIONS)
+    section = None
+    for r in t.rows:
+        if r.section != section:
+            section = r.section
+            body.append(["**%s**" % titles[section], "", "", "", ""])
+        body.append([r.label, r.unit] + [r.cells[c]["text"] for c in CONFIGS])
+    widths = [max(len(x[i]) for x in [head] + body) for i in range(len(head))]
+
+    def line(cols):
+        return "| " + " | ".join(c.ljust(w) for c, w in zip(cols, widths)) + " |"
+
+    out = header(t) + ["", line(head), "|" + "|".join("-" * (w + 2) for w in widths) + "|"]
+    out += [line(b) for b in body]
+    out.append("")
+    out += ["note: " + n for n in t.notes]
+    out.append("")
+    out.append("targets (reported, not enforced):")
+    w = max(len(x[0]) for x in t.targets)
+    out += ["  %s  %s" % (what.ljust(w), text) for what, text, _ in t.targets]
+    return "\n".join(out) + "\n"
+
+
+def to_json(t):
+    doc = {"metadata": dict(t.meta)}
+    for config in CONFIGS:
+        doc[config] = {}
+        for r in t.rows:
+            cell = dict(r.cells[config])
+            cell.pop("text", None)
+            cell.setdefault("unit", r.unit)
+            cell.setdefault("ratio_to_bare", None)
+            cell["label"] = r.label
+            cell["section"] = dict(SECTIONS)[r.section]
+            doc[config][r.key] = cell
+    doc["targets"] = [{"target": what, "result": text, "value": v} for what, text, v in t.targets]
+    doc["notes"] = list(t.notes)
+    return doc
+
+
+def write_json(t, path):
+    os.makedirs(os.path.dirname(os.path.abspath(path)) or ".", exist_ok=True)
+    with open(path, "w") as f:
+        json.dump(to_json(t), f, indent=2, sort_keys=False)
+        f.write("\n")
+
+
+def _esc(s):
+    return s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def chart_groups(t):
+    """[(group label, {config: ratio or None})] for boot, CPU and memory."""
+    groups = []
+    boot = _row(t, "linux_boot")
+    if not boot or all(boot.cells[c].get("ratio_to_bare") is None for c in HV):
+        boot = _row(t, "bench.guest_entry")
+    for row, label in ((boot, "boot: " + ("Linux" if boot and boot.key == "linux_boot"
+                                            else "test guest entry")),
+                       (_row(t, "bench.cpu_crc32"), "CPU (CRC-32)"),
+                       (_row(t, "bench.mem_chase"), "memory (page chase)")):
+        groups.append((label, {c: row.cells[c].get("ratio_to_bare") if row else None for c in HV}))
+    return groups
+
+
+def write_svg(t, path):
+    """A bar chart of passthrough/bare and trustvisor/bare, hand-written SVG."""
+    groups = chart_groups(t)
+    ratios = [v for _, g in groups for v in g.values() if v is not None]
+    top = max([1.2] + [v * 1.1 for v in ratios])
+    W, H, left, right, y0, y1 = 640, 360, 60, 20, 60, 300  # y0 top of plot, y1 axis
+    colors = {"passthrough": "#4477aa", "trustvisor": "#cc6677"}
+
+    def y(v):
+        return y1 - (y1 - y0) * v / top
+
+    out = ['<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" '
+           'viewBox="0 0 %d %d" font-family="sans-serif" font-size="12">' % (W, H, W, H),
+           '<rect width="%d" height="%d" fill="white"/>' % (W, H),
+           '<text x="%d" y="22" font-size="15" text-anchor="middle">hv compare: ratio to bare '
+           '(lower is faster)</text>' % (W // 2),
+           '<text x="%d" y="40" text-anchor="middle" fill="#555">%s</text>' % (W // 2, _esc(
+               "%s, %d CPU(s), commit %s, %s" % (t.meta["emulator"], t.meta["cpus"],
+                                                 t.meta["git_commit"], t.meta["date"])))]
+    steps = 4
+    for i in range(steps + 1):
+        v = top * i / steps
+        out.append('<line x1="%d" x2="%d" y1="%.1f" y2="%.1f" stroke="#ddd"/>' %
+                   (left, W - right, y(v), y(v)))
+        out.append('<text x="%d" y="%.1f" text-anchor="end">%.2f</text>' % (left - 6, y(v) + 4, v))
+    out.append('<line x1="%d" x2="%d" y1="%.1f" y2="%.1f" stroke="black" stroke-dasharray="5,3"/>'
+               % (left, W - right, y(1.0), y(1.0)))
+    out.append('<text x="%d" y="%.1f" fill="black">bare = 1.0</text>' % (W - right - 70, y(1.0) - 4))
+    gw = (W - left - right) / len(groups)
+    bw = gw / 4
+    for gi, (label, vals) in enumerate(groups):
+        gx = left + gi * gw
+        for ci, config in enumerate(HV):
+            x = gx + bw * (1 + ci * 1.1)
+            v = vals[config]
+            if v is None:
+                out.append('<text x="%.1f" y="%.1f" text-anchor="middle" fill="#888">n/a</text>'
+                           % (x + bw / 2, y1 - 6))
+                continue
+            out.append('<rect x="%.1f" y="%.1f" width="%.1f" height="%.1f" fill="%s"/>' %
+                       (x, y(v), bw, y1 - y(v), colors[config]))
+            out.append('<text x="%.1f" y="%.1f" text-anchor="middle">%.3f</text>' %
+                       (x + bw / 2, y(v) - 4, v))
+        out.append('<text x="%.1f" y="%d" text-anchor="middle">%s</text>' %
+                   (gx + gw / 2, y1 + 18, _esc(label)))
+    out.append('<line x1="%d" x2="%d" y1="%d" y2="%d" stroke="black"/>' % (left, W - right, y1, y1))
+    for ci, config in enumerate(HV):
+        lx = left + 10 + ci * 150
+        out.append('<rect x="%d" y="%d" width="12" height="12" fill="%s"/>' %
+                   (lx, H - 28, colors[config]))
+        out.append('<text x="%d" y="%d">%s / bare</text>' % (lx + 18, H - 18, config))
+    out.append("</svg>")
+    with open(path, "w") as f:
+        f.write("\n".join(out) + "\n")
