@@ -45,5 +45,6 @@ void vmx_exit_sipi(struct vcpu *v)
 	vmcs_guest_sipi_state(v, vector);
 	v->sipi_fresh = true;
 	__atomic_store_n(&v->waiting_for_sipi, false, __ATOMIC_RELEASE);
+	vmx_guest_apic_ap_started(v);
 	v->sipi_cs_base = (uint64_t)vector << 12;
 }

@@ -122,6 +122,8 @@ bool mmio_decode_store(const uint8_t *b, size_t n, unsigned mode, struct mmio_st
 void vmx_guest_apic_protect(struct vcpu *v);
 /* True if the EPT violation was a guest store to the LAPIC page, now emulated. */
 bool vmx_guest_apic_write(struct vcpu *v);
+/* A SIPI started v: if no CPU waits for SIPI any more, stop trapping LAPIC stores. */
+void vmx_guest_apic_ap_started(struct vcpu *v);
 /* True if an ICR write (low word, destination APIC id) is a guest INIT to drop. */
 bool vmx_guest_init_dropped(struct vcpu *v, uint32_t icr, uint32_t dest);
 

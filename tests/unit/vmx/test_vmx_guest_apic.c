@@ -75,9 +75,12 @@ static void test_decode_stores(void **state)
 
 static uint8_t guest_ram[64 * 1024] __attribute__((aligned(4096)));
 
+/* Three CPUs: a test may start CPU 1 and CPU 2 still waits for SIPI, so the
+ * LAPIC page stays trapped (it is given back, for the process, once none waits:
+ * the last test). */
 static struct vcpu *protected_guest(void)
 {
-	struct vcpu *v = env_guest(2, NULL);
+	struct vcpu *v = env_guest(3, NULL);
 	guest_memory_test_window(guest_ram, sizeof(guest_ram));
 	memset(guest_ram, 0x90, sizeof(guest_ram));
 	env_protected_mode();
@@ -216,7 +219,7 @@ static void test_undecodable_store_panics(void **state)
 
 static void test_x2apic_icr(void **state)
 {
-	struct vcpu *v = env_guest(2, NULL);
+	struct vcpu *v = env_guest(3, NULL);
 	env_protected_mode();
 	size_t ipis = fake_ipi_count();
 
@@ -241,6 +244,36 @@ static void test_x2apic_icr(void **state)
 	assert_true(fake_ipi_log(fake_ipi_log_len() - 1).x2apic);
 }
 
+/* Last: gives the LAPIC page its write access back for the rest of the process. */
+static void test_write_access_back_once_every_ap_started(void **state)
+{
+	struct vcpu *v = protected_guest();
+	struct ept_mapping m;
+	struct exit_fields sipi = {.reason = VMX_EXIT_SIPI, .qualification = 8};
+
+	fake_set_cpu(1);
+	env_exit(vmx_vcpu(1), &sipi);
+	fake_set_cpu(0);
+	assert_true(ept_lookup(env_eptp(), 0xfee00000, &m));
+	assert_false(m.rwx & EPT_WRITE); /* CPU 2 still waits */
+	fake_set_cpu(2);
+	env_exit(vmx_vcpu(2), &sipi);
+	fake_set_cpu(0);
+	assert_true(ept_lookup(env_eptp(), 0xfee00000, &m));
+	assert_true(m.rwx & EPT_WRITE);
+
+	/* A CPU with the old translation exits once more: INVEPT and retry. */
+	uint64_t invepts = fake_hw.invept_count;
+	vmcs_set(VMCS_GUEST_RIP.enc, 0x1000);
+	struct exit_fields f = {
+	    .reason = VMX_EXIT_EPT_VIOLATION, .qualification = EPTQUAL_WRITE, .gpa = 0xfee000b0};
+	env_exit(v, &f);
+	assert_int_equal(fake_hw.invept_count, invepts + 1);
+	assert_int_equal(vmcs_get(VMCS_GUEST_RIP.enc), 0x1000);
+	assert_int_equal(vmcs_get(VMCS_VM_ENTRY_INTR_INFO.enc) & INTR_INFO_VALID, 0);
+	guest_memory_test_window(NULL, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -252,6 +285,7 @@ int main(void)
 	    cmocka_unit_test(test_store_through_guest_paging),
 	    cmocka_unit_test(test_undecodable_store_panics),
 	    cmocka_unit_test(test_x2apic_icr),
+	    cmocka_unit_test(test_write_access_back_once_every_ap_started),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
