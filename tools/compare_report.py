@@ -310,8 +310,10 @@ def write_svg(t, path):
     """A bar chart of passthrough/bare and trustvisor/bare, hand-written SVG."""
     groups = chart_groups(t)
     ratios = [v for _, g in groups for v in g.values() if v is not None]
-    top = max([1.2] + [v * 1.1 for v in ratios])
-    W, H, left, right, y0, y1 = 640, 360, 60, 20, 60, 300  # y0 top of plot, y1 axis
+    need = max([1.2] + [v * 1.1 for v in ratios])
+    step = next(s for s in (0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 1e9) if need / s <= 6)
+    top = step * -(-need // step)
+    W, H, left, right, y0, y1 = 640, 360, 50, 80, 60, 300  # y0 top of plot, y1 axis
     colors = {"passthrough": "#4477aa", "trustvisor": "#cc6677"}
 
     def y(v):
@@ -325,15 +327,14 @@ def write_svg(t, path):
            '<text x="%d" y="40" text-anchor="middle" fill="#555">%s</text>' % (W // 2, _esc(
                "%s, %d CPU(s), commit %s, %s" % (t.meta["emulator"], t.meta["cpus"],
                                                  t.meta["git_commit"], t.meta["date"])))]
-    steps = 4
-    for i in range(steps + 1):
-        v = top * i / steps
+    for i in range(int(round(top / step)) + 1):
+        v = step * i
         out.append('<line x1="%d" x2="%d" y1="%.1f" y2="%.1f" stroke="#ddd"/>' %
                    (left, W - right, y(v), y(v)))
         out.append('<text x="%d" y="%.1f" text-anchor="end">%.2f</text>' % (left - 6, y(v) + 4, v))
     out.append('<line x1="%d" x2="%d" y1="%.1f" y2="%.1f" stroke="black" stroke-dasharray="5,3"/>'
                % (left, W - right, y(1.0), y(1.0)))
-    out.append('<text x="%d" y="%.1f" fill="black">bare = 1.0</text>' % (W - right - 70, y(1.0) - 4))
+    out.append('<text x="%d" y="%.1f">bare = 1.0</text>' % (W - right + 6, y(1.0) + 4))
     gw = (W - left - right) / len(groups)
     bw = gw / 4
     for gi, (label, vals) in enumerate(groups):

@@ -36,6 +36,16 @@ def clean_serial(raw):
     return _ANSI.sub("", text).replace("\r", "")
 
 
+def _is_iso9660(path):
+    # The primary volume descriptor sits in sector 16 (ECMA-119 section 8.4).
+    try:
+        with open(path, "rb") as f:
+            f.seek(16 * 2048 + 1)
+            return f.read(5) == b"CD001"
+    except OSError:
+        return False
+
+
 class RunError(Exception):
     """A run that could not be started (bad arguments, missing files): exit 2-like."""
 
@@ -183,6 +193,9 @@ def run_image(app, image, disk, emulator="bochs", cpus=2, mem=256, timeout=600.0
                        "(the hypervisor lives at 192..208 MiB)" % (mem, HV_MIN_MEM))
     if mem < 16:
         raise RunError("--mem %d is too small (at least 16 MB)" % mem)
+    if image is not None and not _is_iso9660(image):
+        raise RunError("%s is not an ISO 9660 image (hypervisor images come from bazel's "
+                       "grub_iso rule, e.g. ./hv build)" % image)
     deps.require(emulator)
     res = Result(app, emulator)
     use_kvm = False

@@ -118,6 +118,8 @@ def test_run_refuses_small_memory_for_hypervisor():
         _expect(r, 2, "no such disk image")
         r = hv("run", "nosuchapp", "--disk", img)
         _expect(r, 2, "APP must be passthrough, trustvisor, bare")
+        r = hv("run", iso, "--disk", img)
+        _expect(r, 2, "is not an ISO 9660 image")
 
 
 def test_compare_is_not_implemented():
