@@ -10,6 +10,7 @@
  */
 #include "core/boot.h"
 
+#include "core/debug_hypercall.h"
 #include "core/hv_app.h"
 #include "core/quiesce_wiring.h"
 #include "libquiesce/quiesce.h"
@@ -69,6 +70,7 @@ void hv_main(const struct mb_info *mbi)
 		hv_panic("no CPUs found in the ACPI MADT");
 	uint32_t cpus = smp_cpu_count();
 	quiesce_wiring_install(cpus);
+	debug_hypercall_install();
 	quiesce_cpu_online(0);
 	if (smp_start_aps(hv_ap_main) != 0)
 		hv_panic("not every CPU in the MADT could be started");

@@ -22,6 +22,8 @@
 
 /* Host NMIs per CPU: written by the NMI handler, read at the injection point. */
 static uint32_t host_nmis[HV_MAX_CPUS];
+/* TSC of each CPU's latest guest NMI arrival (for the latency figure only). */
+static uint64_t host_nmi_tsc[HV_MAX_CPUS];
 static bool (*nmi_filter)(void);
 
 void vmx_set_nmi_filter(bool (*is_own_signal)(void))
@@ -33,7 +35,9 @@ void vmx_nmi_arrived(void)
 {
 	if (nmi_filter && nmi_filter())
 		return;
-	__atomic_fetch_add(&host_nmis[this_cpu_index()], 1, __ATOMIC_SEQ_CST);
+	uint32_t cpu = this_cpu_index();
+	__atomic_store_n(&host_nmi_tsc[cpu], hw_rdtsc(), __ATOMIC_RELAXED);
+	__atomic_fetch_add(&host_nmis[cpu], 1, __ATOMIC_SEQ_CST);
 }
 
 /* The rt NMI IDT stub calls this: NMIs taken in root mode. */
@@ -60,6 +64,8 @@ static void collect_host_nmis(struct vcpu *v)
 	if (!fresh)
 		return;
 	v->ev.host_nmis_seen = now;
+	if (!v->ev.nmi_pending)
+		v->ev.nmi_arrival_tsc = __atomic_load_n(&host_nmi_tsc[v->cpu], __ATOMIC_RELAXED);
 	if (v->ev.nmi_pending + fresh > 1)
 		v->ev.nmis_merged += v->ev.nmi_pending + fresh - 1;
 	v->ev.nmi_pending = 1;
@@ -211,6 +217,9 @@ static bool decide_nmi(struct vcpu *v, bool event_injected)
 	write_injection(INTR_INFO(X86_VEC_NMI, INTR_TYPE_NMI), 0, 0);
 	v->ev.nmi_pending = 0;
 	v->ev.nmis_injected++;
+	uint64_t ticks = hw_rdtsc() - v->ev.nmi_arrival_tsc;
+	v->ev.nmi_latency[v->ev.nmi_latency_count++ % VCPU_NMI_LATENCY_SAMPLES] =
+	    ticks > UINT32_MAX ? UINT32_MAX : (uint32_t)ticks;
 	return false;
 }
 

@@ -1,6 +1,7 @@
 /*
  * VMCALL exits: the INT 15h memory-map stub's calls (bios_hook.h), then the
- * app's hypercalls; anything else gets #UD, as on bare metal with no VMM.
+ * toolkit's own (vmx_set_toolkit_hypercall), then the app's hypercalls; anything else gets #UD, as
+ * on bare metal with no VMM.
  */
 #include "hw/hw.h"
 #include "libvmx/bios_hook.h"
@@ -31,6 +32,14 @@ static void bios_e820_call(struct vcpu *v)
 	vmcs_writenat(VMCS_GUEST_RFLAGS, r.rflags);
 }
 
+/* The toolkit's own hypercalls (vmx.h), asked before the app. */
+static bool (*toolkit_hypercall)(struct vcpu *v);
+
+void vmx_set_toolkit_hypercall(bool (*handler)(struct vcpu *v))
+{
+	toolkit_hypercall = handler;
+}
+
 void vmx_exit_vmcall(struct vcpu *v)
 {
 	const struct hv_app *app = vmx_app();
@@ -38,6 +47,10 @@ void vmx_exit_vmcall(struct vcpu *v)
 
 	if (bios_hook_is_e820_call(linear)) {
 		bios_e820_call(v);
+		vcpu_skip_instruction(v);
+		return;
+	}
+	if (toolkit_hypercall && toolkit_hypercall(v)) {
 		vcpu_skip_instruction(v);
 		return;
 	}

@@ -47,6 +47,8 @@ struct vcpu_exit_info {
 	uint64_t gpa; /* guest-physical address (EPT exits) */
 };
 
+#define VCPU_NMI_LATENCY_SAMPLES 64
+
 /* Event state for the single injection point (event.c, DESIGN.md section 3). */
 struct vcpu_events {
 	/* An event whose delivery a VM exit interrupted (IDT-vectoring info). */
@@ -65,6 +67,15 @@ struct vcpu_events {
 	bool nmi_window;
 	/* Statistics, for tests and the exit report. */
 	uint64_t nmis_injected, nmis_merged;
+	/*
+	 * NMI delivery latency, for the toolkit's BENCH hypercall
+	 * (core/debug_hypercall.c): TSC when the pending NMI arrived (host NMI or
+	 * NMI exit), and the last VCPU_NMI_LATENCY_SAMPLES arrival-to-injection
+	 * times in TSC ticks (ring; nmi_latency_count counts all samples).
+	 */
+	uint64_t nmi_arrival_tsc;
+	uint32_t nmi_latency_count;
+	uint32_t nmi_latency[VCPU_NMI_LATENCY_SAMPLES];
 };
 
 struct vcpu {

@@ -73,6 +73,15 @@ void vmx_set_nmi_filter(bool (*is_own_signal)(void));
 void vmx_set_transition_hooks(void (*after_exit)(struct vcpu *v),
                               void (*before_entry)(struct vcpu *v));
 
+/*
+ * Toolkit hypercalls (core/debug_hypercall.c): one function that sees every
+ * guest VMCALL first, before the app's hypercall callback, so the toolkit's
+ * own reserved numbers work in every image. It returns true if it handled the
+ * call (the library then advances RIP past VMCALL), false to pass it on to the
+ * app. NULL = none. Set once, on the boot CPU, before any guest runs.
+ */
+void vmx_set_toolkit_hypercall(bool (*handler)(struct vcpu *v));
+
 /* ---- intercepts (shared by all CPUs; register before or in app->boot) ---- */
 
 /* An I/O handler: `*value` is the data (written for IN). Return false to let
