@@ -35,6 +35,7 @@ _Noreturn void guest_main(uint32_t magic, uint32_t mbi_pa)
 	if (magic == MULTIBOOT_BOOTLOADER_MAGIC) {
 		memmap_init(mbi_pa);
 		bench_parse_cmdline(mbi_pa);
+		nmi_storm_parse_cmdline(mbi_pa);
 	}
 	memmap_print();
 
@@ -55,5 +56,7 @@ _Noreturn void guest_main(uint32_t magic, uint32_t mbi_pa)
 	/* `bench` on the command line: the workloads of ./hv compare instead of the cases. */
 	if (bench_requested())
 		runner_run(bench_cases, bench_case_count);
+	if (nmi_storm_requested())
+		runner_run(nmi_storm_cases, nmi_storm_case_count);
 	runner_run(cases, sizeof(cases) / sizeof(cases[0]));
 }
