@@ -304,7 +304,8 @@ def git_commit():
 
 def plan(args, images, disks, skipped):
     jobs = []
-    for workload in (("bench",) if args.quick else ("bench", "linux")):
+    # Longest first, so the short runs fill the gaps at the end.
+    for workload in (("bench",) if args.quick else ("linux", "bench")):
         for config in CONFIGS:
             if config in skipped:
                 continue

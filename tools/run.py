@@ -84,6 +84,17 @@ class Result:
         return "<Result %s>" % self.summary()
 
 
+def _die_with_parent():
+    """preexec_fn: the emulator gets SIGKILL when ./hv dies, however it dies (prctl(2))."""
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG
+    except Exception:
+        pass
+
+
 def _kill(proc):
     try:
         os.killpg(proc.pid, signal.SIGKILL)
@@ -271,7 +282,8 @@ def _boot(res, argv, workdir, serial_path, emu_log, emulator, timeout, stream, d
     start = time.monotonic()
     with open(stdout_path, "wb") as so:
         proc = subprocess.Popen(argv, cwd=workdir, stdin=subprocess.DEVNULL, stdout=so,
-                                stderr=subprocess.STDOUT, start_new_session=True)
+                                stderr=subprocess.STDOUT, start_new_session=True,
+                                preexec_fn=_die_with_parent)
     panic_at = None
     state = None
     reset_at = None
