@@ -7,6 +7,7 @@ terminal and pastes into README.md. The JSON holds exactly the printed figures
 """
 
 import json
+import math
 import os
 
 CONFIGS = ("bare", "passthrough", "trustvisor")
@@ -71,7 +72,11 @@ def fmt(value, kind):
         return "%d" % round(value)
     if kind == "seconds":
         return "%.2f" % value
-    return "%.3f" % value
+    # Rates: 4 significant digits, never an exponent (exits per M ticks go down to 1e-4).
+    if value == 0:
+        return "0"
+    digits = max(0, 3 - math.floor(math.log10(abs(value))))
+    return "%.*f" % (digits, value)
 
 
 def _num(text):
