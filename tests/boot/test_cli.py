@@ -122,10 +122,6 @@ def test_run_refuses_small_memory_for_hypervisor():
         _expect(r, 2, "is not an ISO 9660 image")
 
 
-def test_compare_is_not_implemented():
-    _expect(hv("compare"), 1, "not implemented yet (issue 6)")
-
-
 def test_serial_cleaning():
     raw = b"\x1b[H\x1b[J\x1b[1;1Hhello\r\n\x1b[0;30;47mWelcome\r\n"
     assert runlib.clean_serial(raw) == "hello\nWelcome\n", repr(runlib.clean_serial(raw))
