@@ -215,7 +215,8 @@ def _run_job(job, args, progress):
     with progress.lock:
         progress.running.append(job)
     progress.say("start %s" % job.name)
-    log = os.path.join(LOG_DIR, "%s.%s.%d.serial" % (job.config, job.workload, job.index + 1))
+    log = os.path.join(LOG_DIR, args.emulator,
+                       "%s.%s.%d.serial" % (job.config, job.workload, job.index + 1))
     clock = _LineClock(time.monotonic()) if args.emulator == "qemu" else None
     try:
         job.result = runlib.run_image(
@@ -366,11 +367,12 @@ def compare(args, stdout=sys.stdout):
     if not args.quick:
         print("hv compare: Linux disk (guest/linux/make_disk.py)", file=sys.stderr, flush=True)
         disks["linux"] = linux_disk()
-    os.makedirs(LOG_DIR, exist_ok=True)
+    os.makedirs(os.path.join(LOG_DIR, args.emulator), exist_ok=True)
     jobs = plan(args, images, disks, skipped)
     progress = Progress(len(jobs))
     progress.say("%d runs on %s with %d CPU(s), %d at a time; logs in %s" % (
-        len(jobs), args.emulator, args.cpus, args.jobs, os.path.relpath(LOG_DIR, bazel.ROOT)))
+        len(jobs), args.emulator, args.cpus, args.jobs,
+        os.path.relpath(os.path.join(LOG_DIR, args.emulator), bazel.ROOT)))
     run_jobs(jobs, args, progress)
     cells, problems = aggregate(jobs, args, skipped)
     meta = {
@@ -383,6 +385,8 @@ def compare(args, stdout=sys.stdout):
         "git_commit": git_commit(),
         "wall_seconds": round(time.monotonic() - started, 1),
         "ips": bochs.IPS if args.emulator == "bochs" else None,
+        "accelerator": ", ".join(sorted({"%s: %s" % (j.config, j.result.accel) for j in jobs
+                                         if j.result and j.result.accel})) or None,
     }
     table = report.build(cells, problems, meta)
     warning = crc_check(jobs)

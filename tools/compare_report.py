@@ -179,9 +179,12 @@ def _notes(t, problems):
                        "adds (its exits). Cycle costs need hardware: --emulator qemu with KVM "
                        "and nested VMX.")
     if not m["quick"]:
-        t.notes.append("Linux boot: power-on to the first power-off byte written after the DONE "
-                       "line; under a hypervisor it includes the hypervisor's GRUB and start-up "
-                       "(compare the test guest's power-on-to-entry row).")
+        t.notes.append("Linux boot: %s; under a hypervisor it includes the hypervisor's GRUB and "
+                       "start-up (compare the test guest's power-on-to-entry row)." % (
+                           "power-on to the first power-off byte written after the DONE line"
+                           if m["emulator"] == "bochs" else
+                           "wall time from the emulator's start to the DONE line on the serial "
+                           "log (polled every 50 ms)"))
     t.notes.append("VM exits: counters the hypervisor prints at guest power-off, summed over "
                    "CPUs, divided by the whole run (%s)." % (
                        "ticks: BIOS, GRUB, hypervisor start-up and guest" if m["emulator"] == "bochs"
@@ -189,8 +192,8 @@ def _notes(t, problems):
     for config in CONFIGS:
         for workload, why in sorted(problems.get(config, {}).items()):
             if not why.startswith("n/a"):
-                t.notes.append("%s %s run failed: %s (logs in out/compare-logs/)" %
-                               (config, workload, why))
+                t.notes.append("%s %s run failed: %s (logs in out/compare-logs/%s/)" %
+                               (config, workload, why, m["emulator"]))
 
 
 def _row(t, key):
@@ -228,7 +231,8 @@ def header(t):
     m = t.meta
     wall = int(m["wall_seconds"])
     lines = ["hv compare: %s, %d CPU(s), %d MiB guest RAM, commit %s, %s, %d:%02d wall" % (
-        "Bochs 2.7 (software VMX)" if m["emulator"] == "bochs" else "QEMU", m["cpus"],
+        "Bochs 2.7 (software VMX)" if m["emulator"] == "bochs" else
+        "QEMU (%s)" % (m.get("accelerator") or "?"), m["cpus"],
         m["mem_mb"], m["git_commit"], m["date"], wall // 60, wall % 60)]
     if m["emulator"] == "bochs":
         runs = ("one run per configuration" if m["runs"] == 1 else
