@@ -102,6 +102,7 @@ def run_boot(pattern=None):
         print("hv test: no boot tests%s" % (" match %r" % pattern if pattern else ""))
         return 0, 0
     passed = failed = 0
+    began = time.monotonic()
     for test_id, fn in tests:
         harness.begin_test(test_id)
         start = time.monotonic()
@@ -119,6 +120,7 @@ def run_boot(pattern=None):
             passed += 1
         else:
             failed += 1
+    print("hv test: boot: %d passed, %d failed in %.0f s" % (passed, failed, time.monotonic() - began))
     return passed, failed
 
 
