@@ -43,7 +43,8 @@ OUT_DIR = os.path.join(bazel.ROOT, "out")
 LOG_DIR = os.path.join(OUT_DIR, "compare-logs")
 PROGRESS_EVERY = 30.0
 
-_BENCH = re.compile(r"(?:^|\s)(?:BENCH:|hv: bench:)\s*([A-Za-z0-9_.-]+)\s+ticks=(\d+)((?:\s+[A-Za-z0-9_]+=\S+)*)\s*$")
+_BENCH = re.compile(r"(?:^|\s)(?:BENCH:|hv: bench:)\s*([A-Za-z0-9_.-]+)\s+ticks=(\d+)"
+                    r"((?:\s+[A-Za-z0-9_]+=\S+)*)\s*$")
 _EXITS = re.compile(r"^hv: cpu (\d+) exits:((?:\s+\S+=\d+)+)\s*$")
 _CRC = re.compile(r"bench cpu_crc32: .* crc ([0-9a-f]+)")
 _POWER_OFF_S = re.compile(rb"^(\d+)\w\[UNMAP \] unmapped: 8-bit write to 8900 = 53\b", re.M)
@@ -297,8 +298,9 @@ def linux_disk():
 
 def git_commit():
     try:
-        return subprocess.run(["git", "describe", "--always", "--dirty", "--abbrev=12"],
-                              cwd=bazel.ROOT, capture_output=True, text=True).stdout.strip() or "unknown"
+        r = subprocess.run(["git", "describe", "--always", "--dirty", "--abbrev=12"],
+                           cwd=bazel.ROOT, capture_output=True, text=True)
+        return r.stdout.strip() or "unknown"
     except OSError:
         return "unknown"
 

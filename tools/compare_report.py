@@ -133,7 +133,7 @@ def _cell(row, config, cells, problems, bare):
 
 
 def build(cells, problems, meta):
-    """The Table for cells {config: {key: {value, min, max, n}}} and problems {config: {workload: why}}."""
+    """The Table of cells {config: {key: {value, min, max, n}}} and problems {config: {why}}."""
     t = Table(meta)
     units = _units(meta["emulator"])
     rows = {}
@@ -187,8 +187,8 @@ def _notes(t, problems):
                            "log (polled every 50 ms)"))
     t.notes.append("VM exits: counters the hypervisor prints at guest power-off, summed over "
                    "CPUs, divided by the whole run (%s)." % (
-                       "ticks: BIOS, GRUB, hypervisor start-up and guest" if m["emulator"] == "bochs"
-                       else "wall seconds"))
+                       "ticks: BIOS, GRUB, hypervisor start-up and guest"
+                       if m["emulator"] == "bochs" else "wall seconds"))
     for config in CONFIGS:
         for workload, why in sorted(problems.get(config, {}).items()):
             if not why.startswith("n/a"):
@@ -213,7 +213,8 @@ def _targets(t):
         else:
             pct, text = None, pt.get("text", "n/a")
         t.targets.append(("passthrough >= 99%% of bare, %s" % what, text, pct))
-    exits = [r for r in t.rows if r.key.startswith("bench.pal_null_call") and r.key.endswith(" exits")]
+    exits = [r for r in t.rows
+             if r.key.startswith("bench.pal_null_call") and r.key.endswith(" exits")]
     if exits and exits[0].cells["trustvisor"].get("value") is not None:
         v = exits[0].cells["trustvisor"]["value"]
         t.targets.append(("null PAL call: VM exits per call", str(v), v))

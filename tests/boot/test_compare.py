@@ -48,7 +48,8 @@ def check_cell(where, text, cell):
             raise AssertionError("%s: table says %r, JSON value %r" % (where, text, cell["value"]))
         want = "does not apply" if text == "-" else text
         if cell.get("note") != want:
-            raise AssertionError("%s: table says %r, JSON note %r" % (where, text, cell.get("note")))
+            raise AssertionError("%s: table says %r, JSON note %r" % (where, text,
+                                                                     cell.get("note")))
         return
     m = _CELL.match(text)
     if not m:
@@ -163,7 +164,8 @@ def test_bench_lines_become_rows():
             "text"] != "12 (1.200x)":
         raise AssertionError("unknown BENCH line: %r" % rows["bench.widget"].cells)
     q = rows["bench.quiesce_round cpus=2"]
-    if q.section != "nmi" or q.cells["passthrough"]["value"] != 4000 or q.cells["bare"]["text"] != "-":
+    if (q.section != "nmi" or q.cells["passthrough"]["value"] != 4000
+            or q.cells["bare"]["text"] != "-"):
         raise AssertionError("quiesce_round cpus=2: %r" % q.cells)
     if rows["bench.quiesce_round"].cells["passthrough"]["text"] != "n/a (issue 4)":
         raise AssertionError("placeholder: %r" % rows["bench.quiesce_round"].cells)
