@@ -52,9 +52,18 @@ void vmx_event_reset(struct vcpu *v)
 	v->ev = (struct vcpu_events){.host_nmis_seen = seen};
 }
 
+static bool app_allows_nmi(struct vcpu *v);
+
 /*
- * NMIs that arrived since the last look become at most one pending guest NMI:
- * the hardware latches one NMI while another is blocked, the rest merge.
+ * NMIs that arrived since the last look become pending guest NMIs, as many as
+ * the hardware would hold: a CPU that is not NMI-blocked takes the first NMI
+ * at once and latches one more while its handler runs; a blocked one latches
+ * one; the rest merge (SDM Vol. 3A 6.7.1). So at most two pending while the
+ * guest is not NMI-blocked and the app lets it take NMIs, one otherwise (a
+ * PAL holds one, like a handler). Called at the start of every exit (the
+ * guest's state then is the one the NMIs met) and at the injection point
+ * (NMIs that came in during the exit). The app is asked only when it matters
+ * (more than one NMI).
  */
 static void collect_host_nmis(struct vcpu *v)
 {
@@ -66,9 +75,15 @@ static void collect_host_nmis(struct vcpu *v)
 	v->ev.host_nmis_seen = now;
 	if (!v->ev.nmi_pending)
 		v->ev.nmi_arrival_tsc = __atomic_load_n(&host_nmi_tsc[v->cpu], __ATOMIC_RELAXED);
-	if (v->ev.nmi_pending + fresh > 1)
-		v->ev.nmis_merged += v->ev.nmi_pending + fresh - 1;
-	v->ev.nmi_pending = 1;
+	uint32_t total = v->ev.nmi_pending + fresh, cap = 1;
+	if (total > 1 && !(vmcs_read32(VMCS_GUEST_INTERRUPTIBILITY) & INTERRUPTIBILITY_NMI) &&
+	    app_allows_nmi(v))
+		cap = 2;
+	if (total > cap) {
+		v->ev.nmis_merged += total - cap;
+		total = cap;
+	}
+	v->ev.nmi_pending = total;
 }
 
 void vmx_set_nmi_window(struct vcpu *v, bool on)
@@ -85,6 +100,9 @@ void vmx_event_on_exit(struct vcpu *v)
 {
 	const struct vcpu_exit_info *e = &v->exit;
 	uint32_t basic = VMX_EXIT_REASON_BASIC(e->reason);
+
+	/* Root NMIs that met the guest as it was when it exited. */
+	collect_host_nmis(v);
 
 	if (e->idt_vectoring_info & INTR_INFO_VALID) {
 		/*
@@ -196,8 +214,14 @@ static bool decide_nmi(struct vcpu *v, bool event_injected)
 {
 	/* No: the NMI stays pending, no window - nothing to wait for until the
 	 * app says yes, which it is asked again before the next entry. */
-	if (!app_allows_nmi(v))
+	if (!app_allows_nmi(v)) {
+		/* Held like a blocked CPU holds NMIs: one latched, more merge. */
+		if (v->ev.nmi_pending > 1) {
+			v->ev.nmis_merged += v->ev.nmi_pending - 1;
+			v->ev.nmi_pending = 1;
+		}
 		return false;
+	}
 	/* NMIs are held in wait-for-SIPI and shutdown (SDM 25.4.2); the SIPI or
 	 * INIT exit comes first. */
 	uint32_t activity = vmcs_read32(VMCS_GUEST_ACTIVITY_STATE);
@@ -215,12 +239,14 @@ static bool decide_nmi(struct vcpu *v, bool event_injected)
 	    (intr & (INTERRUPTIBILITY_NMI | INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOV_SS)))
 		return true;
 	write_injection(INTR_INFO(X86_VEC_NMI, INTR_TYPE_NMI), 0, 0);
-	v->ev.nmi_pending = 0;
+	v->ev.nmi_pending--;
 	v->ev.nmis_injected++;
 	uint64_t ticks = hw_rdtsc() - v->ev.nmi_arrival_tsc;
 	v->ev.nmi_latency[v->ev.nmi_latency_count++ % VCPU_NMI_LATENCY_SAMPLES] =
 	    ticks > UINT32_MAX ? UINT32_MAX : (uint32_t)ticks;
-	return false;
+	/* A second, latched NMI: this delivery sets virtual-NMI blocking, so the
+	 * window exits after the guest handler's IRET (SDM 26.7.6), not at once. */
+	return v->ev.nmi_pending != 0;
 }
 
 void vmx_inject_pending_events(struct vcpu *v)

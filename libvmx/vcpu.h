@@ -59,7 +59,8 @@ struct vcpu_events {
 	uint8_t exception_vector;
 	bool exception_has_error;
 	uint32_t exception_error;
-	/* Guest NMIs not yet injected: 0 or 1, as the hardware latches one. */
+	/* Guest NMIs not yet injected: at most 2 (one taken at once, one latched) while
+	 * the guest can take NMIs, else 1 (event.c, collect_host_nmis). */
 	uint32_t nmi_pending;
 	/* How many of this CPU's host NMI counts have been turned into pending NMIs. */
 	uint32_t host_nmis_seen;
