@@ -22,6 +22,7 @@
 #define FCR_ENABLE_CLEAR 0x07 /* enable FIFOs, clear both */
 #define MCR_DTR_RTS      0x03
 #define LSR_THR_EMPTY    0x20
+#define LSR_TX_IDLE      0x40 /* THR and shift register both empty */
 /* 115200 baud = 1.8432 MHz / 16 / divisor 1. */
 #define BAUD_DIVISOR 1
 /* A missing or stuck UART must not hang the hypervisor: give up waiting for
@@ -53,6 +54,20 @@ static void uart_put(char c)
 		hw_pause();
 	}
 	hw_outb(CONSOLE_COM1 + UART_DATA, (uint8_t)c);
+}
+
+/*
+ * Waits (bounded) until the last byte has left the shift register: an
+ * emulator that powers off right after the last write drops whatever is
+ * still in the UART, typically the end of the final line.
+ */
+void console_drain(void)
+{
+	for (int i = 0; i < THR_POLL_LIMIT; i++) {
+		if (hw_inb(CONSOLE_COM1 + UART_LSR) & LSR_TX_IDLE)
+			return;
+		hw_pause();
+	}
 }
 
 static void console_put(char c, void *ctx)

@@ -16,6 +16,8 @@
 
 /* Programs the UART (no interrupts, FIFO on). */
 void console_init(void);
+/* Waits (bounded) until the UART has sent every byte written so far. */
+void console_drain(void);
 
 int hv_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int hv_vprintf(const char *fmt, va_list ap);

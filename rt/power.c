@@ -11,6 +11,7 @@
 _Noreturn void hv_power_off(uint8_t code)
 {
 	hv_printf("hv: power off (code %u)\n", code);
+	console_drain();
 	for (const char *s = "Shutdown"; *s != '\0'; s++)
 		hw_outb(POWER_BOCHS_PORT, (uint8_t)*s);
 	hw_outb(POWER_QEMU_EXIT_PORT, code);
