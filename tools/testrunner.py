@@ -23,7 +23,7 @@ LOG_DIR = os.path.join(ROOT, "out", "test-logs")
 
 def run_unit(clang=False):
     """(passed, failed) over Bazel test targets."""
-    log = os.path.join(LOG_DIR, "bazel-test.log")
+    log = os.path.join(LOG_DIR, "bazel-test%s.log" % ("-clang" if clang else ""))
     rc, results = bazel.test(bazel.config_flags(clang) + ["//..."], log)
     passed = sum(1 for _, s in results if s in ("PASSED", "FLAKY"))
     failed = len(results) - passed
@@ -35,7 +35,8 @@ def run_unit(clang=False):
         print("hv test: bazel test failed (exit %d) before reporting tests; see %s"
               % (rc, os.path.relpath(log, ROOT)))
         failed = 1
-    print("hv test: unit: %d passed, %d failed (bazel exit %d)" % (passed, failed, rc), flush=True)
+    print("hv test: unit (%s): %d passed, %d failed (bazel exit %d)"
+          % ("clang" if clang else "gcc", passed, failed, rc), flush=True)
     return passed, failed
 
 
@@ -128,13 +129,16 @@ def main(unit=True, boot=True, pattern=None, clang=False):
     os.makedirs(LOG_DIR, exist_ok=True)
     passed = failed = 0
     if unit:
-        try:
-            p, f = run_unit(clang)
-        except deps.MissingTool as e:
-            print("hv test: %s" % e)
-            p, f = 0, 1
-        passed += p
-        failed += f
+        # Both compilers build everything warning-clean (-Werror) and pass the
+        # unit tests: the chosen one first, then the other.
+        for compiler_clang in (clang, not clang):
+            try:
+                p, f = run_unit(compiler_clang)
+            except deps.MissingTool as e:
+                print("hv test: %s" % e)
+                p, f = 0, 1
+            passed += p
+            failed += f
     if boot:
         sys.path.insert(0, BOOT_DIR)
         import harness
