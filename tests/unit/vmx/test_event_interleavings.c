@@ -34,6 +34,12 @@
  * and at the end, after releasing, unblocking and enough entries: every guest
  * NMI not merged in the local APIC reached the libvmx side, nothing is
  * pending, no window is open, every quiesce NMI sent was consumed.
+ *
+ * Found: libvmx merged two guest NMIs that came in during one stay in root
+ * into one (bare metal delivers both); fixed in event.c (up to two pending).
+ * The seed mutation of test_event_seed_race.c (decide at arrival) fails here
+ * too: "app-block nmi-root x5": the NMI judged at arrival during the PAL is
+ * never delivered after it. EVENT_TRACE=1 prints the steps of the paths.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -591,11 +597,12 @@ static void test_two_guest_nmis_in_one_exit(void **state)
 	start_path();
 	for (int i = 0; i < LEN; i++) {
 		event(seq[i]);
-		print_path();
+		if (getenv("EVENT_TRACE"))
+			print_path();
 		check_step();
 	}
 	finish_path();
-	print_path();
+	assert_int_equal(m.delivered, 2);
 }
 
 /* A cmocka failure inside a coroutine longjmps across stacks: name the path. */
