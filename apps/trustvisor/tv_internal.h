@@ -92,6 +92,8 @@ void tv_walk_ctx(struct gw_ctx *c, uint64_t cr3);
 bool tv_pal_copy(struct tv_pal *pal, uint64_t gva, void *buf, size_t n, bool to_pal);
 /* PAL time budget in preemption-timer ticks (0 = the timer is not used). */
 extern uint32_t tv_pal_timer_ticks;
+/* The periodic preemption-timer value outside PALs (tv_platform.c), restored at PAL exit. */
+extern uint32_t tv_tick_ticks;
 
 /* ---- tv_utpm.c ---- */
 /* Per CPU at boot: the BearSSL runtime; on the boot CPU also the hypervisor's keys. */

@@ -10,6 +10,13 @@
  * before-entry hook and INVEPTs the guest view before running guest code. A
  * CPU in wait-for-SIPI runs no guest code and does the same at its SIPI exit.
  *
+ * Quiesce rounds and Bochs 2.7. The round's NMI is the only thing that makes
+ * a CPU that stays in the guest leave it, and under Bochs 2.7 those NMIs were
+ * not taken (README.md "Missing"); the round then waits until the CPU exits
+ * for some other reason. So every CPU also runs the VMX-preemption timer with a
+ * short period outside PALs: a round ends within one period even when its NMI
+ * is lost, and costs one cheap exit per period otherwise.
+ *
  * Stopgap (needs libvmx/core, see README.md "Missing"): libvmx has one slot
  * for transition hooks, filled by core/quiesce_wiring.c, and no dispatch for
  * the preemption-timer exit (reason 52). TrustVisor installs hooks that do
@@ -28,6 +35,9 @@
 
 /* PAL time budget in TSC cycles (about 0.6 s at 3.5 GHz). */
 #define TV_PAL_BUDGET_TSC (1ull << 31)
+/* Outside PALs every CPU leaves the guest at least this often (about 1.2 ms at
+ * 3.5 GHz): see "Quiesce rounds" above. */
+#define TV_TICK_TSC (1ull << 22)
 
 static uint64_t guest_eptp;
 static uint32_t generation;
@@ -82,6 +92,7 @@ static void tv_after_exit(struct vcpu *v)
 {
 	quiesce_cpu_online(v->cpu);
 	if (VMX_EXIT_REASON_BASIC(v->exit.reason) == VMX_EXIT_PREEMPTION_TIMER) {
+		/* In a PAL: its budget ran out. Otherwise the periodic tick. */
 		tv_timer_expired(v);
 		v->exit.reason = VMX_EXIT_NMI_WINDOW;
 	}
@@ -108,7 +119,14 @@ void tv_platform_boot(struct vcpu *v)
 	guest_eptp = v->eptp;
 	vmx_set_transition_hooks(tv_after_exit, tv_before_entry);
 	if (cfg->preemption_timer) {
-		uint64_t ticks = TV_PAL_BUDGET_TSC >> VMX_MISC_PREEMPTION_TIMER_RATE(cfg->misc);
+		unsigned rate = VMX_MISC_PREEMPTION_TIMER_RATE(cfg->misc);
+		uint64_t ticks = TV_PAL_BUDGET_TSC >> rate, tick = TV_TICK_TSC >> rate;
 		tv_pal_timer_ticks = ticks > 0xffffffffull ? 0xffffffffu : (uint32_t)ticks;
+		tv_tick_ticks = tick ? (uint32_t)tick : 1;
+		/* This CPU's VMCS is current (hv_app.boot). The timer reloads this
+		 * value at every VM entry (no "save timer value" exit control). */
+		vmcs_write32(VMCS_PIN_BASED_CONTROLS,
+		             vmcs_read32(VMCS_PIN_BASED_CONTROLS) | PIN_PREEMPTION_TIMER);
+		vmcs_write32(VMCS_PREEMPTION_TIMER_VALUE, tv_tick_ticks);
 	}
 }
