@@ -15,8 +15,12 @@ void vmx_exit_exception_nmi(struct vcpu *v)
 		hv_panic("exception exit on CPU %u without valid interruption info", v->cpu);
 	if (INTR_INFO_TYPE(info) == INTR_TYPE_NMI) {
 		/* A physical NMI while the guest ran (NMI exiting): one more
-		 * pending guest NMI, decided at the injection point. */
+		 * pending guest NMI, decided at the injection point. Then end
+		 * the NMI blocking the exit left (nmi_unblock.S): later NMIs
+		 * reach the host handler during this exit and are collected at
+		 * the injection point. */
 		vmx_nmi_arrived();
+		vmx_unblock_nmis();
 		return;
 	}
 

@@ -13,3 +13,11 @@ _Noreturn void vmx_enter_guest(struct vcpu *v)
 {
 	hv_panic("host build: no VM entry (CPU %u)", v->cpu);
 }
+
+/* nmi_unblock.S: there is no NMI blocking to end on the host; counted for tests. */
+uint64_t vmx_fake_nmi_unblocks;
+
+void vmx_unblock_nmis(void)
+{
+	vmx_fake_nmi_unblocks++;
+}

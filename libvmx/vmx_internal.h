@@ -18,6 +18,12 @@
 _Noreturn void vmx_enter_guest(struct vcpu *v);
 /* Host RIP: saves the guest GPRs, calls vmx_handle_exit(), re-enters. */
 void vmx_exit_stub(void);
+/* nmi_unblock.S: IRET to self, ending the NMI blocking an NMI exit leaves
+ * (the host fake counts calls in vmx_fake_nmi_unblocks). */
+void vmx_unblock_nmis(void);
+#ifdef HV_HOST
+extern uint64_t vmx_fake_nmi_unblocks;
+#endif
 
 /* ---- exit_dispatch.c ---- */
 void vmx_handle_exit(struct vcpu *v);

@@ -210,7 +210,10 @@ static void test_seed_race_table(void **state)
 	                         .intr_error = 2};
 	exit_and_enter(v, "3 PAL: intercepted #PF", &pf, 0, false);
 	struct exit_fields nmi = {.reason = VMX_EXIT_EXCEPTION_NMI, .intr_info = NMI_INFO};
+	uint64_t unblocks = vmx_fake_nmi_unblocks;
 	exit_and_enter(v, "3 PAL: second NMI (NMI exit)", &nmi, 0, false);
+	/* The NMI exit's blocking is ended in root (IRET), or no NMI comes again. */
+	assert_int_equal(vmx_fake_nmi_unblocks, unblocks + 1);
 	simple_exit(v, "3 PAL: CPUID", VMX_EXIT_CPUID, 0);
 	assert_int_equal(pal_faults, 1);
 	assert_int_equal(pal_services, 1);
