@@ -132,8 +132,10 @@ static void storm_sender(void *arg)
 			uint64_t end = time_deadline_us(ACK_TIMEOUT_US);
 			while (trap_nmi_count(0) == before && !time_passed(end))
 				cpu_pause();
-			if (trap_nmi_count(0) == before)
+			if (trap_nmi_count(0) == before) {
 				s->timeouts++;
+				break; /* lost: stop here, the case reports where */
+			}
 		}
 		time_delay_us(s->gap_us);
 	}
@@ -171,6 +173,17 @@ static enum case_result run_storm(struct case_ctx *c, struct storm *s, uint32_t 
 	return CASE_PASS;
 }
 
+static bool nmi_stats(uint32_t cpu, struct hc_regs *out);
+
+/* Under the hypervisor, what it counted for the boot CPU (for a failure). */
+static void report_hv_stats(const char *name)
+{
+	struct hc_regs st;
+	if (guest_under_hv() && nmi_stats(0, &st))
+		runner_info("%s: hv cpu 0: injected=%u quiesce-consumed=%u merged=%u passed=%u",
+		            name, st.ebx, st.ecx, st.edx, st.esi);
+}
+
 enum case_result case_nmi_storm(struct case_ctx *c)
 {
 	struct storm s = {.count = STORM_NMIS, .gap_us = STORM_GAP_US, .wait_ack = true};
@@ -179,6 +192,8 @@ enum case_result case_nmi_storm(struct case_ctx *c)
 	if (r != CASE_PASS)
 		return r;
 	runner_info("nmi_storm: sent=%u received=%u ack-timeouts=%u", s.sent, got, s.timeouts);
+	if (got != s.sent || s.timeouts)
+		report_hv_stats("nmi_storm");
 	if (got != s.sent || s.timeouts)
 		return case_fail(c, "sent %u NMIs one at a time, handler counted %u (%u not acked)",
 		                 s.sent, got, s.timeouts);
