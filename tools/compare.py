@@ -26,6 +26,7 @@ import datetime
 import hashlib
 import os
 import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -364,6 +365,11 @@ def compare(args, stdout=sys.stdout):
     kernel = [p for p in built[GUEST_LABEL] if p.endswith(".elf")][0]
     images = {c: [p for p in built[bazel.app_label(c)] if p.endswith(".iso")][0]
               for c in HV_CONFIGS if c not in skipped}
+    # Private copies: other Bazel builds may replace bazel-bin's files between runs.
+    snap = os.path.join(LOG_DIR, args.emulator, "images")
+    os.makedirs(snap, exist_ok=True)
+    for c in list(images):
+        images[c] = shutil.copy(images[c], os.path.join(snap, c + ".iso"))
     images["bare"] = None
     disks = {"bench": bench_disk(kernel)}
     if not args.quick:
@@ -390,6 +396,8 @@ def compare(args, stdout=sys.stdout):
         "accelerator": ", ".join(sorted({"%s: %s" % (j.config, j.result.accel) for j in jobs
                                          if j.result and j.result.accel})) or None,
     }
+    meta["differing"] = sorted("%s %s" % (c, k) for c in CONFIGS for k, v in cells[c].items()
+                               if v["n"] > 1 and v["min"] != v["max"])
     table = report.build(cells, problems, meta)
     warning = crc_check(jobs)
     if warning:

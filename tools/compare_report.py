@@ -236,11 +236,17 @@ def header(t):
         "QEMU (%s)" % (m.get("accelerator") or "?"), m["cpus"],
         m["mem_mb"], m["git_commit"], m["date"], wall // 60, wall % 60)]
     if m["emulator"] == "bochs":
-        runs = ("one run per configuration" if m["runs"] == 1 else
-                "%d runs per configuration, a [min-max] spread shown where they differ" % m["runs"])
-        lines.append("ticks = Bochs system ticks: one instruction per CPU per tick (ips=%d); "
-                     "deterministic, the same disk and image give the same ticks: %s" % (
-                         m["ips"], runs))
+        lines.append("ticks = Bochs system ticks: one instruction per CPU per tick (ips=%d), "
+                     "not wall time" % m["ips"])
+        if m["runs"] == 1:
+            lines.append("one run per configuration (Bochs repeats a run tick for tick; "
+                         "--runs 2 checks that)")
+        elif m.get("differing"):
+            lines.append("%d runs per configuration: medians; %d figure(s) differed between "
+                         "runs, [min-max] shown" % (m["runs"], len(m["differing"])))
+        else:
+            lines.append("%d runs per configuration: every figure identical in all runs "
+                         "(deterministic)" % m["runs"])
     else:
         lines.append("medians of %d runs with the [min-max] spread; TSC ticks and wall seconds "
                      "vary run to run" % m["runs"])
