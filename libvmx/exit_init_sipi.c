@@ -47,4 +47,11 @@ void vmx_exit_sipi(struct vcpu *v)
 	__atomic_store_n(&v->waiting_for_sipi, false, __ATOMIC_RELEASE);
 	vmx_guest_apic_ap_started(v);
 	v->sipi_cs_base = (uint64_t)vector << 12;
+	/*
+	 * Wait-for-SIPI blocks NMIs (SDM Vol. 3C 26.6.1). Bochs 2.7 keeps them
+	 * blocked after the SIPI exit and through every later VM entry, so this
+	 * CPU would never again take an NMI (quiesce rounds, guest NMI IPIs)
+	 * until an IRET in root: do that IRET now (nmi_unblock.S).
+	 */
+	vmx_unblock_nmis();
 }
