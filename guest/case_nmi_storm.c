@@ -8,7 +8,7 @@
  * nmi_storm          one NMI at a time: the sender waits until the handler
  *                    counted it before the next, so nothing can merge and the
  *                    count must equal what was sent, exactly.
- * nmi_burst          NMIs a few microseconds apart without waiting: the local
+ * nmi_burst          NMIs back to back (only the ICR in between): the local
  *                    APIC holds one NMI while another is being handled, the
  *                    rest merge (SDM Vol. 3A 11.5.1 / 6.7.1), on bare metal
  *                    as under the hypervisor. Bound: 1 <= received <= sent.
@@ -34,7 +34,7 @@
 #define QSTORM_ROUNDS   2u /* quiesce rounds per NMI */
 #define ACK_TIMEOUT_US  200000u
 #define STORM_GAP_US    5u
-#define BURST_GAP_US    3u
+#define BURST_GAP_US    0u
 #define SETTLE_US       50000u
 #define CALL_TIMEOUT_US 120000000u
 #define MB_INFO_CMDLINE (1u << 2)
