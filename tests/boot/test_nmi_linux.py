@@ -26,10 +26,13 @@ def _linux_disk(scenario):
 def test_linux_sysrq_nmi_storm_under_passthrough():
     r = harness.run("passthrough", _linux_disk("nmi-storm"), cpus=2, timeout=1500)
     harness.assert_serial_lacks(r, "PANIC")
-    harness.assert_serial_contains(r, "LINUXGUEST: scenario nmi-storm")
+    # (the "scenario" line itself may be cut by kernel messages on the console)
     harness.assert_serial_contains(r, "LINUXGUEST: sysrq-l rounds=20")
     for bad in ("NMI received for unknown reason", "Dazed and confused", "Uhhuh"):
         harness.assert_serial_lacks(r, bad)
     harness.assert_serial_contains(r, "LINUXGUEST: unknown-nmi-messages=0")
     harness.assert_serial_contains(r, "LINUXGUEST: DONE")
     harness.assert_poweroff(r, code=None)
+    m = harness.assert_line(r, r"^hv: cpu 0 exits: exception-or-NMI=(\d+)")
+    if int(m.group(1)) < 20:
+        harness.fail(r, "fewer NMI exits on CPU 0 than sysrq-l rounds")
