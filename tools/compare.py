@@ -4,8 +4,9 @@ What runs (each configuration boots the same disks; tools/run.py does every boot
   bench  the test guest with `bench` on its command line (guest/bench/): prints
          `BENCH: <name> ticks=<n>` for its power-on-to-entry time, a CPU-bound and a
          memory-bound workload, each measured with RDTSC inside the guest.
-  linux  (not with --quick) guest/linux's Debian kernel + busybox disk, up to user
-         space (`LINUXGUEST: DONE`), then power-off.
+  linux  (not with --quick) guest/linux's Debian kernel + busybox initramfs and command
+         line, plus clearcpuid=rdrand,rdseed (linux_disk()), up to user space
+         (`LINUXGUEST: DONE`), then power-off.
 
 Figures come out of the serial log and, on Bochs, the Bochs log:
   - every `BENCH: <name> ticks=<n> [k=v ...]` line (guest) and `hv: bench: <name>
@@ -52,6 +53,8 @@ _POWER_OFF_S = re.compile(rb"^(\d+)\w\[UNMAP \] unmapped: 8-bit write to 8900 = 
 LINUX_DONE = "LINUXGUEST: DONE"
 TESTGUEST_DONE = re.compile(r"^TESTGUEST: DONE pass=(\d+) fail=(\d+)$", re.M)
 DIMENSIONS = ("cpus",)  # k=v of a BENCH line that name a variant, not a figure
+# Added to guest/linux's kernel command line: no RDRAND/RDSEED (see linux_disk()).
+LINUX_EXTRA_ARGS = "clearcpuid=rdrand,rdseed"
 
 
 class CompareError(Exception):
@@ -284,15 +287,32 @@ def bench_disk(kernel):
 
 
 def linux_disk():
-    """guest/linux's disk (make_disk.py caches by input hash)."""
+    """guest/linux's kernel, initramfs and command line, plus LINUX_EXTRA_ARGS.
+
+    Bochs's RDRAND/RDSEED give other values in every run, and Linux's path (and so
+    its tick count) depends on them: two bare boots of guest/linux's own disk a few
+    seconds apart differ (by ~1e-5 with one CPU, up to 2% with two). Without those
+    instructions Linux seeds from the TSC and interrupts, which Bochs repeats.
+    """
     sys.path.insert(0, os.path.join(bazel.ROOT, "guest", "linux"))
     try:
         import make_disk  # noqa: E402
     finally:
         sys.path.pop(0)
     try:
-        return make_disk.build_linux_disk(os.path.join(OUT_DIR, "linux.img"),
-                                          os.path.join(OUT_DIR, "cache"))
+        kernel = make_disk.fetch_kernel(os.path.join(OUT_DIR, "cache"))
+        os.makedirs(os.path.join(OUT_DIR, "disks"), exist_ok=True)
+        tmp = os.path.join(OUT_DIR, "disks", "linux-initrd.%d.tmp" % os.getpid())
+        make_disk.build_initramfs(tmp)
+        cmdline = "%s guest_scenario=smp %s" % (make_disk.CMDLINE, LINUX_EXTRA_ARGS)
+        key = _digest([kernel, tmp], cmdline)
+        initrd = os.path.join(OUT_DIR, "disks", "linux-initrd-%s.gz" % key)
+        os.replace(tmp, initrd)
+        path = os.path.join(OUT_DIR, "disks", "linux-compare-%s.img" % key)
+        if not os.path.exists(path):
+            disklib.make_disk(kernel, path + ".tmp", initrd=initrd, cmdline=cmdline)
+            os.replace(path + ".tmp", path)
+        return path
     except make_disk.DiskError as e:
         raise CompareError("Linux disk: %s" % e)
 
@@ -308,23 +328,29 @@ def git_commit():
 
 def plan(args, images, disks, skipped):
     jobs = []
-    # Longest first, so the short runs fill the gaps at the end.
+    # Longest first, so the short runs fill the gaps at the end. Repeats of one
+    # configuration do not start together, so --runs 2 is a real repeat.
     for workload in (("bench",) if args.quick else ("linux", "bench")):
-        for config in CONFIGS:
-            if config in skipped:
-                continue
-            for i in range(args.runs):
-                jobs.append(Job(config, workload, i, images.get(config), disks[workload]))
+        for i in range(args.runs):
+            for config in CONFIGS:
+                if config not in skipped:
+                    jobs.append(Job(config, workload, i, images.get(config), disks[workload]))
     return jobs
 
 
 def aggregate(jobs, args, skipped):
     """{config: {key: cell}} and {config: {workload: problem}} from the finished jobs."""
     values, problems = {c: {} for c in CONFIGS}, {c: {} for c in CONFIGS}
+    # The counters line omits reasons that never exited: 0 for a run that printed it.
+    reasons = {k for j in jobs for k in j.figures if k.startswith("exits.")}
     for job in jobs:
         if job.problem:
             problems[job.config].setdefault(job.workload, job.problem)
             continue
+        if "exits.%s.total" % job.workload in job.figures:
+            for k in reasons:
+                if k.startswith("exits.%s." % job.workload):
+                    job.figures.setdefault(k, 0.0)
         for k, v in job.figures.items():
             values[job.config].setdefault(k, []).append(v)
     cells = {c: {} for c in CONFIGS}

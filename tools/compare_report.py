@@ -239,8 +239,8 @@ def header(t):
         lines.append("ticks = Bochs system ticks: one instruction per CPU per tick (ips=%d), "
                      "not wall time" % m["ips"])
         if m["runs"] == 1:
-            lines.append("one run per configuration (Bochs repeats a run tick for tick; "
-                         "--runs 2 checks that)")
+            lines.append("one run per configuration (Bochs repeats a run tick for tick, Linux "
+                         "booted with clearcpuid=rdrand,rdseed; --runs 2 checks that)")
         elif m.get("differing"):
             lines.append("%d runs per configuration: medians; %d figure(s) differed between "
                          "runs, [min-max] shown" % (m["runs"], len(m["differing"])))
