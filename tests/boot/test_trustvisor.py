@@ -42,10 +42,7 @@ def test_pal_calls_under_nmi_backtraces():
 
 
 def test_pal_fault_and_timeout_return_errors():
-    # One CPU: the error paths do not depend on SMP, and with libvmx as of
-    # this writing a second CPU that stays in the guest stalls the quiesce
-    # round of registration under Bochs 2.7 (apps/trustvisor/README.md).
-    r = harness.run("trustvisor", _pal_disk("pal-bad"), cpus=1, timeout=1200)
+    r = harness.run("trustvisor", _pal_disk("pal-bad"), cpus=2, timeout=1200)
     harness.assert_serial_lacks(r, "PANIC")
     harness.assert_serial_contains(r, "TVGUEST: fault exit=0")
     harness.assert_serial_contains(r, "TVGUEST: loop exit=0")
