@@ -41,5 +41,14 @@ def test_two_cpus_come_online():
     _boot_with(2)
 
 
+def test_vmx_capabilities_the_libraries_rely_on_are_reported():
+    # Issue 2 item 6: both CPUs found (above) and the VMX features printed.
+    r = harness.run("passthrough", harness.testguest_disk(), cpus=2, timeout=400)
+    harness.assert_line(r, r"^hv: vmx: ept=yes unrestricted-guest=yes vpid=yes nmi-exiting=yes "
+                           r"virtual-nmis=yes nmi-window=yes preemption-timer=(yes|no)$")
+    harness.assert_in_order(r, "hv: vmx: ", "hv: smp: 2 CPUs", "hv: 2 CPUs in VMX root")
+    harness.assert_poweroff(r, code=None)
+
+
 def test_four_cpus_come_online():
     _boot_with(4)
