@@ -36,8 +36,9 @@ def test_pal_calls_under_nmi_backtraces():
     if int(m.group(1)) < 1:
         harness.fail(r, "CPU 1 sent no NMI backtrace while the PALs ran")
     harness.assert_serial_contains(r, "TVGUEST: unknown-nmi-messages=0")
-    for i in (0, 1, 99, 199):
-        harness.assert_serial_contains(r, "%d + %d = %d" % (i, i, 2 * i))
+    # Every answer is checked in the guest: pal_init compares each call's whole
+    # output with "i + i = 2i" and its exit status (ok=200 above); the outputs
+    # themselves are captured there, not echoed to the console.
     harness.assert_poweroff(r)
 
 
