@@ -22,6 +22,7 @@
  * Every case: no other CPU's NMI handler runs.
  */
 #include "guest/cases.h"
+#include "guest/cmdline.h"
 #include "guest/cpu.h"
 #include "guest/lapic.h"
 #include "guest/smp.h"
@@ -37,8 +38,6 @@
 #define BURST_GAP_US    0u
 #define SETTLE_US       50000u
 #define CALL_TIMEOUT_US 120000000u
-#define MB_INFO_CMDLINE (1u << 2)
-#define CMDLINE_MAX     256
 
 /* core/debug_hypercall.h, the guest's copy of the ABI. */
 #define HC_QUIESCE_STORM 0x48560001u
@@ -47,30 +46,9 @@
 
 static bool storm_requested;
 
-static bool is_space(char ch)
-{
-	return ch == ' ' || ch == '\t' || ch == '\0';
-}
-
 void nmi_storm_parse_cmdline(uint32_t mbi_pa)
 {
-	const volatile uint32_t *mbi = (const volatile uint32_t *)(uintptr_t)mbi_pa;
-	static const char word[] = "nmi-storm";
-
-	if (!(mbi[0] & MB_INFO_CMDLINE))
-		return;
-	const volatile char *s = (const volatile char *)(uintptr_t)mbi[4];
-	for (uint32_t i = 0; i < CMDLINE_MAX && s[i]; i++) {
-		if (i > 0 && !is_space(s[i - 1]))
-			continue;
-		uint32_t k = 0;
-		while (word[k] && s[i + k] == word[k])
-			k++;
-		if (!word[k] && is_space(s[i + k])) {
-			storm_requested = true;
-			return;
-		}
-	}
+	storm_requested = cmdline_has_word(mbi_pa, "nmi-storm");
 }
 
 bool nmi_storm_requested(void)

@@ -4,11 +4,9 @@
  */
 #include "guest/bench/bench.h"
 
+#include "guest/cmdline.h"
 #include "guest/console.h"
 #include "guest/cpu.h"
-
-#define MB_INFO_CMDLINE (1u << 2) /* flags bit 2: cmdline valid (Multiboot 0.6.96, 3.3) */
-#define CMDLINE_MAX     256
 
 static uint64_t entry_tsc;
 static bool requested;
@@ -18,32 +16,9 @@ void bench_mark_entry(void)
 	entry_tsc = rdtsc();
 }
 
-static bool is_space(char ch)
-{
-	return ch == ' ' || ch == '\t' || ch == '\0';
-}
-
 void bench_parse_cmdline(uint32_t mbi_pa)
 {
-	const volatile uint32_t *mbi = (const volatile uint32_t *)(uintptr_t)mbi_pa;
-	static const char word[] = "bench";
-
-	requested = false;
-	if (!(mbi[0] & MB_INFO_CMDLINE))
-		return;
-	const volatile char *s = (const volatile char *)(uintptr_t)mbi[4];
-	/* The word "bench" on its own, anywhere after the kernel path GRUB puts first. */
-	for (uint32_t i = 0; i < CMDLINE_MAX && s[i]; i++) {
-		if (i > 0 && !is_space(s[i - 1]))
-			continue;
-		uint32_t k = 0;
-		while (word[k] && s[i + k] == word[k])
-			k++;
-		if (!word[k] && is_space(s[i + k])) {
-			requested = true;
-			return;
-		}
-	}
+	requested = cmdline_has_word(mbi_pa, "bench");
 }
 
 bool bench_requested(void)
