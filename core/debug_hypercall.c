@@ -1,6 +1,7 @@
 /*
  * The toolkit's debug hypercalls (ABI in debug_hypercall.h): a quiesce storm,
- * the NMI counters, and the quiesce/NMI benchmark lines.
+ * the NMI counters, the quiesce/NMI benchmark lines, and the exit and
+ * quiesce-round counters.
  *
  * They run in the VMCALL exit of the calling CPU, in root mode with NMIs
  * enabled, so quiesce_run() is allowed (never from NMI context). Nothing is
@@ -104,6 +105,17 @@ static void bench(struct vcpu *v)
 	v->gpr[GPR_RDX] = n;
 }
 
+static void counters(struct vcpu *v)
+{
+	uint64_t exits = 0;
+
+	for (uint32_t r = 0; r <= VMX_EXIT_REASON_COUNT; r++)
+		exits += v->exit_count[r];
+	v->gpr[GPR_RBX] = exits & 0xffffffffu;
+	v->gpr[GPR_RCX] = quiesce_rounds() & 0xffffffffu;
+	v->gpr[GPR_RAX] = 0;
+}
+
 bool debug_hypercall(struct vcpu *v)
 {
 	uint32_t eax = (uint32_t)v->gpr[GPR_RAX];
@@ -125,6 +137,9 @@ bool debug_hypercall(struct vcpu *v)
 		break;
 	case DEBUG_HC_BENCH:
 		bench(v);
+		break;
+	case DEBUG_HC_COUNTERS:
+		counters(v);
 		break;
 	default:
 		v->gpr[GPR_RAX] = DEBUG_HC_ERROR;

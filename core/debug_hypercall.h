@@ -22,6 +22,10 @@
  *                  (NMI arrival to injecting VM entry, libvmx's per-CPU
  *                  samples of every CPU). Out EBX, ECX = the two medians,
  *                  EDX = samples.
+ *   COUNTERS       Out EBX = VM exits so far on the calling CPU (every
+ *                  reason, this call's VMCALL included), ECX = quiesce rounds
+ *                  completed by all CPUs (both low 32 bits). Read before and
+ *                  after an operation, they give its exits and all-CPU stops.
  */
 #ifndef CORE_DEBUG_HYPERCALL_H
 #define CORE_DEBUG_HYPERCALL_H
@@ -36,6 +40,7 @@ struct vcpu;
 #define DEBUG_HC_QUIESCE_STORM (DEBUG_HC_BASE | 1u)
 #define DEBUG_HC_NMI_STATS     (DEBUG_HC_BASE | 2u)
 #define DEBUG_HC_BENCH         (DEBUG_HC_BASE | 3u)
+#define DEBUG_HC_COUNTERS      (DEBUG_HC_BASE | 4u)
 #define DEBUG_HC_ERROR         0xffffffffu
 
 #define DEBUG_HC_STORM_MAX    10000u
