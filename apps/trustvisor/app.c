@@ -33,6 +33,9 @@ static bool tv_hypercall(struct vcpu *v)
 	case TV_HC_GET_RANDOM:
 		r = in_pal ? tv_utpm_call(v, fn) : TV_ERR_NOT_IN_PAL;
 		break;
+	case TV_HC_QUOTE_KEY: /* public: from anywhere */
+		r = tv_utpm_call(v, fn);
+		break;
 	default:
 		return false; /* #UD, as with no hypervisor */
 	}
@@ -60,5 +63,7 @@ const struct hv_app hv_app = {
     .ept_violation = tv_ept_violation,
     .exception = tv_exception,
     .guest_may_take_nmi = tv_may_take_nmi,
+    .preemption_timer = tv_platform_preemption_timer,
+    .before_entry = tv_platform_before_entry,
     .shutdown = tv_shutdown,
 };

@@ -33,6 +33,18 @@
 	0x54560014u                  /* RBX = nonce, RCX = nonce length, RDX = sig out,            \
 	                                RSI = capacity, RDI = PCR selection */
 #define TV_HC_GET_RANDOM 0x54560015u /* RBX = out, RCX = length */
+/*
+ * From anywhere (ring 3 or 0, in a PAL or not): the quote public key, so a
+ * verifier can check quotes. RBX = output GVA, RCX = capacity (>= 65); writes
+ * the 65-byte SEC1 uncompressed P-256 point (0x04 | X | Y) and returns 65.
+ * Errors: TV_ERR_INVALID (capacity < 65; in a PAL, a buffer outside it),
+ * TV_ERR_RANGE (null, wrapping, a kernel address or supervisor page from ring
+ * 3, non-canonical, not guest RAM), TV_ERR_FAULT (not present, read-only),
+ * TV_ERR_TPM (no micro-TPM: no entropy at boot). Also printed at boot as
+ * "hv: trustvisor: quote key <130 hex digits>".
+ */
+#define TV_HC_QUOTE_KEY   0x54560016u
+#define TV_QUOTE_KEY_SIZE 65u
 
 /* ---- results (RAX) ---- */
 #define TV_OK          0

@@ -8,8 +8,11 @@
  * Results: seal, unseal and quote return the output length (>= 0) in RAX, the
  * others TV_OK; errors are TV_ERR_INVALID (a buffer outside the PAL, a length
  * out of range) or TV_ERR_TPM (the micro-TPM refused, or is not ready).
+ * TV_HC_QUOTE_KEY is the exception: the quote key is public, so any caller
+ * (ring 3 or 0, in a PAL or not) may read it, and verifiers need it.
  */
 #include "apps/trustvisor/tv_internal.h"
+#include "apps/trustvisor/tv_platform.h"
 #include "apps/trustvisor/utpm/utpm_entropy.h"
 #include "apps/trustvisor/utpm/utpm_runtime.h"
 #include "hw/hw.h"
@@ -20,6 +23,8 @@
 #define XSTATE_X87_SSE 3ull
 #define BUF_SIZE       (UTPM_SEAL_DATA_MAX + UTPM_BLOB_OVERHEAD)
 
+_Static_assert(TV_QUOTE_KEY_SIZE == UTPM_PUBKEY_SIZE, "the ABI's key size is the micro-TPM's");
+
 static struct utpm_hv hv;
 static bool hv_ready;
 static struct spinlock utpm_lock = SPINLOCK_INIT;
@@ -29,6 +34,24 @@ struct cpu_scratch {
 	uint8_t in[BUF_SIZE], out[BUF_SIZE];
 };
 static struct cpu_scratch scratch[HV_MAX_CPUS];
+
+/* The console line a verifier can take the quote key from without a guest. */
+static void print_quote_key(void)
+{
+	static const char digits[] = "0123456789abcdef";
+	uint8_t key[UTPM_PUBKEY_SIZE];
+	char hex[2 * UTPM_PUBKEY_SIZE + 1];
+	size_t len;
+
+	if (!hv_ready || utpm_get_pubkey(&hv, key, sizeof(key), &len) != UTPM_OK)
+		return;
+	for (size_t i = 0; i < len; i++) {
+		hex[2 * i] = digits[key[i] >> 4];
+		hex[2 * i + 1] = digits[key[i] & 15];
+	}
+	hex[2 * len] = '\0';
+	hv_printf("hv: trustvisor: quote key %s\n", hex);
+}
 
 void tv_utpm_boot(struct vcpu *v)
 {
@@ -51,6 +74,7 @@ void tv_utpm_boot(struct vcpu *v)
 		hv_ready = true;
 	memset(seed, 0, sizeof(seed));
 	hv_printf("hv: tv: micro-TPM %s\n", hv_ready ? "ready" : "unavailable (no entropy)");
+	print_quote_key();
 }
 
 static int64_t status(enum utpm_status s, size_t len)
@@ -113,6 +137,58 @@ static int64_t run(struct tv_pal *pal, struct cpu_scratch *b, uint32_t fn, const
 	return (int64_t)len;
 }
 
+/*
+ * Writes n bytes at the caller's gva (outside a PAL), as the caller itself
+ * could: a user address and user pages from ring 3, writable, present, guest
+ * RAM. Every page is checked before any byte is written, so an error leaves
+ * the buffer untouched.
+ */
+static int64_t caller_write(uint64_t gva, const void *src, size_t n)
+{
+	bool user = vcpu_cpl() == 3;
+	unsigned acc = (user ? GW_USER : 0) | GW_WRITE;
+	struct gw_ctx c;
+	uint64_t gpa;
+
+	if (gva == 0 || gva + n < gva || (user && gva + n > TV_USER_TOP))
+		return TV_ERR_RANGE;
+	tv_walk_ctx(&c, vmcs_readnat(VMCS_GUEST_CR3));
+	for (uint64_t a = gva; a < gva + n; a = (a & ~(TV_PAGE - 1)) + TV_PAGE) {
+		int rc = gw_translate(&c, a, acc, &gpa);
+		if (rc == GW_OK && !tv_guest_page(gpa & ~(TV_PAGE - 1), true))
+			return TV_ERR_RANGE; /* hypervisor memory, a PAL page, not RAM */
+		if (rc == GW_ERR_NONCANONICAL || rc == GW_ERR_MEMORY)
+			return TV_ERR_RANGE;
+		/* A supervisor page from ring 3 is a range error, as in registration;
+		 * a read-only or absent page is a fault. */
+		if (rc == GW_ERR_PROTECTION && user &&
+		    gw_translate(&c, a, GW_USER, &gpa) == GW_ERR_PROTECTION)
+			return TV_ERR_RANGE;
+		if (rc != GW_OK)
+			return TV_ERR_FAULT;
+	}
+	return gw_write(&c, gva, src, n, acc) == GW_OK ? TV_OK : TV_ERR_FAULT;
+}
+
+/* TV_HC_QUOTE_KEY: RBX = output, RCX = capacity; RAX = UTPM_PUBKEY_SIZE. */
+static int64_t quote_key(struct tv_pal *pal, uint64_t gva, uint64_t cap)
+{
+	uint8_t key[UTPM_PUBKEY_SIZE];
+	size_t len = 0;
+	int64_t r;
+
+	/* Read-only after utpm_hv_init and no BearSSL code runs: no lock, no XSAVE. */
+	if (!hv_ready || utpm_get_pubkey(&hv, key, sizeof(key), &len) != UTPM_OK)
+		return TV_ERR_TPM;
+	if (cap < len)
+		return TV_ERR_INVALID;
+	if (pal)
+		r = tv_pal_copy(pal, gva, key, len, true) ? TV_OK : TV_ERR_INVALID;
+	else
+		r = caller_write(gva, key, len);
+	return r == TV_OK ? (int64_t)len : r;
+}
+
 int64_t tv_utpm_call(struct vcpu *v, uint32_t fn)
 {
 	struct tv_pal *pal = tv_call_of(v->cpu)->pal;
@@ -120,6 +196,8 @@ int64_t tv_utpm_call(struct vcpu *v, uint32_t fn)
 	uint64_t a[5] = {v->gpr[GPR_RBX], v->gpr[GPR_RCX], v->gpr[GPR_RDX], v->gpr[GPR_RSI],
 	                 v->gpr[GPR_RDI]};
 
+	if (fn == TV_HC_QUOTE_KEY)
+		return quote_key(pal, a[0], a[1]);
 	if (!pal)
 		return TV_ERR_NOT_IN_PAL;
 	if (!hv_ready)
