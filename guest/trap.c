@@ -25,6 +25,7 @@ static struct idt_gate idt[256];
 static struct descriptor_ptr idt_ptr;
 static volatile irq_handler_t handlers[256];
 static volatile uint32_t nmi_count[SMP_MAX_CPUS];
+static volatile uint64_t nmi_tsc[SMP_MAX_CPUS]; /* TSC at the last NMI's handler entry */
 static volatile uint32_t stray_count;
 
 void trap_init(void)
@@ -57,6 +58,11 @@ uint32_t trap_nmi_count(uint32_t cpu_slot)
 	return cpu_slot < SMP_MAX_CPUS ? nmi_count[cpu_slot] : 0;
 }
 
+uint64_t trap_nmi_tsc(uint32_t cpu_slot)
+{
+	return cpu_slot < SMP_MAX_CPUS ? nmi_tsc[cpu_slot] : 0;
+}
+
 uint32_t trap_stray_count(void)
 {
 	return stray_count;
@@ -65,9 +71,12 @@ uint32_t trap_stray_count(void)
 void guest_interrupt(struct trap_frame *f)
 {
 	if (f->vector == VEC_NMI) {
+		uint64_t tsc = rdtsc();
 		uint32_t slot = smp_this_slot();
-		if (slot < SMP_MAX_CPUS)
+		if (slot < SMP_MAX_CPUS) {
+			nmi_tsc[slot] = tsc; /* before the count moves: guest/bench reads both */
 			__atomic_fetch_add(&nmi_count[slot], 1, __ATOMIC_SEQ_CST);
+		}
 		return;
 	}
 	if (f->vector < 32) {

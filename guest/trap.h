@@ -71,6 +71,8 @@ void trap_set_handler(uint8_t vector, irq_handler_t fn);
 
 /* NMIs taken, per CPU slot (0 = boot CPU, 1.. = APs in start order). */
 uint32_t trap_nmi_count(uint32_t cpu_slot);
+/* TSC when the slot's last NMI entered the handler (set before its count moves). */
+uint64_t trap_nmi_tsc(uint32_t cpu_slot);
 /* Interrupts on vectors without a handler (counted, not fatal). */
 uint32_t trap_stray_count(void);
 

@@ -4,6 +4,7 @@
  */
 #include "guest/bench/bench.h"
 
+#include "guest/cases.h"
 #include "guest/cmdline.h"
 #include "guest/console.h"
 #include "guest/cpu.h"
@@ -83,5 +84,9 @@ const struct test_case bench_cases[] = {
     {"bench_entry", bench_entry},
     {"bench_cpu", bench_cpu},
     {"bench_mem", bench_mem},
+    /* After the workloads: the other CPUs up (running guest code), then NMIs and quiesce. */
+    {"bench_smp", case_smp},
+    {"bench_nmi", bench_nmi},
+    {"bench_hv", bench_hv},
 };
 const uint32_t bench_case_count = sizeof(bench_cases) / sizeof(bench_cases[0]);

@@ -31,9 +31,11 @@ void bench_report(const char *name, uint64_t ticks);
 /* Formats v in decimal into buf (at least 21 bytes). */
 void bench_u64_dec(char *buf, uint64_t v);
 
-/* The workloads (bench_cpu.c, bench_mem.c). */
+/* The workloads (bench_cpu.c, bench_mem.c) and the NMI/quiesce figures (bench_nmi.c). */
 enum case_result bench_entry(struct case_ctx *c);
 enum case_result bench_cpu(struct case_ctx *c);
 enum case_result bench_mem(struct case_ctx *c);
+enum case_result bench_nmi(struct case_ctx *c);
+enum case_result bench_hv(struct case_ctx *c);
 
 #endif
