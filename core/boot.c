@@ -70,6 +70,9 @@ void hv_main(const struct mb_info *mbi)
 		hv_panic("no CPUs found in the ACPI MADT");
 	uint32_t cpus = smp_cpu_count();
 	quiesce_wiring_install(cpus);
+	/* After libquiesce's hook (libvmx runs them in registration order). */
+	if (hv_app.before_entry)
+		vmx_add_before_entry_hook(hv_app.before_entry);
 	debug_hypercall_install();
 	quiesce_cpu_online(0);
 	if (smp_start_aps(hv_ap_main) != 0)

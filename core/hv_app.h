@@ -41,6 +41,20 @@ struct hv_app {
 	 * no, the NMI stays pending. NULL = always yes.
 	 */
 	bool (*guest_may_take_nmi)(struct vcpu *v);
+	/*
+	 * The VMX-preemption timer expired (basic exit reason 52, SDM Vol. 3C
+	 * 25.5.1 and Appendix C): only apps that turn the timer on (pin-based
+	 * control bit 6) see it. Return true if handled; NULL or false panics with the VMCS dump,
+	 * like any other exit nobody expected.
+	 */
+	bool (*preemption_timer)(struct vcpu *v);
+	/*
+	 * Before every VM entry of this CPU (the first one included), after the
+	 * toolkit's own before-entry hooks (core/quiesce_wiring.c: a quiesce round
+	 * has ended by then) and before the injection point. core/boot.c registers
+	 * it with libvmx once, on the boot CPU, before any guest runs.
+	 */
+	void (*before_entry)(struct vcpu *v);
 	/* Guest power-off or hypervisor shutdown, once per CPU. */
 	void (*shutdown)(struct vcpu *v);
 };

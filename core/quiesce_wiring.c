@@ -1,9 +1,9 @@
 /*
  * Wires libquiesce into libvmx's NMI path and guest/host transitions.
  *
- * Neither library names the other: libvmx exposes an NMI filter and
- * transition hooks, libquiesce exposes what must run there, and this file
- * connects them for every image (libquiesce/README.md gives the order).
+ * Neither library names the other: libvmx exposes an NMI filter, an
+ * after-exit hook and a chain of before-entry hooks, libquiesce exposes what must run there, and
+ * this file connects them for every image (libquiesce/README.md gives the order).
  */
 #include "core/quiesce_wiring.h"
 
@@ -41,5 +41,8 @@ void quiesce_wiring_install(uint32_t cpu_count)
 {
 	quiesce_init(cpu_count);
 	vmx_set_nmi_filter(nmi_is_quiesce_signal);
-	vmx_set_transition_hooks(after_exit, before_entry);
+	vmx_set_after_exit_hook(after_exit);
+	/* First in libvmx's before-entry chain (core/boot.c registers the app's
+	 * after it): a CPU parked in a round resumes before the app's hook runs. */
+	vmx_add_before_entry_hook(before_entry);
 }

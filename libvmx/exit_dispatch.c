@@ -38,24 +38,8 @@ static const vmx_exit_handler handlers[VMX_EXIT_REASON_COUNT] = {
     [VMX_EXIT_EPT_MISCONFIG] = vmx_exit_ept_misconfig,
     [VMX_EXIT_WBINVD] = vmx_exit_wbinvd,
     [VMX_EXIT_XSETBV] = vmx_exit_xsetbv,
+    [VMX_EXIT_PREEMPTION_TIMER] = vmx_exit_preemption_timer,
 };
-
-static void (*hook_after_exit)(struct vcpu *v);
-static void (*hook_before_entry)(struct vcpu *v);
-
-void vmx_set_transition_hooks(void (*after_exit)(struct vcpu *v),
-                              void (*before_entry)(struct vcpu *v))
-{
-	hook_after_exit = after_exit;
-	hook_before_entry = before_entry;
-}
-
-void vmx_before_entry(struct vcpu *v)
-{
-	if (hook_before_entry)
-		hook_before_entry(v);
-	vmx_inject_pending_events(v);
-}
 
 vmx_exit_handler vmx_exit_handler_for(uint32_t basic_reason)
 {
@@ -81,8 +65,7 @@ void vmx_handle_exit(struct vcpu *v)
 	/* Reaching here means the VMLAUNCH succeeded: the next entry resumes. */
 	v->launched = 1;
 	vmx_read_exit_info(v);
-	if (hook_after_exit)
-		hook_after_exit(v);
+	vmx_run_after_exit_hook(v);
 
 	uint32_t basic = VMX_EXIT_REASON_BASIC(v->exit.reason);
 	v->exit_count[basic < VMX_EXIT_REASON_COUNT ? basic : VMX_EXIT_REASON_COUNT]++;

@@ -1,9 +1,11 @@
 /*
- * Small exits: cache-control instructions, HLT, VMX instructions, triple fault.
+ * Small exits: cache-control instructions, HLT, VMX instructions, triple fault,
+ * the VMX-preemption timer (handed to the app).
  */
 #include "hw/hw.h"
 #include "libvmx/vmx_internal.h"
 #include "rt/console.h"
+#include "rt/panic.h"
 #include "rt/power.h"
 
 /* Exit code of a run that ended because a guest CPU triple-faulted. */
@@ -54,4 +56,22 @@ _Noreturn void vmx_guest_triple_fault(struct vcpu *v, const char *why)
 void vmx_exit_triple_fault(struct vcpu *v)
 {
 	vmx_guest_triple_fault(v, "triple-fault VM exit");
+}
+
+void vmx_exit_preemption_timer(struct vcpu *v)
+{
+	/*
+	 * The timer counts down only while the pin-based control is set (SDM Vol.
+	 * 3C 25.5.1), and only an app sets it, so only the app knows what the
+	 * expiry means. Nothing to skip: the exit happens between instructions.
+	 */
+	const struct hv_app *app = vmx_app();
+
+	if (app && app->preemption_timer && app->preemption_timer(v))
+		return;
+	hv_panic("unexpected VM exit on CPU %u: reason %u (%s): %s", v->cpu,
+	         (unsigned)VMX_EXIT_PREEMPTION_TIMER,
+	         vmx_exit_reason_name(VMX_EXIT_PREEMPTION_TIMER),
+	         app && app->preemption_timer ? "the app did not handle it"
+	                                      : "the app has no preemption_timer hook");
 }

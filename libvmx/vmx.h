@@ -64,14 +64,22 @@ void vmx_nmi_arrived(void);
 void vmx_set_nmi_filter(bool (*is_own_signal)(void));
 
 /*
- * Hooks for a library that must run on every guest/host transition of a CPU
- * (libquiesce: quiesce_cpu_online() after an exit, quiesce_poll() and, before
- * an entry into wait-for-SIPI, quiesce_cpu_offline()). after_exit runs first
- * thing in every exit; before_entry runs before the injection point of every
- * entry, the first one included. NULL = none.
+ * Transition hooks (transition_hooks.c). One after-exit hook, for a library
+ * that must see every exit first (libquiesce: quiesce_cpu_online()); it runs
+ * before the exit is counted or dispatched. NULL = none.
  */
-void vmx_set_transition_hooks(void (*after_exit)(struct vcpu *v),
-                              void (*before_entry)(struct vcpu *v));
+void vmx_set_after_exit_hook(void (*after_exit)(struct vcpu *v));
+/*
+ * Before-entry hooks: every one runs before every VM entry of every CPU (the
+ * first one included), in registration order, before the injection point.
+ * core/boot.c registers libquiesce's (quiesce_poll(), or quiesce_cpu_offline()
+ * before an entry into wait-for-SIPI) and then the app's hv_app.before_entry.
+ * Register on the boot CPU before any CPU enters the guest; more than
+ * VMX_MAX_BEFORE_ENTRY_HOOKS, a NULL hook or a registration after the first
+ * VM entry panics.
+ */
+#define VMX_MAX_BEFORE_ENTRY_HOOKS 4
+void vmx_add_before_entry_hook(void (*before_entry)(struct vcpu *v));
 
 /*
  * Toolkit hypercalls (core/debug_hypercall.c): one function that sees every

@@ -30,10 +30,19 @@ void vmx_handle_exit(struct vcpu *v);
 /* VMLAUNCH/VMRESUME fell through: result is enum hw_vmx_result. */
 _Noreturn void vmx_entry_failed(struct vcpu *v, uint32_t result);
 void vmx_read_exit_info(struct vcpu *v);
-/* The end of every exit and of the launch: transition hook, injection point. */
-void vmx_before_entry(struct vcpu *v);
 typedef void (*vmx_exit_handler)(struct vcpu *v);
 vmx_exit_handler vmx_exit_handler_for(uint32_t basic_reason);
+
+/* ---- transition_hooks.c ---- */
+/* First thing in every exit, before the exit is counted or dispatched. */
+void vmx_run_after_exit_hook(struct vcpu *v);
+/* The end of every exit and of the launch: before-entry hooks in registration
+ * order, then the injection point. */
+void vmx_before_entry(struct vcpu *v);
+#ifdef HV_HOST
+/* Host tests: no hooks, registration open again (a new "boot"). */
+void vmx_transition_hooks_reset(void);
+#endif
 
 /* ---- vmcs_dump.c ---- */
 void vmx_dump_vmcs(void);
@@ -101,6 +110,7 @@ void vmx_exit_wrmsr(struct vcpu *v);
 void vmx_exit_ept_violation(struct vcpu *v);
 void vmx_exit_ept_misconfig(struct vcpu *v);
 void vmx_exit_xsetbv(struct vcpu *v);
+void vmx_exit_preemption_timer(struct vcpu *v);
 /* A guest triple fault (or a fault while delivering #DF): report, power off. */
 _Noreturn void vmx_guest_triple_fault(struct vcpu *v, const char *why);
 

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "apps/trustvisor/tv_internal.h"
 #include "hw/hw.h"
 
 uint8_t *tvf_ram;
@@ -24,6 +25,21 @@ void tvf_reset(void)
 void tv_platform_boot(struct vcpu *v)
 {
 	(void)v;
+}
+
+/* No quiesce rounds here, so no generation to catch up with. */
+void tv_platform_before_entry(struct vcpu *v)
+{
+	(void)v;
+}
+
+/* As the image's (tv_platform.c): the timer only runs inside a PAL. */
+bool tv_platform_preemption_timer(struct vcpu *v)
+{
+	if (!tv_call_of(v->cpu)->pal)
+		return false;
+	tv_timer_expired(v);
+	return true;
 }
 
 static bool is_ram(uint64_t gpa)

@@ -52,7 +52,7 @@ struct vcpu *env_guest(uint32_t ncpus, const struct hv_app *app)
 	}
 	fake_set_cpu(0);
 	vmx_set_nmi_filter(NULL);
-	vmx_set_transition_hooks(NULL, NULL);
+	vmx_transition_hooks_reset();
 	assert_true(vmx_supported(why, sizeof(why)));
 	vmx_set_app(app);
 	for (uint32_t i = 0; i < ncpus; i++) {

@@ -488,10 +488,15 @@ static void check_step(void)
 	CHECK_EQ(v->ev.nmis_injected, m.delivered);
 }
 
+/* core's NMI filter and hooks; ops replaced per path */
+static void install_quiesce(void)
+{
+	quiesce_wiring_install(2);
+}
+
 static void setup_machine(void)
 {
-	v = env_guest(1, &app);
-	quiesce_wiring_install(2); /* core's NMI filter and hooks; ops replaced per path */
+	v = env_guest_booted(1, &app, install_quiesce);
 	for (int i = 0; i < 2 && !stacks[i]; i++) {
 		stacks[i] = malloc(STACK_SIZE);
 		assert_non_null(stacks[i]);

@@ -69,7 +69,7 @@ void env_setup(uint32_t ncpus)
 	fake_set_cpu(0);
 	vmx_set_app(NULL);
 	vmx_set_nmi_filter(NULL);
-	vmx_set_transition_hooks(NULL, NULL);
+	vmx_transition_hooks_reset();
 	assert_true(vmx_supported(why, sizeof(why)));
 	for (uint32_t i = 0; i < ncpus; i++) {
 		fake_set_cpu(i);
@@ -81,8 +81,15 @@ void env_setup(uint32_t ncpus)
 
 struct vcpu *env_guest(uint32_t ncpus, const struct hv_app *app)
 {
+	return env_guest_booted(ncpus, app, NULL);
+}
+
+struct vcpu *env_guest_booted(uint32_t ncpus, const struct hv_app *app, void (*boot)(void))
+{
 	env_setup(ncpus);
 	vmx_set_app(app);
+	if (boot)
+		boot();
 	if (!eptp) {
 		static struct e820_map map;
 		const struct e820_entry ram[] = {{0, 256u << 20, E820_RAM}};

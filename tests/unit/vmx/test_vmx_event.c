@@ -329,17 +329,28 @@ static void before_entry(struct vcpu *v)
 	assert_int_equal(injected() & INTR_INFO_VALID, 0);
 }
 
+static void install_hooks(void)
+{
+	vmx_set_after_exit_hook(after_exit);
+	vmx_add_before_entry_hook(before_entry);
+}
+
 static void test_transition_hooks(void **state)
 {
-	struct vcpu *v = guest();
-
+	allow_nmi = true;
+	asked = 0;
 	hook_exits = hook_entries = 0;
-	vmx_set_transition_hooks(after_exit, before_entry);
+	struct vcpu *v = env_guest_booted(1, &app, install_hooks);
+	env_protected_mode();
+
+	/* The before-entry hook ran before the first entry too. */
+	assert_int_equal(hook_entries, 1);
+	hook_exits = hook_entries = 0;
 	nmi_exit(v);
 	assert_int_equal(hook_exits, 1);
 	assert_int_equal(hook_entries, 1);
 	assert_int_equal(injected(), NMI_INFO);
-	vmx_set_transition_hooks(NULL, NULL);
+	vmx_transition_hooks_reset();
 }
 
 /* ---- every interleaving ---- */
