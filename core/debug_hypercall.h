@@ -20,8 +20,10 @@
  *                  (median of DEBUG_HC_BENCH_ROUNDS rounds, TSC ticks) and
  *                  "hv: bench: nmi_delivery ticks=<median> samples=<n>"
  *                  (NMI arrival to injecting VM entry, libvmx's per-CPU
- *                  samples of every CPU). Out EBX, ECX = the two medians,
- *                  EDX = samples.
+ *                  samples of every CPU: the hypervisor's part of what the
+ *                  test guest measures end to end as BENCH nmi_latency,
+ *                  guest/bench/bench_nmi.c). Out EBX, ECX = the two
+ *                  medians, EDX = samples.
  *   COUNTERS       Out EBX = VM exits so far on the calling CPU (every
  *                  reason, this call's VMCALL included), ECX = quiesce rounds
  *                  completed by all CPUs (both low 32 bits). Read before and

@@ -1,9 +1,16 @@
 """`./hv compare`: the same guest workloads bare, under passthrough and under TrustVisor.
 
 What runs (each configuration boots the same disks; tools/run.py does every boot):
-  bench  the test guest with `bench` on its command line (guest/bench/): prints
+  bench  the test guest with `bench pal` on its command line (guest/bench/): prints
          `BENCH: <name> ticks=<n>` for its power-on-to-entry time, a CPU-bound and a
-         memory-bound workload, each measured with RDTSC inside the guest.
+         memory-bound workload and the NMI latency, each measured with RDTSC inside the
+         guest; under a hypervisor the BENCH debug hypercall adds the hypervisor's
+         quiesce_round and nmi_delivery lines, and under TrustVisor the PAL cases print
+         `BENCH: pal_... ticks=<n> exits=<n> quiesce=<n> cpus=<n>` (bare and passthrough
+         skip them).
+  pal    (not with --quick) the same bench disk under TrustVisor again with 1, 2 and 4
+         CPUs (the one equal to --cpus is the bench run itself): only its PAL figures
+         count, to show whether a PAL call's cost depends on the CPU count.
   linux  (not with --quick) guest/linux's Debian kernel + busybox initramfs and command
          line, plus clearcpuid=rdrand,rdseed (linux_disk()), up to user space
          (`LINUXGUEST: DONE`), then power-off.
@@ -39,8 +46,10 @@ from tools import compare_report as report
 
 CONFIGS = ("bare", "passthrough", "trustvisor")
 HV_CONFIGS = ("passthrough", "trustvisor")
+PAL_CPUS = (1, 2, 4)  # CPU counts of the PAL scaling runs
+BENCH_CMDLINE = "bench pal"
 GUEST_LABEL = "//guest:testguest.elf"
-TIMEOUTS = {"bench": 900.0, "linux": 3000.0}
+TIMEOUTS = {"bench": 900.0, "pal": 1800.0, "linux": 3000.0}
 OUT_DIR = os.path.join(bazel.ROOT, "out")
 LOG_DIR = os.path.join(OUT_DIR, "compare-logs")
 PROGRESS_EVERY = 30.0
@@ -62,9 +71,9 @@ class CompareError(Exception):
 
 
 class Job:
-    def __init__(self, config, workload, index, image, disk):
+    def __init__(self, config, workload, index, image, disk, cpus):
         self.config, self.workload, self.index = config, workload, index
-        self.image, self.disk = image, disk
+        self.image, self.disk, self.cpus = image, disk, cpus
         self.result = None
         self.figures = {}
         self.problem = None  # why the run does not count, or None
@@ -73,7 +82,13 @@ class Job:
 
     @property
     def name(self):
-        return "%s %s #%d" % (self.config, self.workload, self.index + 1)
+        cpus = " %d CPU(s)" % self.cpus if self.workload == "pal" else ""
+        return "%s %s%s #%d" % (self.config, self.workload, cpus, self.index + 1)
+
+    @property
+    def problem_key(self):
+        """Where a failure is filed: the workload, "pal N" for a scaling run."""
+        return "pal %d" % self.cpus if self.workload == "pal" else self.workload
 
 
 class _LineClock:
@@ -119,6 +134,11 @@ def bench_figures(serial):
     return {k: statistics.median(v) for k, v in seen.items()}
 
 
+def is_pal(key):
+    """A PAL or micro-TPM figure (bench.pal_* / bench.utpm_*)."""
+    return key.startswith(("bench.pal_", "bench.utpm_"))
+
+
 def exit_counts(serial):
     """{reason: count} summed over CPUs, or None when no exit counters were printed."""
     total = None
@@ -148,7 +168,7 @@ def _check_end(job):
     r = job.result
     if r.status != "poweroff":
         return "%s%s" % (r.status, (": " + r.detail) if r.detail else "")
-    if job.workload == "bench":
+    if job.workload in ("bench", "pal"):
         m = TESTGUEST_DONE.search(r.serial)
         if not m:
             return "no TESTGUEST: DONE line"
@@ -166,6 +186,9 @@ def extract(job, emulator, clock):
     if job.problem:
         return
     figs = bench_figures(r.serial)
+    if job.workload == "pal":  # a scaling run: its PAL figures only
+        job.figures = {k: v for k, v in figs.items() if is_pal(k)}
+        return
     m = _CRC.search(r.serial)
     job.crc = m.group(1) if m else None
     if job.workload == "linux":
@@ -220,12 +243,13 @@ def _run_job(job, args, progress):
     with progress.lock:
         progress.running.append(job)
     progress.say("start %s" % job.name)
-    log = os.path.join(LOG_DIR, args.emulator,
-                       "%s.%s.%d.serial" % (job.config, job.workload, job.index + 1))
+    log = os.path.join(LOG_DIR, args.emulator, "%s.%s.%d.serial" % (
+        job.config, job.workload + ("%dcpu" % job.cpus if job.workload == "pal" else ""),
+        job.index + 1))
     clock = _LineClock(time.monotonic()) if args.emulator == "qemu" else None
     try:
         job.result = runlib.run_image(
-            job.config, job.image, job.disk, emulator=args.emulator, cpus=args.cpus,
+            job.config, job.image, job.disk, emulator=args.emulator, cpus=job.cpus,
             mem=args.mem, timeout=TIMEOUTS[job.workload], log=log, quiet=clock is None,
             out=clock)
         extract(job, args.emulator, clock)
@@ -276,12 +300,13 @@ def _digest(paths, extra):
 
 
 def bench_disk(kernel):
-    """The test guest with `bench` on its command line (cached in out/disks/ by content)."""
-    path = os.path.join(OUT_DIR, "disks", "testguest-bench-%s.img" % _digest([kernel], "bench"))
+    """The test guest with BENCH_CMDLINE (cached in out/disks/ by content)."""
+    path = os.path.join(OUT_DIR, "disks", "testguest-bench-%s.img" % _digest([kernel],
+                                                                             BENCH_CMDLINE))
     if not os.path.exists(path):
         os.makedirs(os.path.dirname(path), exist_ok=True)
         tmp = "%s.%d.tmp" % (path, os.getpid())
-        disklib.make_disk(kernel, tmp, cmdline="bench")
+        disklib.make_disk(kernel, tmp, cmdline=BENCH_CMDLINE)
         os.replace(tmp, path)
     return path
 
@@ -334,8 +359,16 @@ def plan(args, images, disks, skipped):
         for i in range(args.runs):
             for config in CONFIGS:
                 if config not in skipped:
-                    jobs.append(Job(config, workload, i, images.get(config), disks[workload]))
-    return jobs
+                    jobs.append(Job(config, workload, i, images.get(config), disks[workload],
+                                    args.cpus))
+    if not args.quick and "trustvisor" not in skipped:
+        for i in range(args.runs):
+            for n in PAL_CPUS:
+                if n != args.cpus:
+                    jobs.append(Job("trustvisor", "pal", i, images["trustvisor"],
+                                    disks["bench"], n))
+    order = {"linux": 0, "pal": 1, "bench": 2}
+    return sorted(jobs, key=lambda j: order[j.workload])
 
 
 def aggregate(jobs, args, skipped):
@@ -345,7 +378,7 @@ def aggregate(jobs, args, skipped):
     reasons = {k for j in jobs for k in j.figures if k.startswith("exits.")}
     for job in jobs:
         if job.problem:
-            problems[job.config].setdefault(job.workload, job.problem)
+            problems[job.config].setdefault(job.problem_key, job.problem)
             continue
         if "exits.%s.total" % job.workload in job.figures:
             for k in reasons:
@@ -360,6 +393,7 @@ def aggregate(jobs, args, skipped):
                            "n": len(vs)}
     for c in skipped:
         problems[c] = {"bench": skipped[c], "linux": skipped[c]}
+        problems[c].update({"pal %d" % n: skipped[c] for n in PAL_CPUS if n != args.cpus})
     return cells, problems
 
 
@@ -415,6 +449,7 @@ def compare(args, stdout=sys.stdout):
         "mem_mb": args.mem,
         "runs": args.runs,
         "quick": bool(args.quick),
+        "pal_cpus": sorted({j.cpus for j in jobs if j.workload == "pal"} | {args.cpus}),
         "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "git_commit": git_commit(),
         "wall_seconds": round(time.monotonic() - started, 1),

@@ -23,15 +23,18 @@ SECTIONS = [
     ("exits.bench", "VM exits, test guest bench run (all CPUs)"),
 ]
 
-# BENCH names with a fixed place: (section, label, configs it applies to, issue that
-# will provide it or None). Rows with an issue are shown as "n/a (issue N)" until a
-# run prints the line.
+# BENCH names with a fixed place, in this order: (section, label, configs it applies
+# to, issue that will provide it or None). Rows with an issue are shown as
+# "n/a (issue N)" until a run prints the line.
 KNOWN = [
     ("guest_entry", "boot", "test guest: power-on to kernel entry", CONFIGS, None),
     ("cpu_crc32", "work", "CPU: CRC-32 over 2 MiB (bitwise)", CONFIGS, None),
     ("mem_chase", "work", "memory: 1 M loads, random pages of 64 MiB, guest paging", CONFIGS, None),
-    ("nmi_latency", "nmi", "NMI delivery latency", CONFIGS, 4),
-    ("quiesce_round", "nmi", "quiesce round (stop + resume other CPUs)", HV, 4),
+    # guest/bench/bench_nmi.c: the guest's own view, comparable in every configuration.
+    ("nmi_latency", "nmi", "NMI latency (guest): self-NMI ICR write to handler", CONFIGS, None),
+    # core/debug_hypercall.c (BENCH hypercall): the hypervisor's part of the above.
+    ("nmi_delivery", "nmi", "NMI delivery (hypervisor): NMI exit to injecting entry", HV, None),
+    ("quiesce_round", "nmi", "quiesce round (stop + resume other CPUs)", HV, None),
     ("pal_register", "pal", "PAL register", ("trustvisor",), 5),
     ("pal_null_call", "pal", "PAL null call", ("trustvisor",), 5),
     ("pal_unregister", "pal", "PAL unregister", ("trustvisor",), 5),
@@ -43,12 +46,18 @@ KNOWN = [
     ("utpm_get_random", "pal", "micro-TPM random", ("trustvisor",), 5),
 ]
 _KNOWN = {k[0]: k for k in KNOWN}
+_ORDER = {k[0]: i for i, k in enumerate(KNOWN)}
+# Extra k=v figures of a BENCH line: their row labels, in this order.
+EXTRAS = {"exits": "VM exits", "quiesce": "quiesce rounds (all-CPU stops)", "samples": "samples"}
 
 
 class Row:
     def __init__(self, key, label, unit, section, applies, issue=None, ratio=True, kind="ticks"):
         self.key, self.label, self.unit, self.section = key, label, unit, section
         self.applies, self.issue, self.ratio, self.kind = applies, issue, ratio, kind
+        self.workload = key.split(".")[1] if key.startswith("exits.") else (
+            "linux" if key == "linux_boot" else "bench")
+        self.order = (0,)
         self.cells = {}
 
 
@@ -83,27 +92,42 @@ def _num(text):
     return int(text) if text.lstrip("-").isdigit() else float(text)
 
 
-def _bench_row(key, units):
-    name = key[len("bench."):]
-    base, _, rest = name.partition(" ")
-    extra = rest if rest and "=" not in rest.split()[-1] else None  # "name k": an extra figure
+def split_key(key):
+    """'bench.name [cpus=N] [extra]' -> (name, cpus or None, extra or None)."""
+    base, *rest = key[len("bench."):].split()
+    cpus = [int(r[5:]) for r in rest if r.startswith("cpus=")]
+    extra = [r for r in rest if "=" not in r]
+    return base, cpus[0] if cpus else None, extra[0] if extra else None
+
+
+def _bench_row(key, units, main_cpus):
+    base, cpus, extra = split_key(key)
     if base in _KNOWN:
         _, section, label, applies, issue = _KNOWN[base]
     else:
         section = ("pal" if base.startswith(("pal_", "utpm_")) else
                    "nmi" if base.startswith(("nmi", "quiesce")) else "other")
         label, applies, issue = base, CONFIGS, None
-    if rest:
-        label = "%s (%s)" % (label, rest)
     if extra:
-        return Row(key, label, "count", section, applies, None, ratio=False, kind="count")
-    return Row(key, label, units["ticks"], section, applies, issue if not rest else None)
+        label = "%s: %s" % (label, EXTRAS.get(extra, extra))
+    if cpus is not None:
+        label = "%s, %d CPU%s" % (label, cpus, "" if cpus == 1 else "s")
+    if extra:
+        row = Row(key, label, "count", section, applies, None, ratio=False, kind="count")
+    else:
+        row = Row(key, label, units["ticks"], section, applies, issue if cpus is None else None)
+    if section == "pal" and cpus is not None and cpus != main_cpus:
+        row.workload = "pal %d" % cpus  # a scaling run (tools/compare.py)
+    # PAL rows: op by op, its ticks at each CPU count, then exits and quiesce rounds.
+    extra_rank = list(EXTRAS).index(extra) + 1 if extra in EXTRAS else (len(EXTRAS) + 1
+                                                                        if extra else 0)
+    row.order = (_ORDER.get(base, len(_ORDER)), base, extra_rank, extra or "", cpus or 0)
+    return row
 
 
 def _cell(row, config, cells, problems, bare):
     c = cells.get(config, {}).get(row.key)
-    workload = row.key.split(".")[1] if row.key.startswith("exits.") else (
-        "linux" if row.key == "linux_boot" else "bench")
+    workload = row.workload
     if config not in row.applies:
         return {"value": None, "text": "-", "note": "does not apply"}
     problem = problems.get(config, {}).get(workload)
@@ -141,14 +165,21 @@ def build(cells, problems, meta):
         rows["linux_boot"] = Row("linux_boot", "Linux: power-on to user space (LINUXGUEST: DONE)",
                                  units["boot"], "boot", CONFIGS,
                                  kind="ticks" if meta["emulator"] == "bochs" else "seconds")
-    for name, *_ in KNOWN:
-        rows["bench." + name] = _bench_row("bench." + name, units)
     keys = set()
     for c in CONFIGS:
         keys.update(cells.get(c, {}))
-    for key in sorted(keys):
-        if key.startswith("bench.") and key not in rows:
-            rows[key] = _bench_row(key, units)
+    main = meta["cpus"]
+    hidden = []  # PAL exits/quiesce of the scaling runs: in the targets, not as rows
+    for key in sorted(k for k in keys if k.startswith("bench.")):
+        base, cpus, extra = split_key(key)
+        if extra and cpus not in (None, main) and key[6:].startswith(("pal_", "utpm_")):
+            hidden.append(key)
+            continue
+        rows[key] = _bench_row(key, units, main)
+    have = {split_key(k)[0] for k in rows if k.startswith("bench.")}
+    for name, *_ in KNOWN:  # placeholders for figures no run printed
+        if name not in have:
+            rows["bench." + name] = _bench_row("bench." + name, units, main)
     exit_keys = sorted((k for k in keys if k.startswith("exits.")),
                        key=lambda k: (k.split(".")[1], k.split(".", 2)[2] != "total", k))
     for key in exit_keys:
@@ -157,7 +188,7 @@ def build(cells, problems, meta):
         rows[key] = Row(key, label, units["exits"], "exits." + workload, HV, ratio=False,
                         kind="rate")
     for sec, _ in SECTIONS:
-        for row in rows.values():
+        for row in sorted(rows.values(), key=lambda r: r.order):
             if row.section != sec:
                 continue
             bare = None
@@ -167,7 +198,7 @@ def build(cells, problems, meta):
                     bare = row.cells[config]
             t.rows.append(row)
     _notes(t, problems)
-    _targets(t)
+    _targets(t, cells, hidden)
     return t
 
 
@@ -192,8 +223,9 @@ def _notes(t, problems):
     for config in CONFIGS:
         for workload, why in sorted(problems.get(config, {}).items()):
             if not why.startswith("n/a"):
-                t.notes.append("%s %s run failed: %s (logs in out/compare-logs/%s/)" %
-                               (config, workload, why, m["emulator"]))
+                t.notes.append("%s %s run failed: %s (logs in out/compare-logs/%s/)" % (
+                    config, workload + " CPUs" if workload.startswith("pal") else workload,
+                    why, m["emulator"]))
 
 
 def _row(t, key):
@@ -203,7 +235,7 @@ def _row(t, key):
     return None
 
 
-def _targets(t):
+def _targets(t, cells, hidden):
     for key, what in (("bench.cpu_crc32", "CPU workload"), ("bench.mem_chase", "memory workload")):
         row = _row(t, key)
         pt = row.cells["passthrough"] if row else {}
@@ -213,19 +245,59 @@ def _targets(t):
         else:
             pct, text = None, pt.get("text", "n/a")
         t.targets.append(("passthrough >= 99%% of bare, %s" % what, text, pct))
-    exits = [r for r in t.rows
-             if r.key.startswith("bench.pal_null_call") and r.key.endswith(" exits")]
-    if exits and exits[0].cells["trustvisor"].get("value") is not None:
-        v = exits[0].cells["trustvisor"]["value"]
-        t.targets.append(("null PAL call: VM exits per call", str(v), v))
+    tv = cells.get("trustvisor", {})
+
+    def tv_value(name, cpus, extra=None):
+        c = tv.get("bench.%s cpus=%d%s" % (name, cpus, " " + extra if extra else ""))
+        return None if c is None else _num(fmt(c["value"], "count" if extra else "ticks"))
+
+    main = t.meta["cpus"]
+    exits, stops = tv_value("pal_null_call", main, "exits"), tv_value("pal_null_call", main,
+                                                                       "quiesce")
+    what = "null PAL call: <= 4 VM exits, no all-CPU stop (%d CPU%s)" % (main,
+                                                                        "" if main == 1 else "s")
+    if exits is None or stops is None:
+        t.targets.append((what, "n/a (issue 5)", None))
     else:
-        t.targets.append(("null PAL call: VM exits per call", "n/a (issue 5)", None))
-    per_cpu = []
-    for n in (1, 2, 4):
-        row = _row(t, "bench.pal_null_call cpus=%d" % n)
-        cell = row.cells["trustvisor"] if row else None
-        per_cpu.append("%d CPU: %s" % (n, cell["text"] if cell else "n/a (issue 5)"))
-    t.targets.append(("PAL call cost at 1/2/4 CPUs", ", ".join(per_cpu), None))
+        ok = exits <= 4 and stops == 0
+        t.targets.append((what, "%d VM exits, %d quiesce rounds: %s" % (
+            exits, stops, "met" if ok else "NOT met"), {"exits": exits, "quiesce": stops}))
+    # Flatness: the PAL scaling runs (1, 2, 4 CPUs; tools/compare.py), every op.
+    want = t.meta.get("pal_cpus") or [main]
+    per = ["%d: %s" % (n, _or_na(tv_value("pal_null_call", n))) for n in want]
+    lo, hi = min(want), max(want)
+    a, b = tv_value("pal_null_call", lo), tv_value("pal_null_call", hi)
+    flat = None if not a or b is None or lo == hi else round(b / a, 3)
+    if lo == hi:
+        t.targets.append(("null PAL call ticks at 1/2/4 CPUs", "not run (--quick): %d CPU%s: %s"
+                          % (lo, "" if lo == 1 else "s", _or_na(a)), None))
+    else:
+        t.targets.append(("null PAL call ticks at %s CPUs" % "/".join(map(str, want)),
+                          "%s; %d-CPU/%d-CPU %s" % (", ".join(per), hi, lo, "%.3fx" % flat
+                                                    if flat is not None else "n/a"), flat))
+    if lo != hi:
+        for extra in ("exits", "quiesce"):
+            vals = [tv_value("pal_null_call", n, extra) for n in want]
+            t.targets.append(("null PAL call %s at %s CPUs" % (EXTRAS[extra], "/".join(
+                map(str, want))), "/".join(map(_or_na, vals)), None))
+        ratios = []
+        for name, section, *_ in KNOWN:
+            a, b = tv_value(name, lo), tv_value(name, hi)
+            if section == "pal" and a and b is not None:
+                ratios.append("%s %.3fx" % (name, b / a))
+        t.targets.append(("every PAL op, %d-CPU/%d-CPU ticks" % (hi, lo),
+                          ", ".join(ratios) or "n/a", None))
+    # Exits or quiesce rounds of a scaling run that differ from the main run's.
+    for key in hidden:
+        base, cpus, extra = split_key(key)
+        v, m = tv_value(base, cpus, extra), tv_value(base, main, extra)
+        if v != m:
+            t.notes.append("%s: %s with %d CPUs, %s with %d (only the %d-CPU figures are "
+                           "rows)" % (base, _or_na(v) + " " + extra, cpus, _or_na(m), main, main))
+
+
+def _or_na(v):
+    return "n/a" if v is None else str(v)
 
 
 def header(t):

@@ -113,12 +113,41 @@ def test_quick_compare_table_matches_json():
             raise AssertionError("%s: no VM exit counters in the JSON" % config)
     if doc["bare"]["exits.bench.total"]["value"] is not None:
         raise AssertionError("bare has VM exits")
+    # NMI latency measured by the guest everywhere; the hypervisor's own lines under both.
+    for config in CONFIGS:
+        want = ["nmi_latency"] + (["nmi_delivery", "quiesce_round"] if config != "bare" else [])
+        for name in want:
+            values = figures(doc, config, name)
+            if not values or not all(v > 0 for v in values):
+                raise AssertionError("%s %s: %r" % (config, name, values))
+    if figures(doc, "trustvisor", "pal_null_call", "exits"):
+        # The PAL cases ran (guest with `pal`): the null call's target figures.
+        exits = figures(doc, "trustvisor", "pal_null_call", "exits")
+        stops = figures(doc, "trustvisor", "pal_null_call", "quiesce")
+        if exits != [exits[0]] or not 1 <= exits[0] <= 4 or stops != [0]:
+            raise AssertionError("null PAL call: exits %r, quiesce rounds %r" % (exits, stops))
+        if not figures(doc, "trustvisor", "pal_null_call"):
+            raise AssertionError("null PAL call without its ticks")
+        for config in CONFIGS[:2]:
+            if figures(doc, config, "pal_null_call"):
+                raise AssertionError("%s has PAL figures" % config)
     svg = os.path.splitext(JSON_PATH)[0] + ".svg"
     bars = [e for e in xml.dom.minidom.parse(svg).getElementsByTagName("rect")
             if e.getAttribute("fill") in ("#4477aa", "#cc6677") and
             float(e.getAttribute("height")) > 12]
     if len(bars) != 6:  # 3 groups x (passthrough, trustvisor); legend swatches are 12 high
         raise AssertionError("SVG has %d ratio bars, expected 6" % len(bars))
+
+
+def figures(doc, config, name, extra=None):
+    """The numeric values of every JSON figure of BENCH name (any cpus=N), or extra k."""
+    out = []
+    for key, cell in doc[config].items():
+        if key.startswith("bench.") and cell["value"] is not None:
+            base, _, e = compare_report.split_key(key)
+            if base == name and e == extra:
+                out.append(cell["value"])
+    return out
 
 
 def bare_entry(doc):
@@ -167,8 +196,12 @@ def test_bench_lines_become_rows():
     if (q.section != "nmi" or q.cells["passthrough"]["value"] != 4000
             or q.cells["bare"]["text"] != "-"):
         raise AssertionError("quiesce_round cpus=2: %r" % q.cells)
-    if rows["bench.quiesce_round"].cells["passthrough"]["text"] != "n/a (issue 4)":
+    if "bench.quiesce_round" in rows:  # no placeholder beside the real row
         raise AssertionError("placeholder: %r" % rows["bench.quiesce_round"].cells)
+    if rows["bench.nmi_latency"].cells["passthrough"]["text"] != "n/a":
+        raise AssertionError("nmi_latency placeholder: %r" % rows["bench.nmi_latency"].cells)
+    if rows["bench.pal_null_call"].cells["trustvisor"]["text"] != "n/a (issue 5)":
+        raise AssertionError("PAL placeholder: %r" % rows["bench.pal_null_call"].cells)
     if rows["bench.cpu_crc32"].cells["trustvisor"]["text"] != "n/a (run failed)":
         raise AssertionError("failed run: %r" % rows["bench.cpu_crc32"].cells["trustvisor"])
     if rows["exits.bench.total"].cells["bare"]["text"] != "-":
@@ -184,3 +217,91 @@ def test_bench_lines_become_rows():
         for config in CONFIGS:
             match = [v for v in doc[config].values() if v["label"] == label]
             check_cell("%s %r" % (config, label), texts[config], match[0])
+
+
+PAL_OPS = ("pal_register", "pal_null_call", "pal_unregister", "utpm_pcr_read", "utpm_extend",
+           "utpm_seal", "utpm_unseal", "utpm_quote", "utpm_get_random")
+
+
+def pal_serial(cpus, null_ticks, null_quiesce=0):
+    """The PAL lines of a trustvisor `bench pal` run (guest/main.c's PAL cases)."""
+    lines = ["BENCH: nmi_latency ticks=400", "hv: bench: nmi_delivery ticks=150 samples=15",
+             "hv: bench: quiesce_round ticks=355 cpus=%d" % cpus]
+    for i, op in enumerate(PAL_OPS):
+        null = op == "pal_null_call"
+        lines.append("BENCH: %s ticks=%d exits=%d quiesce=%d cpus=%d" % (
+            op, null_ticks if null else 1000 * (i + 1), 2 if null else 5,
+            null_quiesce if null else 1, cpus))
+    return "\n".join(lines) + "\nTESTGUEST: DONE pass=9 fail=0\n"
+
+
+class _Result:
+    def __init__(self, serial):
+        self.serial, self.status, self.detail = serial, "poweroff", None
+        self.ticks, self.seconds, self.emulator_log = 10 ** 9, 1.0, None
+
+
+def test_pal_rows_and_cpu_scaling():
+    class Args:
+        quick, runs, cpus = False, 1, 2
+    images = {"bare": None, "passthrough": "p.iso", "trustvisor": "t.iso"}
+    disks = {"bench": "b.img", "linux": "l.img"}
+    jobs = compare.plan(Args, images, disks, {})
+    pal = sorted(j.cpus for j in jobs if j.workload == "pal")
+    if pal != [1, 4] or {j.config for j in jobs if j.workload == "pal"} != {"trustvisor"}:
+        raise AssertionError("PAL scaling runs: %r" % [(j.name) for j in jobs])
+    Args.quick = True
+    if any(j.workload == "pal" for j in compare.plan(Args, images, disks, {})):
+        raise AssertionError("--quick plans PAL scaling runs")
+    Args.quick = False
+    # Each run's figures: a scaling run keeps only its PAL lines.
+    serial = {1: pal_serial(1, 5000), 2: pal_serial(2, 5050), 4: pal_serial(4, 5200, 1)}
+    for j in jobs:
+        j.result = _Result(serial[j.cpus] if j.config == "trustvisor" else
+                           "BENCH: nmi_latency ticks=30\nTESTGUEST: DONE pass=3 fail=0\n")
+        if j.workload == "linux":
+            j.problem = "n/a: not run here"
+        else:
+            compare.extract(j, "bochs", None)
+    scaled = [j for j in jobs if j.workload == "pal"][0]
+    if not scaled.figures or not all(k.startswith("bench.pal_") or k.startswith("bench.utpm_")
+                                     for k in scaled.figures):
+        raise AssertionError("scaling run figures: %r" % scaled.figures)
+    cells, problems = compare.aggregate(jobs, Args, {})
+    meta = {"emulator": "bochs", "cpus": 2, "mem_mb": 256, "runs": 1, "quick": True,
+            "date": "d", "git_commit": "c", "wall_seconds": 1.0, "ips": 200000000,
+            "pal_cpus": [1, 2, 4]}
+    t = compare_report.build(cells, problems, meta)
+    rows = {r.key: r for r in t.rows}
+    got = [rows["bench.pal_null_call cpus=%d" % n].cells["trustvisor"]["value"] for n in (1, 2, 4)]
+    if got != [5000, 5050, 5200]:
+        raise AssertionError("null call ticks at 1/2/4 CPUs: %r" % got)
+    if rows["bench.pal_null_call cpus=2 exits"].cells["trustvisor"]["value"] != 2:
+        raise AssertionError("exits row: %r" % rows["bench.pal_null_call cpus=2 exits"].cells)
+    if "bench.pal_null_call cpus=4 exits" in rows or "bench.pal_null_call" in rows:
+        raise AssertionError("scaling-run extras or a placeholder became rows")
+    if rows["bench.pal_null_call cpus=2"].cells["passthrough"]["text"] != "-":
+        raise AssertionError("PAL row under passthrough: %r" %
+                             rows["bench.pal_null_call cpus=2"].cells)
+    order = [r.key for r in t.rows if r.section == "pal"]
+    if order[:5] != ["bench.pal_register cpus=1", "bench.pal_register cpus=2",
+                     "bench.pal_register cpus=4", "bench.pal_register cpus=2 exits",
+                     "bench.pal_register cpus=2 quiesce"]:
+        raise AssertionError("PAL row order: %r" % order[:5])
+    targets = {what: (text, v) for what, text, v in t.targets}
+    null = targets["null PAL call: <= 4 VM exits, no all-CPU stop (2 CPUs)"]
+    if null[0] != "2 VM exits, 0 quiesce rounds: met":
+        raise AssertionError("null call target: %r" % (null,))
+    flat = targets["null PAL call ticks at 1/2/4 CPUs"]
+    if flat[1] != round(5200 / 5000, 3) or "4-CPU/1-CPU 1.040x" not in flat[0]:
+        raise AssertionError("flatness: %r" % (flat,))
+    if targets["null PAL call quiesce rounds (all-CPU stops) at 1/2/4 CPUs"][0] != "0/0/1":
+        raise AssertionError("targets: %r" % t.targets)
+    if not any(n.startswith("pal_null_call: 1 quiesce with 4 CPUs") for n in t.notes):
+        raise AssertionError("no note on the 4-CPU quiesce round: %r" % t.notes)
+    # Every configuration printed the guest's NMI latency; the hypervisor's are HV-only.
+    lat = rows["bench.nmi_latency"].cells
+    if lat["bare"]["value"] != 30 or lat["trustvisor"]["text"] != "400 (13.333x)":
+        raise AssertionError("nmi_latency: %r" % lat)
+    if rows["bench.nmi_delivery"].cells["bare"]["text"] != "-":
+        raise AssertionError("nmi_delivery bare: %r" % rows["bench.nmi_delivery"].cells)
