@@ -1,13 +1,16 @@
 #!/usr/bin/env python3
-"""Builds the TrustVisor Linux guest's initramfs: busybox, pal_init as /init, /bin/pal_demo.
+"""Builds the TrustVisor Linux guest's initramfs: busybox, /init (pal_init), pal_demo, pal_tpm.
 
 Reuses guest/linux/make_disk.py (kernel download, cpio writer, kernel arguments);
 tests/boot/test_trustvisor.py turns kernel + this initramfs into a disk with
 harness.disk(). By hand:
 
-    bazel build //apps/trustvisor/guest:pal_demo
+    bazel build //apps/trustvisor/guest:pal_demo //apps/trustvisor/guest:pal_tpm
     python3 apps/trustvisor/guest/make_pal_initrd.py -o out/pal-initrd.gz \\
-        --pal-demo bazel-bin/apps/trustvisor/guest/pal_demo
+        --pal-demo bazel-bin/apps/trustvisor/guest/pal_demo \\
+        --pal-tpm bazel-bin/apps/trustvisor/guest/pal_tpm
+
+pal_tpm is optional (guest_scenario=tpm needs it; tests/boot/test_trustvisor_tpm.py).
 """
 import argparse
 import gzip
@@ -28,7 +31,7 @@ def kernel(cache=os.path.join(ROOT, "out", "cache")):
     return make_disk.fetch_kernel(os.path.abspath(cache))
 
 
-def build_initrd(path, pal_demo):
+def build_initrd(path, pal_demo, pal_tpm=None):
     with open("/bin/busybox", "rb") as f:
         bb = f.read()
     with open(os.path.join(HERE, "pal_init"), "rb") as f:
@@ -42,6 +45,9 @@ def build_initrd(path, pal_demo):
                ("bin/busybox", 0o100755, bb, (0, 0)), ("bin/sh", 0o100755, bb, (0, 0)),
                ("bin/pal_demo", 0o100755, demo, (0, 0)),
                ("init", 0o100755, init, (0, 0))]
+    if pal_tpm:
+        with open(pal_tpm, "rb") as f:
+            entries.append(("bin/pal_tpm", 0o100755, f.read(), (0, 0)))
     tmp = path + ".tmp"
     with open(tmp, "wb") as f:
         f.write(gzip.compress(make_disk.cpio_newc(entries), compresslevel=6, mtime=0))
@@ -53,8 +59,9 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("-o", "--output", required=True)
     ap.add_argument("--pal-demo", required=True, help="the static pal_demo binary")
+    ap.add_argument("--pal-tpm", help="the static pal_tpm binary (optional)")
     a = ap.parse_args()
-    print(build_initrd(a.output, a.pal_demo))
+    print(build_initrd(a.output, a.pal_demo, a.pal_tpm))
     return 0
 
 

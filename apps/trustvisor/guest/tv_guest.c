@@ -6,12 +6,12 @@
 
 int64_t tv_vmcall(uint32_t fn, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5)
 {
-	uint64_t rax = fn;
-	__asm__ volatile("vmcall"
-	                 : "+a"(rax)
-	                 : "b"(a1), "c"(a2), "d"(a3), "S"(a4), "D"(a5)
-	                 : "memory", "cc");
-	return (int64_t)rax;
+	return tv_vmcall_inline(fn, a1, a2, a3, a4, a5);
+}
+
+int64_t tv_quote_key(uint8_t out[TV_QUOTE_KEY_SIZE])
+{
+	return tv_vmcall(TV_HC_QUOTE_KEY, (uint64_t)(uintptr_t)out, TV_QUOTE_KEY_SIZE, 0, 0, 0);
 }
 
 int64_t tv_register(const struct tv_pal_desc *desc)

@@ -13,6 +13,27 @@
  * hypervisor VMCALL raises #UD (SIGILL). */
 int64_t tv_vmcall(uint32_t fn, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5);
 
+/*
+ * The same VMCALL, always inlined: for PAL code (the micro-TPM hypercalls),
+ * which may not call anything outside its own code section.
+ */
+static inline __attribute__((always_inline)) int64_t
+tv_vmcall_inline(uint32_t fn, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5)
+{
+	uint64_t rax = fn;
+	__asm__ volatile("vmcall"
+	                 : "+a"(rax)
+	                 : "b"(a1), "c"(a2), "d"(a3), "S"(a4), "D"(a5)
+	                 : "memory", "cc");
+	return (int64_t)rax;
+}
+
+/* TV_HC_QUOTE_KEY: the quote public key (SEC1 uncompressed P-256) into out;
+ * returns TV_QUOTE_KEY_SIZE or TV_ERR_*. From anywhere, in a PAL or not. The
+ * hypervisor does not fault pages in: out must be on a present, written page
+ * (TV_ERR_FAULT otherwise). */
+int64_t tv_quote_key(uint8_t out[TV_QUOTE_KEY_SIZE]);
+
 int64_t tv_register(const struct tv_pal_desc *desc);
 int64_t tv_unregister(const void *entry);
 
