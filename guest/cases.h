@@ -23,4 +23,16 @@ enum case_result case_nmi_quiesce_storm(struct case_ctx *c);
 extern const struct test_case nmi_storm_cases[];
 extern const uint32_t nmi_storm_case_count;
 
+/* TrustVisor PAL cases (case_pal.c, 64-bit stage in pal64/): with `pal` on the
+ * command line, after the bench workloads if `bench` is there too. */
+void pal_parse_cmdline(uint32_t mbi_pa);
+bool pal_requested(void);
+enum case_result case_pal_add(struct case_ctx *c);
+enum case_result case_pal_errors(struct case_ctx *c);
+enum case_result case_pal_utpm(struct case_ctx *c);
+enum case_result case_pal_bench(struct case_ctx *c);
+enum case_result case_pal_nmi(struct case_ctx *c);
+extern const struct test_case pal_cases[];
+extern const uint32_t pal_case_count;
+
 #endif

@@ -53,14 +53,19 @@ static void put_num(struct sink *s, uint64_t v, unsigned base, bool upper, int w
 	char tmp[24];
 	int i = 0;
 
-	/* 64-bit values only in hex (shifts): 64-bit division would need libgcc. */
+	/* 32-bit build: 64-bit values only in hex (shifts), 64-bit division would
+	 * need libgcc; the 64-bit PAL stage divides natively. */
 	if (base == 16) {
 		do {
 			tmp[i++] = digits[v & 15];
 			v >>= 4;
 		} while (v);
 	} else {
+#ifdef __x86_64__
+		uint64_t u = v;
+#else
 		uint32_t u = (uint32_t)v;
+#endif
 		do {
 			tmp[i++] = digits[u % 10];
 			u /= 10;
@@ -110,18 +115,30 @@ void str_vformat(char *buf, size_t n, const char *fmt, va_list ap)
 			put(&s, (char)va_arg(ap, int));
 			break;
 		case 'd': {
-			int32_t v = va_arg(ap, int32_t);
+			int64_t v = longs >= 2 ? va_arg(ap, int64_t) : va_arg(ap, int32_t);
 			if (v < 0) {
 				put(&s, '-');
-				put_num(&s, (uint32_t)0 - (uint32_t)v, 10, false, width, pad);
+				put_num(&s, (uint64_t)0 - (uint64_t)v, 10, false, width, pad);
 			} else {
-				put_num(&s, (uint32_t)v, 10, false, width, pad);
+				put_num(&s, (uint64_t)v, 10, false, width, pad);
 			}
 			break;
 		}
-		case 'u':
-			put_num(&s, va_arg(ap, uint32_t), 10, false, width, pad);
+		case 'u': {
+			/* %llu: decimal in the 64-bit stage; the 32-bit guest prints hex above
+			 * 2^32. */
+			uint64_t v = longs >= 2 ? va_arg(ap, uint64_t) : va_arg(ap, uint32_t);
+#ifndef __x86_64__
+			if (v >> 32) {
+				put(&s, '0');
+				put(&s, 'x');
+				put_num(&s, v, 16, false, width, pad);
+				break;
+			}
+#endif
+			put_num(&s, v, 10, false, width, pad);
 			break;
+		}
 		case 'x':
 		case 'X': {
 			uint64_t v = longs >= 2 ? va_arg(ap, uint64_t) : va_arg(ap, uint32_t);

@@ -4,6 +4,11 @@
  *
  * The guest is a 32-bit protected-mode kernel without paging, so physical and
  * linear addresses are the same and MMIO is a plain volatile access.
+ *
+ * The 64-bit PAL stage (pal64/) compiles console.c, and with it this header, a
+ * second time with -m64: the wrappers down to cpu_halt_forever are valid in
+ * both modes; the rest (32-bit control registers, IDT, probes) is 32-bit only,
+ * and pal64/cpu64.h holds the 64-bit ones.
  */
 #ifndef GUEST_CPU_H
 #define GUEST_CPU_H
@@ -59,6 +64,7 @@ static inline uint64_t rdtsc(void)
 	return ((uint64_t)hi << 32) | lo;
 }
 
+#ifndef __x86_64__
 /* Control registers, for the bench mode's paging (guest/bench/bench_paging.c). */
 static inline uint32_t cpu_read_cr0(void)
 {
@@ -76,6 +82,8 @@ static inline void cpu_write_cr3(uint32_t v)
 {
 	__asm__ __volatile__("movl %0, %%cr3" : : "r"(v) : "memory");
 }
+
+#endif
 
 static inline void cpu_cli(void)
 {
@@ -98,6 +106,7 @@ static inline _Noreturn void cpu_halt_forever(void)
 		__asm__ __volatile__("cli; hlt" : : : "memory");
 }
 
+#ifndef __x86_64__
 /* A read from a low fixed address (the BDA): in asm so GCC does not flag a "null page" access. */
 static inline uint16_t phys_read16(uint32_t pa)
 {
@@ -201,5 +210,19 @@ static inline uint32_t probe_ud2(void)
 	__asm__ __volatile__(PROBE_ASM("ud2") : PROBE_OUT : : "memory");
 	return trap_disarm();
 }
+
+/* VMCALL with EAX = *eax, EBX = ebx; *eax = EAX after it. #UD when no hypervisor answers. */
+static inline uint32_t probe_vmcall_eax(uint32_t *eax, uint32_t ebx)
+{
+	uint32_t a = *eax, b = ebx, c = 0, d = 0;
+	trap_arm();
+	__asm__ __volatile__(PROBE_ASM("vmcall")
+	                     : "+a"(a), "+b"(b), "+c"(c), "+d"(d), PROBE_OUT
+	                     :
+	                     : "memory");
+	*eax = a;
+	return trap_disarm();
+}
+#endif
 
 #endif

@@ -77,6 +77,7 @@ gdt:
 	.quad 0
 	.quad 0x00cf9a000000ffff /* 0x08: code, base 0, limit 4 GiB, 32-bit */
 	.quad 0x00cf92000000ffff /* 0x10: data, base 0, limit 4 GiB */
+	.quad 0x00af9a000000ffff /* 0x18: code, 64-bit (L=1, D=0): the PAL stage, SDM Vol. 3A 5.2.1 */
 gdt_end:
 gdt_ptr:
 	.word gdt_end - gdt - 1

@@ -2,8 +2,9 @@
 #ifndef GUEST_LAYOUT_H
 #define GUEST_LAYOUT_H
 
-#define GDT_CODE 0x08
-#define GDT_DATA 0x10
+#define GDT_CODE   0x08
+#define GDT_DATA   0x10
+#define GDT_CODE64 0x18 /* 64-bit code (L=1), for the PAL stage (pal64/) */
 
 #define BSP_STACK_SIZE 16384
 #define AP_STACK_SHIFT 12 /* 4 KiB per AP */
@@ -16,6 +17,15 @@
 /* The hypervisor's region (rt/layout.h of the hypervisor): hidden from guests. */
 #define HV_REGION_BASE 0x0c000000u
 #define HV_REGION_SIZE 0x01000000u
+
+/*
+ * The 64-bit PAL stage (guest/pal64/, `pal` on the command line): copied here
+ * from the 32-bit image and run in long mode. Free in the guest's layout: the
+ * 32-bit kernel ends below 2 MiB and the bench workload uses 32 MiB and up.
+ * 2 MiB aligned, mapped with 4 KiB pages (TrustVisor walks them per page).
+ */
+#define PAL64_BASE 0x01000000u
+#define PAL64_SIZE 0x00200000u
 
 /* Local APIC (xAPIC MMIO) base after reset; SDM Vol. 3A 11.4.1. */
 #define LAPIC_BASE 0xfee00000u

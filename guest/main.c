@@ -36,6 +36,7 @@ _Noreturn void guest_main(uint32_t magic, uint32_t mbi_pa)
 		memmap_init(mbi_pa);
 		bench_parse_cmdline(mbi_pa);
 		nmi_storm_parse_cmdline(mbi_pa);
+		pal_parse_cmdline(mbi_pa);
 	}
 	memmap_print();
 
@@ -53,9 +54,17 @@ _Noreturn void guest_main(uint32_t magic, uint32_t mbi_pa)
 	runner_info("MADT lists %u CPUs, boot CPU APIC id %u", guest_env.ncpus,
 	            guest_env.bsp_apic_id);
 
-	/* `bench` on the command line: the workloads of ./hv compare instead of the cases. */
-	if (bench_requested())
+	/*
+	 * `bench` on the command line: the workloads of ./hv compare instead of the
+	 * cases; `pal`: the TrustVisor PAL cases instead; both: the workloads, then
+	 * the PAL cases, one DONE line.
+	 */
+	if (bench_requested() && pal_requested())
+		runner_run_some(bench_cases, bench_case_count);
+	else if (bench_requested())
 		runner_run(bench_cases, bench_case_count);
+	if (pal_requested())
+		runner_run(pal_cases, pal_case_count);
 	if (nmi_storm_requested())
 		runner_run(nmi_storm_cases, nmi_storm_case_count);
 	runner_run(cases, sizeof(cases) / sizeof(cases[0]));

@@ -55,6 +55,8 @@ _Noreturn void runner_unexpected_exception(uint32_t vector, uint32_t error, uint
 
 /* Runs the cases in order, prints their lines and DONE, then powers off. */
 _Noreturn void runner_run(const struct test_case *cases, uint32_t n);
+/* The same without DONE: more cases follow in this run (`bench pal`). */
+void runner_run_some(const struct test_case *cases, uint32_t n);
 
 /* Writes the exit code to QEMU's isa-debug-exit (0xf4), then "Shutdown" to Bochs (0x8900). */
 _Noreturn void guest_power_off(uint8_t code);

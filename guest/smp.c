@@ -62,21 +62,34 @@ const struct ap_info *smp_ap(uint32_t slot)
 	return &aps[slot < SMP_MAX_CPUS ? slot : 0];
 }
 
-bool smp_call(uint32_t slot, void (*fn)(void *), void *arg, uint32_t timeout_us)
+uint32_t smp_post(uint32_t slot, void (*fn)(void *), void *arg)
 {
 	if (slot == 0 || slot >= SMP_MAX_CPUS || !aps[slot].online)
-		return false;
+		return 0;
 	struct ap_mailbox *m = &mailbox[slot];
 	uint32_t done = m->done;
 	m->arg = arg;
 	__atomic_store_n(&m->fn, fn, __ATOMIC_RELEASE);
+	return done + 1;
+}
+
+bool smp_wait(uint32_t slot, uint32_t ticket, uint32_t timeout_us)
+{
+	if (!ticket || slot >= SMP_MAX_CPUS)
+		return false;
+	struct ap_mailbox *m = &mailbox[slot];
 	uint64_t end = time_deadline_us(timeout_us);
-	while (m->done == done) {
+	while (m->done != ticket) {
 		if (time_passed(end))
 			return false;
 		cpu_pause();
 	}
 	return true;
+}
+
+bool smp_call(uint32_t slot, void (*fn)(void *), void *arg, uint32_t timeout_us)
+{
+	return smp_wait(slot, smp_post(slot, fn, arg), timeout_us);
 }
 
 uint32_t smp_this_slot(void)

@@ -27,6 +27,10 @@ uint32_t smp_start_ap(uint32_t apic_id, uint32_t timeout_ms);
 /* APs that checked in so far. */
 uint32_t smp_ap_count(void);
 const struct ap_info *smp_ap(uint32_t slot);
+/* Hands fn(arg) to the AP in slot without waiting; returns a ticket for smp_wait (0: no AP). */
+uint32_t smp_post(uint32_t slot, void (*fn)(void *), void *arg);
+/* Waits up to timeout_us for the posted call to return; false on timeout or a 0 ticket. */
+bool smp_wait(uint32_t slot, uint32_t ticket, uint32_t timeout_us);
 /* Runs fn(arg) on the AP in slot and waits up to timeout_us; false on timeout. */
 bool smp_call(uint32_t slot, void (*fn)(void *), void *arg, uint32_t timeout_us);
 /* The slot of the calling CPU (from its stack pointer: works in any handler). */

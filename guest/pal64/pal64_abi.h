@@ -1,0 +1,60 @@
+/*
+ * What the 32-bit test guest and its 64-bit PAL stage share: the stage's image
+ * header and the one block of memory both sides read and write. Compiled with
+ * -m32 and -m64, so only 32-bit fields (a uint64_t is 4-byte aligned in an
+ * i386 struct and 8 in x86-64: the layouts would differ).
+ */
+#ifndef GUEST_PAL64_PAL64_ABI_H
+#define GUEST_PAL64_PAL64_ABI_H
+
+#define PAL64_MAGIC 0x34366c70 /* "pl64" */
+
+#ifndef __ASSEMBLER__
+#include <stdint.h>
+
+/* First bytes of the stage image (entry64.S), at PAL64_BASE. */
+struct pal64_header {
+	uint32_t magic;
+	uint32_t entry;   /* pal64_start (below 4 GiB: the stage is linked at PAL64_BASE) */
+	uint32_t mem_end; /* end of .bss: the copier zeroes [end of file, mem_end) */
+	uint32_t reserved;
+};
+
+/* The case the stage runs on this entry (one entry per case). */
+enum pal64_case {
+	PAL64_CASE_ADD = 1,
+	PAL64_CASE_ERRORS,
+	PAL64_CASE_UTPM,
+	PAL64_CASE_BENCH,
+	PAL64_CASE_NMI,
+};
+
+/* Same values as enum case_result (guest/runner.h). */
+enum pal64_result { PAL64_PASS = 0, PAL64_FAIL = 1, PAL64_SKIP = 2 };
+
+#define PAL64_DETAIL_SIZE 160
+
+struct pal64_shared {
+	uint32_t case_id;    /* in: enum pal64_case */
+	uint32_t result;     /* out: enum pal64_result */
+	uint32_t tsc_per_ms; /* in: calibrated by the 32-bit guest */
+	uint32_t ncpus;      /* in: CPUs in the MADT */
+	/* pal_nmi: the boot CPU's 64-bit side and the 32-bit sender on slot 1. */
+	volatile uint32_t nmi_go;    /* stage: the PAL is registered, start sending */
+	volatile uint32_t nmi_stop;  /* stage: stop sending (the calls are over or failed) */
+	volatile uint32_t nmi_done;  /* sender: finished */
+	volatile uint32_t nmi_sent;  /* sender: NMI IPIs sent */
+	volatile uint32_t nmi_lost;  /* sender: an NMI the handler did not count in time */
+	volatile uint32_t nmi_count; /* stage: NMIs its 64-bit handler took (any case) */
+	volatile uint32_t
+	    nmi_in_pal; /* stage: of those, interrupted RIP in PAL code or foreign CR3 */
+	volatile uint32_t nmi_pal_rip;  /* stage: the last such RIP (low 32 bits) */
+	char detail[PAL64_DETAIL_SIZE]; /* out: FAIL / SKIP reason */
+};
+
+_Static_assert(sizeof(struct pal64_header) == 16, "same layout in -m32 and -m64");
+_Static_assert(sizeof(struct pal64_shared) == 12 * 4 + PAL64_DETAIL_SIZE,
+               "same layout in -m32 and -m64");
+
+#endif /* __ASSEMBLER__ */
+#endif /* GUEST_PAL64_PAL64_ABI_H */
