@@ -144,7 +144,7 @@ bool vmx_guest_apic_write(struct vcpu *v)
 	uint8_t bytes[15];
 	size_t n = 0;
 	/* Byte by byte: the instruction may end just before an unmapped page. */
-	while (n < sizeof(bytes) && guest_read_linear(la + n, &bytes[n], 1))
+	while (n < sizeof(bytes) && vmx_guest_read_linear(la + n, &bytes[n], 1))
 		n++;
 	struct mmio_store st;
 	if (!mmio_decode_store(bytes, n, mode, &st) || st.size < 4)

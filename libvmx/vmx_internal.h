@@ -118,9 +118,10 @@ _Noreturn void vmx_guest_triple_fault(struct vcpu *v, const char *why);
  * did not see (a CR write done through the VMCS, INIT). */
 void vmx_flush_guest_tlb(struct vcpu *v);
 
-/* ---- guest_walk.c: guest memory by guest-linear address ---- */
-bool guest_linear_to_phys(uint64_t la, uint64_t *gpa);
-bool guest_read_linear(uint64_t la, void *buf, size_t n);
+/* ---- guest_linear.c: guest memory by guest-linear address ---- */
+/* n bytes at `la` with the guest's current paging (VMCS); false if any byte is
+ * unmapped, in the hypervisor region, or 5-level paging is on. */
+bool vmx_guest_read_linear(uint64_t la, void *buf, size_t n);
 
 /* ---- insn_decode.c: a store to an MMIO register ---- */
 struct mmio_store {

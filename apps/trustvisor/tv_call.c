@@ -16,6 +16,10 @@
  * EPT violation, the timer) ends the call with an error. We copy the outputs
  * to the caller, restore its state (RIP = its return address, RSP popped,
  * RAX = status, RDX = the PAL's RAX) and tell libvmx the NMI answer changed.
+ *
+ * x87/SSE/AVX state (tv_fpu.c): saved at entry, the PAL starting from the
+ * init state, and the caller's put back on every exit, so neither side sees
+ * the other's registers.
  */
 #include "apps/trustvisor/tv_internal.h"
 #include "apps/trustvisor/tv_platform.h"
@@ -47,20 +51,20 @@ static void *walk_page(void *arg, uint64_t gpa_page, bool write)
 	return tv_guest_page(gpa_page, write);
 }
 
-void tv_walk_ctx(struct gw_ctx *c, uint64_t cr3)
+void tv_walk_ctx(struct vmx_gw_ctx *c, uint64_t cr3)
 {
 	uint64_t cr0 = vmcs_readnat(VMCS_GUEST_CR0), cr4 = vmcs_readnat(VMCS_GUEST_CR4);
 	uint64_t efer = vmcs_read64(VMCS_GUEST_IA32_EFER);
 
 	memset(c, 0, sizeof(*c));
 	if (!(cr0 & CR0_PG))
-		c->mode = GW_PAGING_OFF;
+		c->mode = VMX_GW_PAGING_OFF;
 	else if (efer & EFER_LMA)
-		c->mode = GW_PAGING_4LEVEL;
+		c->mode = VMX_GW_PAGING_4LEVEL;
 	else if (cr4 & CR4_PAE)
-		c->mode = GW_PAGING_PAE;
+		c->mode = VMX_GW_PAGING_PAE;
 	else
-		c->mode = GW_PAGING_32;
+		c->mode = VMX_GW_PAGING_32;
 	c->cr3 = cr3;
 	c->pse = (cr4 & CR4_PSE) != 0;
 	c->wp = (cr0 & CR0_WP) != 0;
@@ -146,6 +150,8 @@ static void enter_pal(struct vcpu *v, struct tv_pal *pal, uint64_t ret_rip, uint
 	c->out_gva = out_gva;
 	c->in_count = (uint32_t)in_count;
 	c->out_count = (uint32_t)out_count;
+	/* The caller's x87/SSE/AVX registers saved, the PAL's start in the init state. */
+	tv_fpu_enter_pal(v->cpu);
 
 	memset(v->gpr, 0, sizeof(v->gpr));
 	v->gpr[GPR_RDI] = pal->params_gva;
@@ -178,6 +184,8 @@ static void exit_pal(struct vcpu *v, int64_t status)
 	struct tv_pal *pal = c->pal;
 	uint64_t pal_rax = v->gpr[GPR_RAX];
 
+	/* First, so that no path out leaves the PAL's x87/SSE/AVX registers behind. */
+	tv_fpu_exit_pal(v->cpu);
 	vmcs_writenat(VMCS_GUEST_CR3, c->cr3);
 	vmcs_write64(VMCS_EPT_POINTER, c->eptp);
 	vmcs_write32(VMCS_EXCEPTION_BITMAP, c->exception_bitmap);
@@ -195,12 +203,12 @@ static void exit_pal(struct vcpu *v, int64_t status)
 
 	if (status == TV_OK && c->out_count) {
 		uint64_t out[TV_MAX_WORDS];
-		struct gw_ctx g;
+		struct vmx_gw_ctx g;
 		pal_read(pal, out, pal->params_gva + (uint64_t)pal->desc.in_words * 8,
 		         (size_t)c->out_count * 8);
 		tv_walk_ctx(&g, c->cr3);
-		if (gw_write(&g, c->out_gva, out, (size_t)c->out_count * 8,
-		             pal->user ? GW_USER : 0))
+		if (vmx_gw_write(&g, c->out_gva, out, (size_t)c->out_count * 8,
+		                 pal->user ? VMX_GW_USER : 0))
 			status = TV_ERR_FAULT;
 	}
 	if (status != TV_OK)
@@ -223,25 +231,27 @@ static void call_pal(struct vcpu *v, struct tv_pal *pal)
 	uint64_t in_gva = v->gpr[GPR_RDI], in_count = v->gpr[GPR_RSI];
 	uint64_t out_gva = v->gpr[GPR_RDX], out_count = v->gpr[GPR_RCX];
 	uint64_t cr3 = vmcs_readnat(VMCS_GUEST_CR3);
-	unsigned acc = vcpu_cpl() == 3 ? GW_USER : 0;
+	unsigned acc = vcpu_cpl() == 3 ? VMX_GW_USER : 0;
 	uint64_t in[TV_MAX_WORDS];
-	struct gw_ctx g;
+	struct vmx_gw_ctx g;
 	int64_t status = TV_OK;
 
 	tv_walk_ctx(&g, cr3);
-	if (gw_read(&g, &ret_rip, rsp, 8, acc)) {
+	if (vmx_gw_read(&g, &ret_rip, rsp, 8, acc)) {
 		/* No return address: nothing to return to. The caller faults. */
 		vmx_queue_exception(v, X86_VEC_GP, true, 0);
 		return;
 	}
 	if (!(vmcs_read32(VMCS_GUEST_CS_ACCESS_RIGHTS) & CS_AR_L))
 		status = TV_ERR_UNSUPPORTED;
-	else if ((cr3 & CR3_ADDR) != pal->cr3 || (acc == GW_USER) != pal->user)
+	else if ((cr3 & CR3_ADDR) != pal->cr3 || (acc == VMX_GW_USER) != pal->user)
 		status = TV_ERR_WRONG_PROCESS;
 	else if (in_count > pal->desc.in_words || out_count > pal->desc.out_words)
 		status = TV_ERR_TOO_LARGE;
-	else if (in_count && gw_read(&g, in, in_gva, in_count * 8, acc))
+	else if (in_count && vmx_gw_read(&g, in, in_gva, in_count * 8, acc))
 		status = TV_ERR_FAULT;
+	else
+		status = tv_fpu_prepare(v->cpu);
 	if (status == TV_OK) {
 		tv_lock_acquire();
 		if (pal->state != TV_PAL_READY || pal->running_on >= 0)

@@ -9,10 +9,10 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "apps/trustvisor/guest_walk.h"
 #include "apps/trustvisor/tv_hypercall.h"
 #include "apps/trustvisor/utpm/utpm.h"
 #include "core/hv_app.h"
+#include "libvmx/guest_walk.h"
 #include "libvmx/vcpu.h"
 #include "rt/layout.h"
 
@@ -86,14 +86,27 @@ bool tv_exception(struct vcpu *v, uint8_t vector, uint32_t error_code);
 void tv_timer_expired(struct vcpu *v);
 bool tv_may_take_nmi(struct vcpu *v);
 struct tv_call *tv_call_of(uint32_t cpu);
-/* A gw_ctx for the guest's current paging mode and CR3 (VMCS). */
-void tv_walk_ctx(struct gw_ctx *c, uint64_t cr3);
+/* A vmx_gw_ctx for the guest's current paging mode and CR3 (VMCS). */
+void tv_walk_ctx(struct vmx_gw_ctx *c, uint64_t cr3);
 /* Copies to/from the PAL's own pages; false if outside them (or into code). */
 bool tv_pal_copy(struct tv_pal *pal, uint64_t gva, void *buf, size_t n, bool to_pal);
 /* PAL time budget in preemption-timer ticks (0 = the timer is not used). */
 extern uint32_t tv_pal_timer_ticks;
 /* The periodic preemption-timer value outside PALs (tv_platform.c), restored at PAL exit. */
 extern uint32_t tv_tick_ticks;
+
+/* ---- tv_fpu.c: x87/SSE/AVX state across a PAL call ---- */
+/* Before a call on `cpu`: TV_OK, TV_ERR_UNSUPPORTED (no XSAVE in root mode, or
+ * CR0.TS set) or TV_ERR_NO_MEMORY (the first call's save area). */
+int64_t tv_fpu_prepare(uint32_t cpu);
+/* PAL entry: XSAVE the caller's components, then put all of them in the init state. */
+void tv_fpu_enter_pal(uint32_t cpu);
+/* Every PAL exit: XRSTOR the caller's state (nothing of the PAL's survives) and XCR0. */
+void tv_fpu_exit_pal(uint32_t cpu);
+/* XSAVE / XRSTOR of `mask` into/from a 64-byte aligned area (>= 576 bytes), XCR0
+ * widened to `mask` for the instruction (tv_utpm.c, around BearSSL). */
+void tv_fpu_save(void *area, uint64_t mask);
+void tv_fpu_restore(const void *area, uint64_t mask);
 
 /* ---- tv_utpm.c ---- */
 /* Per CPU at boot: the BearSSL runtime; on the boot CPU also the hypervisor's keys. */

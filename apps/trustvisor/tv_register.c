@@ -107,7 +107,7 @@ static int check_desc(const struct tv_pal_desc *d, bool user)
 }
 
 /* Translates every page with the caller's tables; fills pal->page[]. */
-static int translate_pages(struct tv_pal *pal, const struct gw_ctx *c)
+static int translate_pages(struct tv_pal *pal, const struct vmx_gw_ctx *c)
 {
 	const struct tv_pal_desc *d = &pal->desc;
 
@@ -117,8 +117,9 @@ static int translate_pages(struct tv_pal *pal, const struct gw_ctx *c)
 		for (uint64_t off = 0; off < s->size; off += TV_PAGE) {
 			struct tv_page *p = &pal->page[pal->npages];
 			uint64_t gpa;
-			int rc = gw_translate(c, s->gva + off, pal->user ? GW_USER : 0, &gpa);
-			if (rc == GW_ERR_PROTECTION)
+			int rc =
+			    vmx_gw_translate(c, s->gva + off, pal->user ? VMX_GW_USER : 0, &gpa);
+			if (rc == VMX_GW_ERR_PROTECTION)
 				return TV_ERR_RANGE; /* a supervisor page from ring 3 */
 			if (rc)
 				return TV_ERR_FAULT;
@@ -181,7 +182,7 @@ int64_t tv_register(struct vcpu *v, uint64_t desc_gva)
 {
 	static struct tv_pal scratch[HV_MAX_CPUS]; /* too big for the stack */
 	struct tv_pal *cand = &scratch[v->cpu];
-	struct gw_ctx c;
+	struct vmx_gw_ctx c;
 	int rc;
 
 	uint64_t efer = vmcs_read64(VMCS_GUEST_IA32_EFER);
@@ -197,7 +198,8 @@ int64_t tv_register(struct vcpu *v, uint64_t desc_gva)
 	tv_walk_ctx(&c, vmcs_readnat(VMCS_GUEST_CR3));
 	if (cand->user && (desc_gva >= TV_USER_TOP || desc_gva + sizeof(cand->desc) > TV_USER_TOP))
 		return TV_ERR_RANGE;
-	if (gw_read(&c, &cand->desc, desc_gva, sizeof(cand->desc), cand->user ? GW_USER : 0))
+	if (vmx_gw_read(&c, &cand->desc, desc_gva, sizeof(cand->desc),
+	                cand->user ? VMX_GW_USER : 0))
 		return TV_ERR_FAULT;
 	if ((rc = check_desc(&cand->desc, cand->user)) != TV_OK)
 		return rc;

@@ -2,8 +2,9 @@
  * Micro-TPM hypercalls from inside a PAL (tv_hypercall.h), on apps/trustvisor/utpm.
  *
  * Buffers are the PAL's own memory, copied through per-CPU hypervisor buffers.
- * BearSSL uses SSE registers, so the guest's x87/SSE state (the PAL's, which is
- * the caller's) is saved with XSAVE before and restored after (utpm/README.md).
+ * BearSSL uses SSE registers, so the guest's x87/SSE state (the PAL's own:
+ * tv_fpu.c switched the caller's out at entry) is saved with XSAVE before and
+ * restored after (utpm/README.md), XCR0 widened to x87|SSE for it (tv_fpu.c).
  * One lock serialises every call: seal and random change the DRBG.
  * Results: seal, unseal and quote return the output length (>= 0) in RAX, the
  * others TV_OK; errors are TV_ERR_INVALID (a buffer outside the PAL, a length
@@ -146,28 +147,28 @@ static int64_t run(struct tv_pal *pal, struct cpu_scratch *b, uint32_t fn, const
 static int64_t caller_write(uint64_t gva, const void *src, size_t n)
 {
 	bool user = vcpu_cpl() == 3;
-	unsigned acc = (user ? GW_USER : 0) | GW_WRITE;
-	struct gw_ctx c;
+	unsigned acc = (user ? VMX_GW_USER : 0) | VMX_GW_WRITE;
+	struct vmx_gw_ctx c;
 	uint64_t gpa;
 
 	if (gva == 0 || gva + n < gva || (user && gva + n > TV_USER_TOP))
 		return TV_ERR_RANGE;
 	tv_walk_ctx(&c, vmcs_readnat(VMCS_GUEST_CR3));
 	for (uint64_t a = gva; a < gva + n; a = (a & ~(TV_PAGE - 1)) + TV_PAGE) {
-		int rc = gw_translate(&c, a, acc, &gpa);
-		if (rc == GW_OK && !tv_guest_page(gpa & ~(TV_PAGE - 1), true))
+		int rc = vmx_gw_translate(&c, a, acc, &gpa);
+		if (rc == VMX_GW_OK && !tv_guest_page(gpa & ~(TV_PAGE - 1), true))
 			return TV_ERR_RANGE; /* hypervisor memory, a PAL page, not RAM */
-		if (rc == GW_ERR_NONCANONICAL || rc == GW_ERR_MEMORY)
+		if (rc == VMX_GW_ERR_NONCANONICAL || rc == VMX_GW_ERR_MEMORY)
 			return TV_ERR_RANGE;
 		/* A supervisor page from ring 3 is a range error, as in registration;
 		 * a read-only or absent page is a fault. */
-		if (rc == GW_ERR_PROTECTION && user &&
-		    gw_translate(&c, a, GW_USER, &gpa) == GW_ERR_PROTECTION)
+		if (rc == VMX_GW_ERR_PROTECTION && user &&
+		    vmx_gw_translate(&c, a, VMX_GW_USER, &gpa) == VMX_GW_ERR_PROTECTION)
 			return TV_ERR_RANGE;
-		if (rc != GW_OK)
+		if (rc != VMX_GW_OK)
 			return TV_ERR_FAULT;
 	}
-	return gw_write(&c, gva, src, n, acc) == GW_OK ? TV_OK : TV_ERR_FAULT;
+	return vmx_gw_write(&c, gva, src, n, acc) == VMX_GW_OK ? TV_OK : TV_ERR_FAULT;
 }
 
 /* TV_HC_QUOTE_KEY: RBX = output, RCX = capacity; RAX = UTPM_PUBKEY_SIZE. */
@@ -202,11 +203,11 @@ int64_t tv_utpm_call(struct vcpu *v, uint32_t fn)
 		return TV_ERR_NOT_IN_PAL;
 	if (!hv_ready)
 		return TV_ERR_TPM;
-	hw_xsave(b->xsave, XSTATE_X87_SSE);
+	tv_fpu_save(b->xsave, XSTATE_X87_SSE);
 	spin_lock(&utpm_lock);
 	int64_t r = run(pal, b, fn, a);
 	spin_unlock(&utpm_lock);
-	hw_xrstor(b->xsave, XSTATE_X87_SSE);
+	tv_fpu_restore(b->xsave, XSTATE_X87_SSE);
 	memset(b->in, 0, sizeof(b->in));
 	memset(b->out, 0, sizeof(b->out));
 	return r;

@@ -29,6 +29,7 @@
 #define FAKE_MAX_MSRS        160 /* per CPU */
 #define FAKE_MAX_CPUID       64
 #define FAKE_MAX_VMCS        32
+#define FAKE_MAX_XOPS        16 /* XSAVE/XRSTOR calls logged per CPU */
 #define FAKE_VMCS_MAX_FIELDS 256
 #define FAKE_IO_LOG_SIZE     4096
 #define FAKE_IO_MAX_PORTS    32 /* ports with scripted input */
@@ -66,7 +67,25 @@ struct fake_cpu {
 	/* counters */
 	uint64_t halts, pauses, clis, stis, wbinvds, invlpgs, xsaves, xrstors, eois;
 	uint64_t last_invlpg, last_xsave_mask;
-	uint64_t ud_faults, gp_faults;
+	uint64_t ud_faults, gp_faults, nm_faults;
+	/*
+	 * A sliver of the extended state that XSAVE/XRSTOR move (standard form,
+	 * SDM Vol. 1 13.4.1): FCW (legacy bytes 1:0, component 0), MXCSR (27:24,
+	 * components 1|2) and the low qword of XMM0 (167:160, component 1).
+	 * XRSTOR of a component whose XSTATE_BV bit is 0 gives the init values
+	 * 0x37f, 0 (MXCSR is loaded from memory either way, SDM 13.8.1).
+	 */
+	uint16_t fcw;
+	uint32_t mxcsr;
+	uint64_t xmm0_lo;
+	/* Every XSAVE/XRSTOR in order (the first FAKE_MAX_XOPS; nxops counts all). */
+	struct fake_xop {
+		bool restore;       /* XRSTOR (else XSAVE) */
+		const void *area;   /* its memory operand */
+		uint64_t rfbm;      /* XCR0 & EDX:EAX */
+		uint64_t xstate_bv; /* XRSTOR: the header's XSTATE_BV it read */
+	} xops[FAKE_MAX_XOPS];
+	size_t nxops;
 };
 
 /* The state of CPU `index`: tests may read and write it directly. */

@@ -222,18 +222,86 @@ void hw_invlpg(uint64_t va)
 	fake_unlock();
 }
 
+/* XSAVE / XRSTOR (SDM Vol. 2 XSAVE, XRSTOR; Vol. 1 13.7, 13.8): #UD without
+ * CR4.OSXSAVE, #NM with CR0.TS, #GP on a misaligned area; counted, not run. */
+static bool xfault(struct fake_cpu *c, const void *area)
+{
+	if (!(c->cr4 & CR4_OSXSAVE))
+		c->ud_faults++;
+	else if (c->cr0 & CR0_TS)
+		c->nm_faults++;
+	else if ((uintptr_t)area & 63)
+		c->gp_faults++;
+	else
+		return false;
+	return true;
+}
+
+static void xlog(struct fake_cpu *c, bool restore, const void *area, uint64_t rfbm, uint64_t bv)
+{
+	if (c->nxops < FAKE_MAX_XOPS)
+		c->xops[c->nxops] = (struct fake_xop){restore, area, rfbm, bv};
+	c->nxops++;
+}
+
 void hw_xsave(void *area, uint64_t mask)
 {
 	fake_lock();
-	fake_cur()->xsaves++;
-	fake_cur()->last_xsave_mask = mask;
+	struct fake_cpu *c = fake_cur();
+	uint64_t rfbm = mask & c->xcr0, bv;
+	uint8_t *a = area;
+	c->xsaves++;
+	c->last_xsave_mask = mask;
+	if (!xfault(c, area)) {
+		/* Every requested component written, as if all were in use. */
+		if (rfbm & XCR0_X87)
+			memcpy(a, &c->fcw, 2);
+		if (rfbm & (XCR0_SSE | XCR0_AVX))
+			memcpy(a + 24, &c->mxcsr, 4);
+		if (rfbm & XCR0_SSE)
+			memcpy(a + 160, &c->xmm0_lo, 8);
+		memcpy(&bv, a + 512, 8);
+		bv = (bv & ~rfbm) | rfbm;
+		memcpy(a + 512, &bv, 8);
+		xlog(c, false, area, rfbm, 0);
+	}
 	fake_unlock();
 }
 
 void hw_xrstor(const void *area, uint64_t mask)
 {
 	fake_lock();
-	fake_cur()->xrstors++;
+	struct fake_cpu *c = fake_cur();
+	uint64_t rfbm = mask & c->xcr0, bv, rest = 0;
+	uint32_t mxcsr;
+	const uint8_t *a = area;
+	c->xrstors++;
+	if (!xfault(c, area)) {
+		memcpy(&bv, a + 512, 8);
+		memcpy(&mxcsr, a + 24, 4);
+		for (int i = 8; i < 64; i++)
+			rest |= a[512 + i];
+		/* Header: XSTATE_BV within XCR0, the rest 0 (standard form); MXCSR
+		 * reserved bits clear. */
+		if ((bv & ~c->xcr0) || rest ||
+		    ((rfbm & (XCR0_SSE | XCR0_AVX)) && (mxcsr & ~0xffffu))) {
+			c->gp_faults++;
+		} else {
+			if (rfbm & XCR0_X87) {
+				c->fcw = 0x37f;
+				if (bv & XCR0_X87)
+					memcpy(&c->fcw, a, 2);
+			}
+			if (rfbm & (XCR0_SSE | XCR0_AVX))
+				c->mxcsr = mxcsr;
+			if (rfbm & XCR0_SSE) {
+				c->xmm0_lo = 0;
+				if (bv & XCR0_SSE)
+					memcpy(&c->xmm0_lo, a + 160, 8);
+			}
+			xlog(c, true, area, rfbm, bv);
+		}
+	}
 	fake_unlock();
 }
 

@@ -1,5 +1,5 @@
 /*
- * libvmx guest_apic.c + insn_decode.c + guest_walk.c: the guest's INIT IPIs are
+ * libvmx guest_apic.c + insn_decode.c + guest_linear.c: the guest's INIT IPIs are
  * dropped when every target waits for SIPI, everything else reaches the LAPIC.
  */
 #include <setjmp.h>
@@ -202,6 +202,32 @@ static void test_store_through_guest_paging(void **state)
 	guest_memory_test_window(NULL, 0);
 }
 
+/* PAE: the walk starts at the PDPTEs in the VMCS (what the CPU used), not at
+ * the PDPT in memory, which here is empty. */
+static void test_store_through_pae_paging(void **state)
+{
+	struct vcpu *v = protected_guest();
+	/* Linear 0x400000 -> physical 0x2000: PD at 0x3000 (entry 2), PT at 0x4000. */
+	uint64_t *pd = (uint64_t *)&guest_ram[0x3000], *pt = (uint64_t *)&guest_ram[0x4000];
+	memset(&guest_ram[0x5000], 0, 32);
+	pd[2] = 0x4000 | 1;
+	pt[0] = 0x2000 | 1;
+	const uint8_t insn[] = {0xa3, 0x80, 0x00, 0xe0, 0xfe}; /* mov [0xfee00080], eax */
+	memcpy(&guest_ram[0x2000], insn, sizeof(insn));
+	vmcs_set(VMCS_GUEST_CR0.enc, vmcs_get(VMCS_GUEST_CR0.enc) | CR0_PG);
+	vmcs_set(VMCS_GUEST_CR4.enc, vmcs_get(VMCS_GUEST_CR4.enc) | CR4_PAE);
+	vmcs_set(VMCS_GUEST_CR3.enc, 0x5000);
+	vmcs_set(VMCS_GUEST_PDPTE0.enc, 0x3000 | 1);
+	vmcs_set(VMCS_GUEST_RIP.enc, 0x400000);
+	v->gpr[GPR_RAX] = 0x50;
+	struct exit_fields f = {
+	    .reason = VMX_EXIT_EPT_VIOLATION, .qualification = EPTQUAL_WRITE, .gpa = 0xfee00080};
+	env_exit(v, &f);
+	assert_int_equal(fake_cpu(0)->apic_regs[APIC_REG_TPR / 16], 0x50);
+	assert_int_equal(vmcs_get(VMCS_GUEST_RIP.enc), 0x400005);
+	guest_memory_test_window(NULL, 0);
+}
+
 static void test_undecodable_store_panics(void **state)
 {
 	struct vcpu *v = protected_guest();
@@ -283,6 +309,7 @@ int main(void)
 	    cmocka_unit_test(test_init_to_running_cpu_is_forwarded),
 	    cmocka_unit_test(test_xchg_returns_old_register),
 	    cmocka_unit_test(test_store_through_guest_paging),
+	    cmocka_unit_test(test_store_through_pae_paging),
 	    cmocka_unit_test(test_undecodable_store_panics),
 	    cmocka_unit_test(test_x2apic_icr),
 	    cmocka_unit_test(test_write_access_back_once_every_ap_started),

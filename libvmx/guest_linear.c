@@ -1,0 +1,55 @@
+/*
+ * Reading guest memory by guest-linear address with the guest's current
+ * paging (libvmx/guest_walk.h over the VMCS): used to fetch the instruction
+ * behind an MMIO exit. Guest-physical = host-physical (identity EPT), except
+ * the hypervisor region, which is never read on the guest's behalf.
+ */
+#include "hw/hw.h"
+#include "libvmx/guest_memory.h"
+#include "libvmx/guest_walk.h"
+#include "libvmx/vmx_internal.h"
+
+static void *guest_page(void *arg, uint64_t gpa_page, bool write)
+{
+	(void)arg;
+	(void)write;
+	if (vmx_gpa_in_hv_region(gpa_page) || vmx_gpa_in_hv_region(gpa_page + 0xfff))
+		return NULL;
+	return guest_phys_ptr(gpa_page);
+}
+
+bool vmx_guest_read_linear(uint64_t la, void *buf, size_t n)
+{
+	uint64_t cr0 = vmcs_readnat(VMCS_GUEST_CR0), cr4 = vmcs_readnat(VMCS_GUEST_CR4);
+	uint64_t efer = vmcs_read64(VMCS_GUEST_IA32_EFER);
+	uint64_t pdpte[4];
+	struct vmx_gw_ctx c = {
+	    .cr3 = vmcs_readnat(VMCS_GUEST_CR3),
+	    .pse = (cr4 & CR4_PSE) != 0,
+	    .wp = (cr0 & CR0_WP) != 0,
+	    .nxe = (efer & EFER_NXE) != 0,
+	    .page = guest_page,
+	};
+
+	if (!(cr0 & CR0_PG)) {
+		c.mode = VMX_GW_PAGING_OFF;
+	} else if (efer & EFER_LMA) {
+		if (cr4 & CR4_LA57)
+			return false; /* 5-level paging is not walked */
+		c.mode = VMX_GW_PAGING_4LEVEL;
+	} else if (cr4 & CR4_PAE) {
+		/* With EPT the CPU uses the PDPTEs in the VMCS, not the table now in
+		 * memory (guest_walk.h). */
+		pdpte[0] = vmcs_read64(VMCS_GUEST_PDPTE0);
+		pdpte[1] = vmcs_read64(VMCS_GUEST_PDPTE1);
+		pdpte[2] = vmcs_read64(VMCS_GUEST_PDPTE2);
+		pdpte[3] = vmcs_read64(VMCS_GUEST_PDPTE3);
+		c.mode = VMX_GW_PAGING_PAE;
+		c.pdpte = pdpte;
+	} else {
+		c.mode = VMX_GW_PAGING_32;
+	}
+	/* As the device the hypervisor stands in for: no U/S, R/W or XD check
+	 * (the guest has just executed these bytes). */
+	return vmx_gw_read(&c, buf, la, n, 0) == VMX_GW_OK;
+}
