@@ -248,10 +248,20 @@ def _run_job(job, args, progress):
         job.index + 1))
     clock = _LineClock(time.monotonic()) if args.emulator == "qemu" else None
     try:
-        job.result = runlib.run_image(
-            job.config, job.image, job.disk, emulator=args.emulator, cpus=job.cpus,
-            mem=args.mem, timeout=TIMEOUTS[job.workload], log=log, quiet=clock is None,
-            out=clock)
+        for attempt in range(2):
+            job.result = runlib.run_image(
+                job.config, job.image, job.disk, emulator=args.emulator, cpus=job.cpus,
+                mem=args.mem, timeout=TIMEOUTS[job.workload], log=log, quiet=clock is None,
+                out=clock)
+            if not _failed_to_start(job.result) or attempt:
+                break
+            # Seen here: Bochs dies at start when its display (RFB) finds no free port
+            # among 5900-5949, with other engineers' emulators running. Once more.
+            progress.say("%s: the emulator failed to start (%s); retrying once" % (
+                job.name, job.result.detail))
+            time.sleep(5)
+            if clock:
+                clock = _LineClock(time.monotonic())
         extract(job, args.emulator, clock)
     except Exception as e:  # a broken run must not take the others down
         job.problem = "%s: %s" % (type(e).__name__, e)
@@ -263,6 +273,11 @@ def _run_job(job, args, progress):
         job.name, r.status if r else "error", " (" + job.problem + ")" if job.problem else "",
         r.ticks if r and r.ticks is not None else "n/a", r.seconds if r else 0,
         "" if not job.problem else "; log " + os.path.relpath(log, bazel.ROOT)))
+
+
+def _failed_to_start(result):
+    """An emulator that ended in error before the guest ran (no serial output)."""
+    return result.status == "error" and not result.ticks and not result.serial.strip()
 
 
 def run_jobs(jobs, args, progress):
