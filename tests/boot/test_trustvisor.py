@@ -48,5 +48,9 @@ def test_pal_fault_and_timeout_return_errors():
     harness.assert_serial_contains(r, "TVGUEST: fault exit=0")
     harness.assert_serial_contains(r, "TVGUEST: loop exit=0")
     harness.assert_serial_contains(r, "TVGUEST: after errors exit=0 40 + 2 = 42")
+    # pal_demo --fpu: the PAL started with zeroed XMM0-15 and default MXCSR/FCW,
+    # and the caller found its own XMM pattern and control words after the call.
+    harness.assert_serial_contains(r, "pal_demo: fpu isolation ok")
+    harness.assert_serial_contains(r, "TVGUEST: fpu exit=0")
     harness.assert_serial_contains(r, "TVGUEST: DONE")
     harness.assert_poweroff(r)
