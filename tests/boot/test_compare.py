@@ -121,16 +121,15 @@ def test_quick_compare_table_matches_json():
             if not values or not all(v > 0 for v in values):
                 raise AssertionError("%s %s: %r" % (config, name, values))
     # The PAL cases ran under TrustVisor (`bench pal`): the null call's target figures.
-    if True:
-        exits = figures(doc, "trustvisor", "pal_null_call", "exits")
-        stops = figures(doc, "trustvisor", "pal_null_call", "quiesce")
-        if exits != [exits[0]] or not 1 <= exits[0] <= 4 or stops != [0]:
-            raise AssertionError("null PAL call: exits %r, quiesce rounds %r" % (exits, stops))
-        if not figures(doc, "trustvisor", "pal_null_call"):
-            raise AssertionError("null PAL call without its ticks")
-        for config in CONFIGS[:2]:
-            if figures(doc, config, "pal_null_call"):
-                raise AssertionError("%s has PAL figures" % config)
+    exits = figures(doc, "trustvisor", "pal_null_call", "exits")
+    stops = figures(doc, "trustvisor", "pal_null_call", "quiesce")
+    if len(exits) != 1 or not 1 <= exits[0] <= 4 or stops != [0]:
+        raise AssertionError("null PAL call: exits %r, quiesce rounds %r" % (exits, stops))
+    if not figures(doc, "trustvisor", "pal_null_call"):
+        raise AssertionError("null PAL call without its ticks")
+    for config in CONFIGS[:2]:
+        if figures(doc, config, "pal_null_call"):
+            raise AssertionError("%s has PAL figures" % config)
     svg = os.path.splitext(JSON_PATH)[0] + ".svg"
     bars = [e for e in xml.dom.minidom.parse(svg).getElementsByTagName("rect")
             if e.getAttribute("fill") in ("#4477aa", "#cc6677") and
