@@ -44,8 +44,8 @@ struct hv_app {
 	/*
 	 * The VMX-preemption timer expired (basic exit reason 52, SDM Vol. 3C
 	 * 25.5.1 and Appendix C): only apps that turn the timer on (pin-based
-	 * control bit 6) see it. Return true if handled; NULL or false panics with the VMCS dump,
-	 * like any other exit nobody expected.
+	 * control bit 6) see it. Return true if handled; NULL or false panics
+	 * with the VMCS dump, like any other exit nobody expected.
 	 */
 	bool (*preemption_timer)(struct vcpu *v);
 	/*

@@ -2,8 +2,9 @@
  * Wires libquiesce into libvmx's NMI path and guest/host transitions.
  *
  * Neither library names the other: libvmx exposes an NMI filter, an
- * after-exit hook and a chain of before-entry hooks, libquiesce exposes what must run there, and
- * this file connects them for every image (libquiesce/README.md gives the order).
+ * after-exit hook and a chain of before-entry hooks, libquiesce exposes what
+ * must run there, and this file connects them for every image
+ * (libquiesce/README.md gives the order).
  */
 #include "core/quiesce_wiring.h"
 

@@ -9,8 +9,9 @@
  * quiesce round: the round makes every online CPU leave the guest (NMI) and
  * park; on its way back in, each CPU sees the new generation in its
  * before-entry hook (hv_app.before_entry, which libvmx runs after libquiesce's
- * hook, so after the CPU left the round) and INVEPTs the guest view before running guest code. A
- * CPU in wait-for-SIPI runs no guest code and does the same at its SIPI exit.
+ * hook, so after the CPU left the round) and INVEPTs the guest view before
+ * running guest code. A CPU in wait-for-SIPI runs no guest code and does the
+ * same at its SIPI exit.
  *
  * The VMX-preemption timer runs only inside a PAL (its time budget, armed in
  * tv_call.c); libvmx hands its exit to hv_app.preemption_timer. Outside PALs
