@@ -132,7 +132,8 @@ uint32_t case64_pal_errors(void)
 	struct hv_counters c0, c1;
 	uint64_t in[ADDER_IN_WORDS] = {40, 2, ADDER_NORMAL, 0}, out[ADDER_OUT_WORDS] = {0, 0}, rdx;
 	bool have = hv_counters(&c0);
-	uint64_t rax = cpu64_pal_call(entry, in, 3, out, ADDER_OUT_WORDS, &rdx);
+	volatile uint64_t ret_rip;
+	uint64_t rax = cpu64_pal_call(entry, in, 3, out, ADDER_OUT_WORDS, &rdx, &ret_rip);
 	if (have && hv_counters(&c1) && c1.exits - c0.exits != 1)
 		return stage_fail("call after unregister took %u VM exits (expected none)",
 		                  c1.exits - c0.exits - 1);

@@ -28,6 +28,7 @@ uint32_t case64_pal_nmi(void)
 		return stage_fail("register: %s", tv64_strerror(st));
 	}
 	uint32_t count0 = stage->nmi_count, in_pal0 = stage->nmi_in_pal;
+	uint32_t at_return0 = stage->nmi_at_return;
 	__atomic_store_n(&stage->nmi_go, 1, __ATOMIC_SEQ_CST);
 	uint64_t end = stage_deadline_us(STORM_TIMEOUT_US);
 	while (!stage->nmi_done && !stage_passed(end)) {
@@ -48,10 +49,12 @@ uint32_t case64_pal_nmi(void)
 	int64_t ust = tv64_unregister(entry);
 	stage_delay_us(SETTLE_US); /* a late or duplicate NMI shows up here */
 	uint32_t got = stage->nmi_count - count0, in_pal = stage->nmi_in_pal - in_pal0;
-	uint32_t sent = stage->nmi_sent;
+	uint32_t sent = stage->nmi_sent, at_return = stage->nmi_at_return - at_return0;
 
-	stage_info("pal_nmi: %u PAL calls, %u wrong; NMIs sent %u, taken %u, inside a PAL %u",
-	           calls, bad, sent, got, in_pal);
+	/* At a PAL call's return address: mostly NMIs TrustVisor held while the PAL ran. */
+	stage_info("pal_nmi: %u PAL calls, %u wrong; NMIs sent %u, taken %u, inside a PAL %u, at a "
+	           "PAL call's return %u",
+	           calls, bad, sent, got, in_pal, at_return);
 	if (!stage->nmi_done)
 		return stage_fail("the sender on slot 1 did not finish (sent %u)", sent);
 	if (bad)

@@ -63,10 +63,11 @@ INLINE64 void cpu64_vmcall(struct vmcall_regs *r)
  * RDX, RCX). Under TrustVisor a registered PAL returns RAX = status and RDX =
  * the PAL's RAX; an unregistered one is a plain function: RAX = its result.
  * Every register a System V call may change is an output here. No red zone to
- * skip: the stage is built with -mno-red-zone.
+ * skip: the stage is built with -mno-red-zone. *ret_rip receives the return
+ * address before the call: where an NMI TrustVisor held during the PAL lands.
  */
 INLINE64 uint64_t cpu64_pal_call(uint64_t entry, const uint64_t *in, uint64_t nin, uint64_t *out,
-                                 uint64_t nout, uint64_t *rdx_out)
+                                 uint64_t nout, uint64_t *rdx_out, volatile uint64_t *ret_rip)
 {
 	register uint64_t rdi __asm__("rdi") = (uint64_t)(uintptr_t)in;
 	register uint64_t rsi __asm__("rsi") = nin;
@@ -78,9 +79,12 @@ INLINE64 uint64_t cpu64_pal_call(uint64_t entry, const uint64_t *in, uint64_t ni
 	register uint64_t r11 __asm__("r11");
 	uint64_t rax;
 
-	__asm__ __volatile__("call *%[entry]"
-	                     : "=a"(rax), "+r"(rdi), "+r"(rsi), "+r"(rdx), "+r"(rcx), "=r"(r8),
-	                       "=r"(r9), "=r"(r10), "=r"(r11)
+	__asm__ __volatile__("leaq 1f(%%rip), %%rax\n\t"
+	                     "movq %%rax, %[ret]\n\t"
+	                     "call *%[entry]\n"
+	                     "1:"
+	                     : "=&a"(rax), "+r"(rdi), "+r"(rsi), "+r"(rdx), "+r"(rcx), "=r"(r8),
+	                       "=r"(r9), "=r"(r10), "=r"(r11), [ret] "=m"(*ret_rip)
 	                     : [entry] "m"(entry)
 	                     : "memory", "cc");
 	*rdx_out = rdx;

@@ -46,14 +46,16 @@ struct pal64_shared {
 	volatile uint32_t nmi_sent;  /* sender: NMI IPIs sent */
 	volatile uint32_t nmi_lost;  /* sender: an NMI the handler did not count in time */
 	volatile uint32_t nmi_count; /* stage: NMIs its 64-bit handler took (any case) */
-	volatile uint32_t
-	    nmi_in_pal; /* stage: of those, interrupted RIP in PAL code or foreign CR3 */
-	volatile uint32_t nmi_pal_rip;  /* stage: the last such RIP (low 32 bits) */
+	/* stage: of those, interrupted RIP in PAL code or foreign CR3; the last such RIP */
+	volatile uint32_t nmi_in_pal;
+	volatile uint32_t nmi_pal_rip;
+	/* stage: NMIs taken at a PAL call's return address (mostly held during the PAL) */
+	volatile uint32_t nmi_at_return;
 	char detail[PAL64_DETAIL_SIZE]; /* out: FAIL / SKIP reason */
 };
 
 _Static_assert(sizeof(struct pal64_header) == 16, "same layout in -m32 and -m64");
-_Static_assert(sizeof(struct pal64_shared) == 12 * 4 + PAL64_DETAIL_SIZE,
+_Static_assert(sizeof(struct pal64_shared) == 13 * 4 + PAL64_DETAIL_SIZE,
                "same layout in -m32 and -m64");
 
 #endif /* __ASSEMBLER__ */

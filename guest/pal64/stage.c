@@ -15,6 +15,7 @@
 #include "guest/layout.h"
 #include "guest/pal64/cpu64.h"
 #include "guest/pal64/pal_code.h"
+#include "guest/pal64/tv64.h"
 
 #define VEC_NMI       2
 #define ISR_STUB_SIZE 16
@@ -70,6 +71,8 @@ void stage_interrupt(struct frame64 *f)
 	if (f->vector == VEC_NMI) {
 		bool in_pal = pal_code_contains(f->rip) || cpu64_read_cr3() != guest_cr3;
 		__atomic_fetch_add(&stage->nmi_count, 1, __ATOMIC_SEQ_CST);
+		if (f->rip == tv64_return_rip)
+			__atomic_fetch_add(&stage->nmi_at_return, 1, __ATOMIC_SEQ_CST);
 		if (in_pal) {
 			stage->nmi_pal_rip = (uint32_t)f->rip;
 			__atomic_fetch_add(&stage->nmi_in_pal, 1, __ATOMIC_SEQ_CST);

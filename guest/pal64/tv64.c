@@ -6,6 +6,8 @@
 
 #define DEBUG_HC_COUNTERS 0x48560004u /* core/debug_hypercall.h */
 
+volatile uint64_t tv64_return_rip;
+
 int64_t tv64_hypercall(uint32_t fn, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5)
 {
 	struct vmcall_regs r = {fn, a1, a2, a3, a4, a5};
@@ -63,7 +65,7 @@ int64_t tv64_call(uint64_t entry, const uint64_t *in, uint32_t nin, uint64_t *ou
                   uint64_t *pal_ret)
 {
 	uint64_t rdx = 0;
-	int64_t status = (int64_t)cpu64_pal_call(entry, in, nin, out, nout, &rdx);
+	int64_t status = (int64_t)cpu64_pal_call(entry, in, nin, out, nout, &rdx, &tv64_return_rip);
 	*pal_ret = rdx;
 	return status;
 }

@@ -19,6 +19,9 @@ uint64_t tv64_entry(enum pal_kind kind);
 int64_t tv64_register(const struct tv_pal_desc *d);
 int64_t tv64_unregister(uint64_t entry);
 
+/* The return address of the latest tv64_call (NMIs held during a PAL land there). */
+extern volatile uint64_t tv64_return_rip;
+
 /* A PAL call: the status (TV_OK or TV_ERR_*), *pal_ret = the PAL's RAX. */
 int64_t tv64_call(uint64_t entry, const uint64_t *in, uint32_t nin, uint64_t *out, uint32_t nout,
                   uint64_t *pal_ret);
