@@ -1,16 +1,16 @@
 """`./hv compare`: the same guest workloads bare, under passthrough and under TrustVisor.
 
 What runs (each configuration boots the same disks; tools/run.py does every boot):
-  bench  the test guest with `bench pal` on its command line (guest/bench/): prints
+  bench  the test guest with `bench` on its command line (guest/bench/): prints
          `BENCH: <name> ticks=<n>` for its power-on-to-entry time, a CPU-bound and a
          memory-bound workload and the NMI latency, each measured with RDTSC inside the
-         guest; under a hypervisor the BENCH debug hypercall adds the hypervisor's
-         quiesce_round and nmi_delivery lines, and under TrustVisor the PAL cases print
-         `BENCH: pal_... ticks=<n> exits=<n> quiesce=<n> cpus=<n>` (bare and passthrough
-         skip them).
-  pal    (not with --quick) the same bench disk under TrustVisor again with 1, 2 and 4
-         CPUs (the one equal to --cpus is the bench run itself): only its PAL figures
-         count, to show whether a PAL call's cost depends on the CPU count.
+         guest; it then starts the other CPUs and, under a hypervisor, calls the BENCH
+         debug hypercall: the hypervisor's quiesce_round and nmi_delivery lines.
+  pal    under TrustVisor only, the test guest with `pal` (guest/case_pal.c,
+         guest/pal64/): `BENCH: <pal_...|utpm_...> ticks=<n> exits=<n> quiesce=<n>
+         cpus=<n>`, with --cpus CPUs and, unless --quick, also with 1, 2 and 4 CPUs.
+         Only its PAL figures count. (`bench pal` in one boot cannot be used: both
+         start the other CPUs, and the guest's smp case runs only once.)
   linux  (not with --quick) guest/linux's Debian kernel + busybox initramfs and command
          line, plus clearcpuid=rdrand,rdseed (linux_disk()), up to user space
          (`LINUXGUEST: DONE`), then power-off.
@@ -47,7 +47,7 @@ from tools import compare_report as report
 CONFIGS = ("bare", "passthrough", "trustvisor")
 HV_CONFIGS = ("passthrough", "trustvisor")
 PAL_CPUS = (1, 2, 4)  # CPU counts of the PAL scaling runs
-BENCH_CMDLINE = "bench pal"
+CMDLINES = {"bench": "bench", "pal": "pal"}  # the test guest's disks
 GUEST_LABEL = "//guest:testguest.elf"
 TIMEOUTS = {"bench": 900.0, "pal": 1800.0, "linux": 3000.0}
 OUT_DIR = os.path.join(bazel.ROOT, "out")
@@ -314,14 +314,15 @@ def _digest(paths, extra):
     return h.hexdigest()[:16]
 
 
-def bench_disk(kernel):
-    """The test guest with BENCH_CMDLINE (cached in out/disks/ by content)."""
-    path = os.path.join(OUT_DIR, "disks", "testguest-bench-%s.img" % _digest([kernel],
-                                                                             BENCH_CMDLINE))
+def guest_disk(kernel, workload):
+    """The test guest with CMDLINES[workload] (cached in out/disks/ by content)."""
+    cmdline = CMDLINES[workload]
+    path = os.path.join(OUT_DIR, "disks", "testguest-%s-%s.img" % (
+        workload, _digest([kernel], cmdline)))
     if not os.path.exists(path):
         os.makedirs(os.path.dirname(path), exist_ok=True)
         tmp = "%s.%d.tmp" % (path, os.getpid())
-        disklib.make_disk(kernel, tmp, cmdline=BENCH_CMDLINE)
+        disklib.make_disk(kernel, tmp, cmdline=cmdline)
         os.replace(tmp, path)
     return path
 
@@ -376,12 +377,10 @@ def plan(args, images, disks, skipped):
                 if config not in skipped:
                     jobs.append(Job(config, workload, i, images.get(config), disks[workload],
                                     args.cpus))
-    if not args.quick and "trustvisor" not in skipped:
+    if "trustvisor" not in skipped:
         for i in range(args.runs):
-            for n in PAL_CPUS:
-                if n != args.cpus:
-                    jobs.append(Job("trustvisor", "pal", i, images["trustvisor"],
-                                    disks["bench"], n))
+            for n in sorted({args.cpus} | (set() if args.quick else set(PAL_CPUS))):
+                jobs.append(Job("trustvisor", "pal", i, images["trustvisor"], disks["pal"], n))
     order = {"linux": 0, "pal": 1, "bench": 2}
     return sorted(jobs, key=lambda j: order[j.workload])
 
@@ -408,7 +407,7 @@ def aggregate(jobs, args, skipped):
                            "n": len(vs)}
     for c in skipped:
         problems[c] = {"bench": skipped[c], "linux": skipped[c]}
-        problems[c].update({"pal %d" % n: skipped[c] for n in PAL_CPUS if n != args.cpus})
+        problems[c].update({"pal %d" % n: skipped[c] for n in PAL_CPUS + (args.cpus,)})
     return cells, problems
 
 
@@ -446,7 +445,7 @@ def compare(args, stdout=sys.stdout):
     for c in list(images):
         images[c] = shutil.copy(images[c], os.path.join(snap, c + ".iso"))
     images["bare"] = None
-    disks = {"bench": bench_disk(kernel)}
+    disks = {w: guest_disk(kernel, w) for w in CMDLINES}
     if not args.quick:
         print("hv compare: Linux disk (guest/linux/make_disk.py)", file=sys.stderr, flush=True)
         disks["linux"] = linux_disk()
@@ -464,7 +463,7 @@ def compare(args, stdout=sys.stdout):
         "mem_mb": args.mem,
         "runs": args.runs,
         "quick": bool(args.quick),
-        "pal_cpus": sorted({j.cpus for j in jobs if j.workload == "pal"} | {args.cpus}),
+        "pal_cpus": sorted({j.cpus for j in jobs if j.workload == "pal"}),
         "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "git_commit": git_commit(),
         "wall_seconds": round(time.monotonic() - started, 1),

@@ -116,8 +116,8 @@ def _bench_row(key, units, main_cpus):
         row = Row(key, label, "count", section, applies, None, ratio=False, kind="count")
     else:
         row = Row(key, label, units["ticks"], section, applies, issue if cpus is None else None)
-    if section == "pal" and cpus is not None and cpus != main_cpus:
-        row.workload = "pal %d" % cpus  # a scaling run (tools/compare.py)
+    if section == "pal":  # the pal runs (tools/compare.py)
+        row.workload = "pal %d" % (main_cpus if cpus is None else cpus)
     # PAL rows: op by op, its ticks at each CPU count, then exits and quiesce rounds.
     extra_rank = list(EXTRAS).index(extra) + 1 if extra in EXTRAS else (len(EXTRAS) + 1
                                                                         if extra else 0)

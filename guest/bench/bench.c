@@ -80,12 +80,20 @@ enum case_result bench_entry(struct case_ctx *c)
 	return CASE_PASS;
 }
 
+static enum case_result bench_smp(struct case_ctx *c)
+{
+	/* case_smp can run once: with `pal` the PAL cases run it after these (guest/case_pal.c). */
+	if (pal_requested())
+		return case_skip(c, "`pal` too: the PAL cases start the other CPUs");
+	return case_smp(c);
+}
+
 const struct test_case bench_cases[] = {
     {"bench_entry", bench_entry},
     {"bench_cpu", bench_cpu},
     {"bench_mem", bench_mem},
     /* After the workloads: the other CPUs up (running guest code), then NMIs and quiesce. */
-    {"bench_smp", case_smp},
+    {"bench_smp", bench_smp},
     {"bench_nmi", bench_nmi},
     {"bench_hv", bench_hv},
 };

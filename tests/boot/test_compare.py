@@ -244,25 +244,29 @@ def test_pal_rows_and_cpu_scaling():
     class Args:
         quick, runs, cpus = False, 1, 2
     images = {"bare": None, "passthrough": "p.iso", "trustvisor": "t.iso"}
-    disks = {"bench": "b.img", "linux": "l.img"}
+    disks = {"bench": "b.img", "pal": "p.img", "linux": "l.img"}
     jobs = compare.plan(Args, images, disks, {})
-    pal = sorted(j.cpus for j in jobs if j.workload == "pal")
-    if pal != [1, 4] or {j.config for j in jobs if j.workload == "pal"} != {"trustvisor"}:
-        raise AssertionError("PAL scaling runs: %r" % [(j.name) for j in jobs])
+    pal = [j for j in jobs if j.workload == "pal"]
+    if (sorted(j.cpus for j in pal) != [1, 2, 4] or {j.config for j in pal} != {"trustvisor"}
+            or {j.disk for j in pal} != {"p.img"}):
+        raise AssertionError("PAL runs: %r" % [j.name for j in jobs])
     Args.quick = True
-    if any(j.workload == "pal" for j in compare.plan(Args, images, disks, {})):
-        raise AssertionError("--quick plans PAL scaling runs")
+    quick = [(j.config, j.cpus) for j in compare.plan(Args, images, disks, {})
+             if j.workload == "pal"]
+    if quick != [("trustvisor", 2)]:
+        raise AssertionError("--quick PAL runs: %r" % quick)
     Args.quick = False
-    # Each run's figures: a scaling run keeps only its PAL lines.
+    # Each run's figures: a pal run keeps only its PAL lines.
     serial = {1: pal_serial(1, 5000), 2: pal_serial(2, 5050), 4: pal_serial(4, 5200, 1)}
     for j in jobs:
-        j.result = _Result(serial[j.cpus] if j.config == "trustvisor" else
-                           "BENCH: nmi_latency ticks=30\nTESTGUEST: DONE pass=3 fail=0\n")
+        j.result = _Result(serial[j.cpus] if j.workload == "pal" else
+                           "BENCH: nmi_latency ticks=%d\nTESTGUEST: DONE pass=3 fail=0\n" %
+                           (30 if j.config == "bare" else 400))
         if j.workload == "linux":
             j.problem = "n/a: not run here"
         else:
             compare.extract(j, "bochs", None)
-    scaled = [j for j in jobs if j.workload == "pal"][0]
+    scaled = pal[0]
     if not scaled.figures or not all(k.startswith("bench.pal_") or k.startswith("bench.utpm_")
                                      for k in scaled.figures):
         raise AssertionError("scaling run figures: %r" % scaled.figures)
@@ -300,7 +304,8 @@ def test_pal_rows_and_cpu_scaling():
         raise AssertionError("no note on the 4-CPU quiesce round: %r" % t.notes)
     # Every configuration printed the guest's NMI latency; the hypervisor's are HV-only.
     lat = rows["bench.nmi_latency"].cells
-    if lat["bare"]["value"] != 30 or lat["trustvisor"]["text"] != "400 (13.333x)":
+    if lat["bare"]["value"] != 30 or lat["trustvisor"]["text"] != "400 (13.333x)" or \
+            "bench.quiesce_round cpus=1" in rows:  # pal runs: PAL figures only
         raise AssertionError("nmi_latency: %r" % lat)
     if rows["bench.nmi_delivery"].cells["bare"]["text"] != "-":
         raise AssertionError("nmi_delivery bare: %r" % rows["bench.nmi_delivery"].cells)
