@@ -10,6 +10,15 @@
 
 #define AP_TIMEOUT_MS 500
 
+/* The slot of an AP already online with this APIC id, or 0. */
+static uint32_t started_slot(uint32_t apic_id)
+{
+	for (uint32_t s = 1; s < SMP_MAX_CPUS; s++)
+		if (smp_ap(s)->online && smp_ap(s)->lapic_id == apic_id)
+			return s;
+	return 0;
+}
+
 enum case_result case_smp(struct case_ctx *c)
 {
 	if (guest_env.ncpus == 0)
@@ -27,7 +36,14 @@ enum case_result case_smp(struct case_ctx *c)
 			continue;
 		}
 		expected++;
-		uint32_t slot = smp_start_ap(id, AP_TIMEOUT_MS);
+		/* Started earlier in this run (`bench pal`: bench_smp, then smp): INIT
+		 * again would reset a CPU that is already serving its mailbox. */
+		uint32_t slot = started_slot(id);
+		if (slot) {
+			runner_info("cpu slot %u already up: LAPIC id %u", slot, id);
+			continue;
+		}
+		slot = smp_start_ap(id, AP_TIMEOUT_MS);
 		if (!slot)
 			return case_fail(c, "APIC id %u did not check in within %u ms", id,
 			                 AP_TIMEOUT_MS);

@@ -78,6 +78,8 @@ static const char *load(void)
 
 	if (size < sizeof(*h) || h->magic != PAL64_MAGIC)
 		return "the embedded 64-bit stage has no valid header";
+	if (h->base != PAL64_BASE)
+		return "the 64-bit stage is not linked at PAL64_BASE (pal64.ld vs layout.h)";
 	if (h->mem_end > PAL64_BASE + PAL64_SIZE || h->mem_end < PAL64_BASE + size ||
 	    h->entry < PAL64_BASE || h->entry >= PAL64_BASE + size)
 		return "the 64-bit stage does not fit [PAL64_BASE, +PAL64_SIZE)";

@@ -13,10 +13,11 @@
 #define STACK64_SIZE 16384
 
 	.section .pal64_header, "a"
+pal64_header:
 	.long PAL64_MAGIC
 	.long pal64_start
 	.long __pal64_mem_end
-	.long 0
+	.long pal64_header
 
 	.section .text.entry, "ax"
 	.code64

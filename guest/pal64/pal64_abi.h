@@ -17,7 +17,7 @@ struct pal64_header {
 	uint32_t magic;
 	uint32_t entry;   /* pal64_start (below 4 GiB: the stage is linked at PAL64_BASE) */
 	uint32_t mem_end; /* end of .bss: the copier zeroes [end of file, mem_end) */
-	uint32_t reserved;
+	uint32_t base;    /* the link address (pal64.ld): must be PAL64_BASE */
 };
 
 /* The case the stage runs on this entry (one entry per case). */
