@@ -189,10 +189,11 @@ static int64_t pal_op(enum op op, uint64_t arg, const void *payload, size_t len,
 	in[0] = op;
 	in[1] = arg;
 	in[2] = len;
-	if (len)
+	/* No payload (random): len is only the byte count asked for. */
+	if (payload)
 		memcpy(&in[3], payload, len);
-	int64_t s = tv_call((const void *)pal_entry, in, (uint32_t)(3 + (len + 7) / 8), out,
-	                    TV_MAX_WORDS, &pal_ret);
+	uint32_t nin = payload ? (uint32_t)(3 + (len + 7) / 8) : 3;
+	int64_t s = tv_call((const void *)pal_entry, in, nin, out, TV_MAX_WORDS, &pal_ret);
 	if (s != TV_OK || pal_ret != 0) {
 		printf("PALTPM: PAL call (op %d) failed: %s, PAL returned %lld\n", (int)op,
 		       tv_strerror(s), (long long)pal_ret);

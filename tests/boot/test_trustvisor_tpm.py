@@ -1,0 +1,144 @@
+"""TrustVisor's micro-TPM end to end in Bochs (2 CPUs), through real hypercalls.
+
+A Linux process registers a PAL whose code calls the micro-TPM
+(apps/trustvisor/guest/pal_tpm.c, pal_init's guest_scenario=tpm): seal /
+unseal / tamper / PCR binding, random bytes, the refusal outside a PAL, and a
+quote that is verified here, on the host, by //apps/trustvisor/utpm:quote_verify
+under the key the guest read with TV_HC_QUOTE_KEY (which must equal the one the
+hypervisor printed at boot); the same quote with another nonce or another PCR
+value must be rejected. Secret and nonce are fresh each run (kernel command line).
+"""
+
+import hashlib
+import os
+import re
+import subprocess
+import sys
+
+import harness
+
+sys.path.insert(0, os.path.join(harness.ROOT, "apps", "trustvisor", "guest"))
+import make_pal_initrd  # noqa: E402
+
+HEX = r"[0-9a-f]"
+
+
+def _tpm_disk(secret, nonce):
+    demo = harness.output("//apps/trustvisor/guest:pal_demo", "pal_demo")
+    tpm = harness.output("//apps/trustvisor/guest:pal_tpm", "pal_tpm")
+    initrd = os.path.join(harness.DISK_DIR, "pal-initrd-tpm-%s.gz" % harness._digest(
+        [demo, tpm, os.path.join(make_pal_initrd.HERE, "pal_init")], "initrd-tpm"))
+    if not os.path.exists(initrd):
+        os.makedirs(harness.DISK_DIR, exist_ok=True)
+        make_pal_initrd.build_initrd(initrd, demo, tpm)
+    cmdline = "%s guest_scenario=tpm tpm_secret=%s tpm_nonce=%s" % (
+        make_pal_initrd.CMDLINE, secret, nonce)
+    return harness.disk(make_pal_initrd.kernel(), initrd=initrd, cmdline=cmdline)
+
+
+def _fields(r, head, first):
+    """name=value pairs of the first serial line "<head> <first>=...": a dict."""
+    m = harness.assert_line(r, r"^%s %s=\S*( |$)" % (re.escape(head), first))
+    return dict(re.findall(r" ([a-z0-9-]+)=(\S*)", m.string))
+
+
+def _quote_verify(tool, key, nonce, sel, pcrs, sig):
+    """quote_verify's exit status and output for a quote over the PCRs in sel."""
+    args = [tool, "pubkey=" + key, "nonce=" + nonce, "sig=" + sig]
+    k = 0
+    for i in range(8):
+        if sel >> i & 1:
+            args.append("pcr%d=%s" % (i, pcrs[64 * k:64 * (k + 1)]))
+            k += 1
+    p = subprocess.run(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                       timeout=60)
+    return p.returncode, p.stdout
+
+
+def _flip(hexstr, pos):
+    """hexstr with the hex digit at pos changed."""
+    return hexstr[:pos] + ("1" if hexstr[pos] == "0" else "0") + hexstr[pos + 1:]
+
+
+def test_seal_quote_random_through_hypercalls():
+    secret = os.urandom(24).hex()
+    nonce = os.urandom(20).hex()
+    tool = harness.output("//apps/trustvisor/utpm:quote_verify", "quote_verify")
+    r = harness.run("trustvisor", _tpm_disk(secret, nonce), cpus=2, timeout=2400)
+    harness.assert_serial_lacks(r, "PANIC")
+    harness.assert_serial_contains(r, "TVGUEST: DONE")
+
+    # seal / unseal: the blob round-trips, a flipped byte or a changed PCR fails.
+    seal = _fields(r, "PALTPM: seal", "sel")
+    if seal.get("secret") != secret:
+        harness.fail(r, "the PAL sealed %r, not the secret %r" % (seal.get("secret"), secret))
+    if len(seal.get("blob", "")) != 2 * (len(secret) // 2 + 104):
+        harness.fail(r, "blob of %d hex digits for a %d-byte secret" % (
+            len(seal.get("blob", "")), len(secret) // 2))
+    if secret in seal["blob"]:
+        harness.fail(r, "the sealed blob contains the secret in clear")
+    harness.assert_serial_contains(r, "PALTPM: unseal gives the secret back: ok")
+    harness.assert_serial_contains(r, "PALTPM: unseal after extending an unselected PCR: ok")
+    harness.assert_serial_contains(r, "PALTPM: unseal flipped blob -> TV_ERR_TPM")
+    harness.assert_line(r, r"^PALTPM: unseal after extending PCR 0 -> TV_ERR_TPM$")
+    harness.assert_serial_contains(r, "PALTPM: seal and unseal under the new PCR value: ok")
+    harness.assert_serial_contains(r, "PALTPM: seal PASS")
+    harness.assert_serial_contains(r, "TVGUEST: tpm seal exit=0")
+
+    # The quote key: from the hypervisor's boot line and from the guest's hypercall.
+    boot_key = harness.assert_line(r, r"^hv: trustvisor: quote key (%s{130})$" % HEX).group(1)
+    guest_key = harness.assert_line(r, r"^PALTPM: quote key=(%s{130})$" % HEX).group(1)
+    if boot_key != guest_key:
+        harness.fail(r, "TV_HC_QUOTE_KEY gave %s, the boot line %s" % (guest_key, boot_key))
+    harness.assert_serial_contains(r, "PALTPM: the same key from inside the PAL: ok")
+
+    # The quote: PCR 1 = SHA-256(PCR 1 before | measurement), checked here.
+    q = _fields(r, "PALTPM: quote", "sel")
+    meas = _fields(r, "PALTPM: quote", "measurement")
+    sel = int(q["sel"], 16)
+    if q.get("nonce") != nonce:
+        harness.fail(r, "quote nonce %r, sent %r" % (q.get("nonce"), nonce))
+    if len(q.get("pcrs", "")) != 64 * bin(sel).count("1") or len(q.get("sig", "")) != 128:
+        harness.fail(r, "quote line: %d PCR hex digits for selection %02x, %d sig digits" % (
+            len(q.get("pcrs", "")), sel, len(q.get("sig", ""))))
+    if sel & 0b11 != 0b11:
+        harness.fail(r, "the quote selection %02x lacks PCR 0 or 1" % sel)
+    pcr1 = q["pcrs"][64:128]
+    want = hashlib.sha256(bytes.fromhex(meas["pcr1-before"]) +
+                          bytes.fromhex(meas["measurement"])).hexdigest()
+    if pcr1 != want:
+        harness.fail(r, "PCR 1 after the extend is %s, SHA-256(before | measurement) is %s" % (
+            pcr1, want))
+    harness.assert_serial_contains(r, "PALTPM: quote PASS")
+    harness.assert_serial_contains(r, "TVGUEST: tpm quote exit=0")
+
+    for key in (guest_key, boot_key):
+        rc, out = _quote_verify(tool, key, nonce, sel, q["pcrs"], q["sig"])
+        print("  quote_verify (valid quote): exit %d: %s" % (rc, out.strip().replace("\n", "; ")))
+        if rc != 0 or "quote valid" not in out:
+            harness.fail(r, "quote_verify rejected the guest's quote (exit %d): %s" % (rc, out))
+    for what, n, pcrs in (("another nonce", _flip(nonce, 0), q["pcrs"]),
+                          ("another PCR 0", nonce, _flip(q["pcrs"], 10)),
+                          ("another PCR 1", nonce, _flip(q["pcrs"], 64 + 63))):
+        rc, out = _quote_verify(tool, guest_key, n, sel, pcrs, q["sig"])
+        print("  quote_verify (%s): exit %d: %s" % (what, rc, out.strip().replace("\n", "; ")))
+        if rc != 1 or "quote INVALID" not in out:
+            harness.fail(r, "quote_verify with %s: exit %d (want 1): %s" % (what, rc, out))
+
+    # Random bytes: two draws, different and not all zero (checked here too).
+    rnd = _fields(r, "PALTPM: random", "n")
+    if len(rnd.get("a", "")) != 64 or rnd["a"] == rnd.get("b") or set(rnd["a"]) == {"0"}:
+        harness.fail(r, "random draws a=%s b=%s" % (rnd.get("a"), rnd.get("b")))
+    harness.assert_serial_contains(r, "PALTPM: random PASS")
+    harness.assert_serial_contains(r, "TVGUEST: tpm random exit=0")
+
+    # Outside a PAL: every micro-TPM call refused, the public key given.
+    for name in ("PCR_READ", "EXTEND", "SEAL", "UNSEAL", "QUOTE", "GET_RANDOM"):
+        harness.assert_serial_contains(r, "PALTPM: outside %s -> TV_ERR_NOT_IN_PAL" % name)
+    harness.assert_serial_contains(r, "PALTPM: outside QUOTE_KEY -> 65")
+    harness.assert_serial_contains(r, "PALTPM: outside PASS")
+    harness.assert_serial_contains(r, "TVGUEST: tpm outside exit=0")
+    failed = [l for l in r.serial.splitlines() if l.startswith("PALTPM:") and "FAIL" in l]
+    if failed:
+        harness.fail(r, "failed checks in the guest: %s" % failed)
+    harness.assert_poweroff(r)
