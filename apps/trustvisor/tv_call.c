@@ -33,7 +33,6 @@
 
 static struct tv_call calls[HV_MAX_CPUS];
 uint32_t tv_pal_timer_ticks;
-uint32_t tv_tick_ticks;
 
 struct tv_call *tv_call_of(uint32_t cpu)
 {
@@ -190,8 +189,6 @@ static void exit_pal(struct vcpu *v, int64_t status)
 	vmcs_write64(VMCS_EPT_POINTER, c->eptp);
 	vmcs_write32(VMCS_EXCEPTION_BITMAP, c->exception_bitmap);
 	vmcs_write32(VMCS_PIN_BASED_CONTROLS, c->pin);
-	if (c->pin & PIN_PREEMPTION_TIMER)
-		vmcs_write32(VMCS_PREEMPTION_TIMER_VALUE, tv_tick_ticks);
 	vmcs_writenat(VMCS_GUEST_RFLAGS, c->rflags);
 	vmcs_write32(VMCS_GUEST_INTERRUPTIBILITY,
 	             vmcs_read32(VMCS_GUEST_INTERRUPTIBILITY) &

@@ -92,8 +92,6 @@ void tv_walk_ctx(struct vmx_gw_ctx *c, uint64_t cr3);
 bool tv_pal_copy(struct tv_pal *pal, uint64_t gva, void *buf, size_t n, bool to_pal);
 /* PAL time budget in preemption-timer ticks (0 = the timer is not used). */
 extern uint32_t tv_pal_timer_ticks;
-/* The periodic preemption-timer value outside PALs (tv_platform.c), restored at PAL exit. */
-extern uint32_t tv_tick_ticks;
 
 /* ---- tv_fpu.c: x87/SSE/AVX state across a PAL call ---- */
 /* Before a call on `cpu`: TV_OK, TV_ERR_UNSUPPORTED (no XSAVE in root mode, or
