@@ -110,3 +110,28 @@ def test_pal_cases_skip_under_passthrough():
             harness.fail(r, "%s skipped for another reason: %s" % (n, got[n][1]))
     if _BENCH.search(r.serial):
         harness.fail(r, "PAL BENCH lines printed without TrustVisor")
+
+
+def test_bench_pal_one_run_trustvisor_two_cpus():
+    """`bench pal` (what ./hv compare boots under TrustVisor): the bench workloads,
+    then the PAL cases, one DONE line; if the bench started CPU 1 already, the
+    PAL table's smp finds it up and leaves it running (pal_nmi needs it)."""
+    disk = harness.testguest_disk(cmdline="bench pal")
+    r = harness.run("trustvisor", disk, cpus=2, timeout=1800)
+    harness.assert_serial_lacks(r, "PANIC")
+    harness.assert_poweroff(r, code=0)
+    results = [(m.group(2), m.group(1), m.group(3) or "") for m in _RESULT.finditer(r.serial)]
+    names = [n for n, _, _ in results]
+    if names[-len(CASES):] != CASES or not all(n.startswith("bench_") for n in
+                                               names[:-len(CASES)]):
+        harness.fail(r, "cases reported %r: expected bench_* then %r" % (names, CASES))
+    failed = ["%s: %s" % (n, d) for n, s, d in results if s == "FAIL"]
+    if failed:
+        harness.fail(r, "failed: " + "; ".join(failed))
+    if len(re.findall(r"^TESTGUEST: DONE ", r.serial, re.M)) != 1:
+        harness.fail(r, "expected exactly one DONE line")
+    harness.assert_line(r, r"^TESTGUEST: DONE pass=%d fail=0$" %
+                        sum(1 for _, s, _ in results if s == "PASS"))
+    if ("bench_smp", "PASS") in [(n, st) for n, st, _ in results]:  # the bench started CPU 1
+        harness.assert_line(r, r"^testguest: cpu slot 1 already up: LAPIC id 1$")
+    _bench(r, 2)
