@@ -28,6 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include "apps/trustvisor/guest/tv_guest.h"
@@ -324,6 +325,18 @@ static void outside(void)
 	check(k == TV_QUOTE_KEY_SIZE, "the quote key outside a PAL");
 }
 
+/*
+ * At exit: wait until the console has sent every line. The boot test powers
+ * the machine off right after the last program, and several KiB of hex may
+ * still be queued in the tty then (a sleep would cost the Bochs run far more).
+ */
+static void drain_stdout(void)
+{
+	fflush(stdout);
+	if (isatty(STDOUT_FILENO))
+		tcdrain(STDOUT_FILENO);
+}
+
 static int usage(void)
 {
 	fprintf(stderr, "usage: pal_tpm seal SECRETHEX [SEL] | quote NONCEHEX [SEL] | random N | "
@@ -339,6 +352,7 @@ int main(int argc, char **argv)
 	char *end = NULL;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
+	atexit(drain_stdout);
 	if (argc < 2)
 		return usage();
 	const char *what = argv[1];
