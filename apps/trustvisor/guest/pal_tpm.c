@@ -199,6 +199,9 @@ static int64_t pal_op(enum op op, uint64_t arg, const void *payload, size_t len,
 		printf("PALTPM: PAL call (op %d) failed: %s, PAL returned %lld\n", (int)op,
 		       tv_strerror(s), (long long)pal_ret);
 		printf("PALTPM: %s FAIL\n", scenario);
+		/* Hand the pages back now rather than leave the PAL to be scrubbed
+		 * when the kernel reuses them after exit. */
+		tv_unregister((const void *)pal_entry);
 		exit(1);
 	}
 	if (res_len)
