@@ -63,7 +63,7 @@ const struct hv_app hv_app = {
     .ept_violation = tv_ept_violation,
     .exception = tv_exception,
     .guest_may_take_nmi = tv_may_take_nmi,
-    .preemption_timer = tv_platform_preemption_timer,
+    .preemption_timer = tv_timer_expired,
     .before_entry = tv_platform_before_entry,
     .shutdown = tv_shutdown,
 };

@@ -319,8 +319,12 @@ bool tv_exception(struct vcpu *v, uint8_t vector, uint32_t error_code)
 	return true;
 }
 
-void tv_timer_expired(struct vcpu *v)
+bool tv_timer_expired(struct vcpu *v)
 {
-	if (calls[v->cpu].pal)
-		exit_pal(v, TV_ERR_PAL_TIMEOUT);
+	/* The timer is armed only while a PAL runs: its budget ran out. Anywhere
+	 * else nothing armed it; false makes libvmx panic with the VMCS fields. */
+	if (!calls[v->cpu].pal)
+		return false;
+	exit_pal(v, TV_ERR_PAL_TIMEOUT);
+	return true;
 }

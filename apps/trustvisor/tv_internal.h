@@ -82,8 +82,10 @@ void tv_tables_free(struct tv_pal *pal);
 enum hv_ept_action tv_ept_violation(struct vcpu *v, uint64_t gpa, uint64_t qualification);
 /* Exception exit while a PAL runs (true = consumed). */
 bool tv_exception(struct vcpu *v, uint8_t vector, uint32_t error_code);
-/* The preemption timer fired on this CPU. */
-void tv_timer_expired(struct vcpu *v);
+/* hv_app.preemption_timer: the preemption timer fired on this CPU. A PAL's
+ * budget ran out: ends the call with TV_ERR_PAL_TIMEOUT, true. No PAL running
+ * (the timer is never armed outside PALs): false. */
+bool tv_timer_expired(struct vcpu *v);
 bool tv_may_take_nmi(struct vcpu *v);
 struct tv_call *tv_call_of(uint32_t cpu);
 /* A vmx_gw_ctx for the guest's current paging mode and CR3 (VMCS). */
@@ -109,7 +111,8 @@ void tv_fpu_restore(const void *area, uint64_t mask);
 /* ---- tv_utpm.c ---- */
 /* Per CPU at boot: the BearSSL runtime; on the boot CPU also the hypervisor's keys. */
 void tv_utpm_boot(struct vcpu *v);
-/* A micro-TPM hypercall from the PAL running on v's CPU; returns RAX. */
+/* A micro-TPM hypercall (RAX): from the PAL running on v's CPU, or
+ * TV_HC_QUOTE_KEY from anywhere (the key is public). */
 int64_t tv_utpm_call(struct vcpu *v, uint32_t fn);
 
 #endif /* APPS_TRUSTVISOR_TV_INTERNAL_H */

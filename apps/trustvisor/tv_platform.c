@@ -80,15 +80,6 @@ void tv_sync_all_cpus(void)
 	quiesce_run(nothing, NULL);
 }
 
-bool tv_platform_preemption_timer(struct vcpu *v)
-{
-	/* The timer is armed only while a PAL runs: its budget ran out. */
-	if (!tv_call_of(v->cpu)->pal)
-		return false;
-	tv_timer_expired(v);
-	return true;
-}
-
 void tv_platform_before_entry(struct vcpu *v)
 {
 	uint32_t g = __atomic_load_n(&generation, __ATOMIC_SEQ_CST);

@@ -20,9 +20,6 @@ void tv_platform_boot(struct vcpu *v);
 /* hv_app.before_entry: INVEPT of the guest view if a tv_sync_all_cpus() round
  * happened since this CPU's last entry. */
 void tv_platform_before_entry(struct vcpu *v);
-/* hv_app.preemption_timer: a PAL's budget ran out (ends it with
- * TV_ERR_PAL_TIMEOUT); false outside PALs, where the timer is never armed. */
-bool tv_platform_preemption_timer(struct vcpu *v);
 
 /*
  * The guest's 4 KiB page at `gpa_page` if the guest itself could access it in

@@ -196,7 +196,10 @@ int64_t tv_register(struct vcpu *v, uint64_t desc_gva)
 	cand->cr3 = vmcs_readnat(VMCS_GUEST_CR3) & 0x000ffffffffff000ull;
 	cand->running_on = -1;
 	tv_walk_ctx(&c, vmcs_readnat(VMCS_GUEST_CR3));
-	if (cand->user && (desc_gva >= TV_USER_TOP || desc_gva + sizeof(cand->desc) > TV_USER_TOP))
+	/* The null page is refused outright (the ABI's TV_ERR_RANGE), not only
+	 * when the process left it unmapped. */
+	if (desc_gva < 0x1000 || (cand->user && (desc_gva >= TV_USER_TOP ||
+	                                         desc_gva + sizeof(cand->desc) > TV_USER_TOP)))
 		return TV_ERR_RANGE;
 	if (vmx_gw_read(&c, &cand->desc, desc_gva, sizeof(cand->desc),
 	                cand->user ? VMX_GW_USER : 0))

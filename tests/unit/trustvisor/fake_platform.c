@@ -33,15 +33,6 @@ void tv_platform_before_entry(struct vcpu *v)
 	(void)v;
 }
 
-/* As the image's (tv_platform.c): the timer only runs inside a PAL. */
-bool tv_platform_preemption_timer(struct vcpu *v)
-{
-	if (!tv_call_of(v->cpu)->pal)
-		return false;
-	tv_timer_expired(v);
-	return true;
-}
-
 static bool is_ram(uint64_t gpa)
 {
 	return gpa < TVF_RAM_SIZE && !(gpa >= TVF_HV_LO && gpa < TVF_HV_HI);

@@ -210,7 +210,7 @@ static void pal_leaves_its_view(void)
 
 static void pal_times_out(void)
 {
-	tv_timer_expired(v); /* the preemption-timer exit (tv_platform.c) */
+	tv_timer_expired(v); /* the preemption-timer exit (hv_app.preemption_timer) */
 }
 
 static void round_trip(void (*end)(void), int64_t status)

@@ -4,9 +4,8 @@
  * Outside a PAL nothing armed it, so TrustVisor refuses the exit and libvmx
  * panics: a timer exit there means VMCS state nobody set.
  *
- * The hook under test here is fake_platform.c's tv_platform_preemption_timer,
- * a copy of the image's (tv_platform.c is image-only: quiesce, INVEPT); what
- * both call, tv_call_of() and tv_timer_expired(), is the real tv_call.c.
+ * The hook under test is the image's own: hv_app.preemption_timer is
+ * tv_call.c's tv_timer_expired, built into the host tests unchanged.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -27,7 +26,7 @@ static void test_pal_timeout_ends_call(void **state)
 	(void)state;
 	assert_int_equal(register_desc(&good_desc), TV_OK);
 	call_entry();
-	tv_timer_expired(v); /* the preemption-timer exit (tv_platform.c) */
+	tv_timer_expired(v); /* the preemption-timer exit (hv_app.preemption_timer) */
 	assert_caller_restored(TV_ERR_PAL_TIMEOUT);
 	assert_int_equal(get64(0x301100), 0xdead);
 }
