@@ -82,12 +82,13 @@ def test_quick_compare_table_matches_json():
     if doc["metadata"]["emulator"] != "bochs" or doc["metadata"]["cpus"] != 1:
         raise AssertionError("metadata %r" % doc["metadata"])
     for config in CONFIGS:
-        by_label = {v["label"]: v for v in doc[config].values()}
+        # Labels repeat between sections (the exit reasons of each run).
+        by_label = {(v["section"], v["label"]): v for v in doc[config].values()}
         if len(by_label) != len(rows):
             raise AssertionError("%s: %d JSON figures, %d table rows" % (config, len(by_label),
                                                                          len(rows)))
         for section, label, unit, cells in rows:
-            cell = by_label.get(label)
+            cell = by_label.get((section, label))
             if cell is None:
                 raise AssertionError("%s: row %r not in the JSON" % (config, label))
             if cell["unit"] != unit or cell["section"] != section:
