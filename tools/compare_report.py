@@ -262,24 +262,24 @@ def _targets(t, cells, hidden):
         ok = exits <= 4 and stops == 0
         t.targets.append((what, "%d VM exits, %d quiesce rounds: %s" % (
             exits, stops, "met" if ok else "NOT met"), {"exits": exits, "quiesce": stops}))
-    # Flatness: the PAL scaling runs (1, 2, 4 CPUs; tools/compare.py), every op.
+    # Flatness: the pal runs at 1, 2 and 4 CPUs (tools/compare.py), every op.
     want = t.meta.get("pal_cpus") or [main]
-    per = ["%d: %s" % (n, _or_na(tv_value("pal_null_call", n))) for n in want]
     lo, hi = min(want), max(want)
-    a, b = tv_value("pal_null_call", lo), tv_value("pal_null_call", hi)
-    flat = None if not a or b is None or lo == hi else round(b / a, 3)
+    a = tv_value("pal_null_call", lo)
     if lo == hi:
         t.targets.append(("null PAL call ticks at 1/2/4 CPUs", "not run (--quick): %d CPU%s: %s"
                           % (lo, "" if lo == 1 else "s", _or_na(a)), None))
     else:
-        t.targets.append(("null PAL call ticks at %s CPUs" % "/".join(map(str, want)),
-                          "%s; %d-CPU/%d-CPU %s" % (", ".join(per), hi, lo, "%.3fx" % flat
-                                                    if flat is not None else "n/a"), flat))
-    if lo != hi:
+        b = tv_value("pal_null_call", hi)
+        flat = round(b / a, 3) if a and b is not None else None
+        per = ", ".join("%d: %s" % (n, _or_na(tv_value("pal_null_call", n))) for n in want)
+        counts = "/".join(map(str, want))
+        t.targets.append(("null PAL call ticks at %s CPUs" % counts, "%s; %d-CPU/%d-CPU %s" % (
+            per, hi, lo, "n/a" if flat is None else "%.3fx" % flat), flat))
         for extra in ("exits", "quiesce"):
             vals = [tv_value("pal_null_call", n, extra) for n in want]
-            t.targets.append(("null PAL call %s at %s CPUs" % (EXTRAS[extra], "/".join(
-                map(str, want))), "/".join(map(_or_na, vals)), None))
+            t.targets.append(("null PAL call %s at %s CPUs" % (EXTRAS[extra], counts),
+                              "/".join(map(_or_na, vals)), None))
         ratios = []
         for name, section, *_ in KNOWN:
             a, b = tv_value(name, lo), tv_value(name, hi)
