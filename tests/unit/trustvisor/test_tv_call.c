@@ -90,9 +90,7 @@ static void test_pal_fault_ends_call(void **state)
 	assert_caller_restored(TV_ERR_PAL_FAULT);
 	/* The PAL still works afterwards. */
 	call_entry();
-	put64(0x201010, 42);
-	pal_returns(0);
-	assert_caller_restored(TV_OK);
+	pal_outputs_42();
 	assert_int_equal(tv_pals[0].faults, 3);
 }
 
@@ -160,9 +158,7 @@ static void test_call_unregistered_pal(void **state)
 	assert_int_equal(register_desc(&good_desc), TV_OK);
 	call_entry();
 	assert_non_null(tv_call_of(0)->pal);
-	put64(0x201010, 42);
-	pal_returns(0);
-	assert_caller_restored(TV_OK);
+	pal_outputs_42();
 	assert_int_equal(get64(0x301100), 42);
 }
 

@@ -39,9 +39,7 @@ static void test_nmi_during_pal_waits_for_its_exit(void **state)
 	assert_int_equal(v->ev.nmis_injected, injected);
 
 	/* PAL exit: the held NMI goes to the caller's context, once. */
-	put64(0x201010, 42);
-	pal_returns(0);
-	assert_caller_restored(TV_OK);
+	pal_outputs_42();
 	assert_int_equal(vmcs_get(VMCS_VM_ENTRY_INTR_INFO.enc), INTR_INFO(2, INTR_TYPE_NMI));
 	assert_int_equal(v->ev.nmis_injected, injected + 1);
 	assert_int_equal(v->ev.nmi_pending, 0);

@@ -24,68 +24,12 @@
 #include "rt/console.h"
 #include "tests/unit/trustvisor/fake_platform.h"
 #include "tests/unit/trustvisor/tv_env.h"
+#include "tests/unit/trustvisor/tv_proc.h"
 
-#define PG 0x1000ull
-#define P  1ull
-#define RW 2ull
-#define US 4ull
+#define RO_GVA 0x602000ull /* read-only -> 0x302000; BUF_GVA's next page is unmapped */
+#define KEY    TV_QUOTE_KEY_SIZE
 
-/* The process (GVA -> GPA). */
-#define CODE_GVA   0x400000ull           /* -> 0x200000 */
-#define PARAMS_GVA 0x401000ull           /* -> 0x201000 */
-#define STACK_GVA  0x402000ull           /* 2 pages -> 0x202000 */
-#define DATA_GVA   0x405000ull           /* -> 0x205000 */
-#define HV_GVA     0x407000ull           /* -> the hypervisor region */
-#define HIGH_GVA   0x408000ull           /* -> above RAM */
-#define SUP_GVA    0x500000ull           /* supervisor page -> 0x311000 */
-#define BUF_GVA    0x600000ull           /* caller buffer -> 0x301000; the next page is unmapped */
-#define RO_GVA     0x602000ull           /* read-only -> 0x302000 */
-#define CSTACK_GVA 0x7ff000ull           /* caller stack -> 0x300000 */
-#define KERNEL_GVA 0xffff888000000000ull /* -> 0x310000, supervisor */
-#define ENTRY      (CODE_GVA + 0x40)
-#define CALLER_RSP (CSTACK_GVA + 0xef8)
-#define KEY        TV_QUOTE_KEY_SIZE
-
-static struct vcpu *v;
-static uint64_t cr3, next_table;
 static uint8_t boot_key[KEY]; /* from the boot line */
-
-static void put64(uint64_t gpa, uint64_t x)
-{
-	memcpy(tvf_ram + gpa, &x, 8);
-}
-
-static uint64_t get64(uint64_t gpa)
-{
-	uint64_t x;
-	memcpy(&x, tvf_ram + gpa, 8);
-	return x;
-}
-
-static void map(uint64_t gva, uint64_t gpa, uint64_t flags)
-{
-	uint64_t table = cr3;
-	for (int level = 4; level > 1; level--) {
-		uint64_t slot = table + ((gva >> (12 + 9 * (level - 1))) & 0x1ff) * 8;
-		if (!(get64(slot) & P)) {
-			put64(slot, next_table | P | RW | US);
-			next_table += PG;
-		}
-		table = get64(slot) & 0x000ffffffffff000ull;
-	}
-	put64(table + ((gva >> 12) & 0x1ff) * 8, gpa | flags);
-}
-
-static void set_cpl(unsigned cpl)
-{
-	vmcs_set(VMCS_GUEST_CR0.enc, CR0_PE | CR0_PG | CR0_WP);
-	vmcs_set(VMCS_GUEST_CR4.enc, CR4_PAE);
-	vmcs_set(VMCS_GUEST_IA32_EFER.enc, EFER_LMA | EFER_LME | EFER_NXE);
-	vmcs_set(VMCS_GUEST_CS_ACCESS_RIGHTS.enc, 0x209b | (cpl << 5)); /* L, code */
-	vmcs_set(VMCS_GUEST_SS_ACCESS_RIGHTS.enc, 0x93 | (cpl << 5));
-	vmcs_set(VMCS_GUEST_CR3.enc, cr3);
-	vmcs_set(VMCS_GUEST_RFLAGS.enc, 0x202);
-}
 
 /* The hex after "hv: trustvisor: quote key " in everything written to COM1. */
 static bool key_from_boot_line(uint8_t out[KEY])
@@ -111,43 +55,21 @@ static bool key_from_boot_line(uint8_t out[KEY])
 	return p[2 * KEY] == '\r' || p[2 * KEY] == '\n';
 }
 
-static int setup(void **state)
+/* tv_proc's process (TrustVisor booted on both CPUs, ring 3), plus RO_GVA. */
+static int setup_quote_key(void **state)
 {
-	(void)state;
-	v = env_guest(2, &hv_app); /* boots TrustVisor on both CPUs */
+	setup(state);
 	assert_true(key_from_boot_line(boot_key));
-	tvf_reset();
-	memset(tv_pals, 0, sizeof(struct tv_pal) * TV_MAX_PALS);
-	memset(tv_call_of(0), 0, sizeof(struct tv_call));
-	next_table = 0x100000;
-	cr3 = next_table;
-	next_table += PG;
-	map(CODE_GVA, 0x200000, P | US);
-	map(PARAMS_GVA, 0x201000, P | RW | US);
-	map(STACK_GVA, 0x202000, P | RW | US);
-	map(STACK_GVA + PG, 0x203000, P | RW | US);
-	map(DATA_GVA, 0x205000, P | RW | US);
-	map(HV_GVA, TVF_HV_LO, P | RW | US);
-	map(HIGH_GVA, 64u << 20, P | RW | US);
-	map(SUP_GVA, 0x311000, P | RW);
-	map(BUF_GVA, 0x301000, P | RW | US);
-	map(RO_GVA, 0x302000, P | US);
-	map(CSTACK_GVA, 0x300000, P | RW | US);
-	map(KERNEL_GVA, 0x310000, P | RW);
-	set_cpl(3);
+	map(cr3_a, RO_GVA, 0x302000, P | US);
 	return 0;
 }
 
 static int64_t quote_key(uint64_t gva, uint64_t cap)
 {
-	vmcs_set(VMCS_GUEST_RIP.enc, 0x410000);
-	v->gpr[GPR_RAX] = TV_HC_QUOTE_KEY;
-	v->gpr[GPR_RBX] = gva;
 	v->gpr[GPR_RCX] = cap;
-	env_exit(v, &(struct exit_fields){.reason = VMX_EXIT_VMCALL, .instruction_len = 3});
+	int64_t r = hypercall(TV_HC_QUOTE_KEY, gva);
 	assert_int_equal(vmcs_get(VMCS_VM_ENTRY_INTR_INFO.enc), 0); /* not #UD */
-	assert_int_equal(vmcs_get(VMCS_GUEST_RIP.enc), 0x410003);
-	return (int64_t)v->gpr[GPR_RAX];
+	return r;
 }
 
 static bool untouched(uint64_t gpa, size_t n)
@@ -180,7 +102,7 @@ static void test_ring3_gets_the_boot_key(void **state)
 static void test_ring0_may_use_kernel_addresses(void **state)
 {
 	(void)state;
-	set_cpl(0);
+	cpl_mode(cr3_a, 0);
 	assert_int_equal(quote_key(KERNEL_GVA + 0x100, KEY), KEY);
 	assert_memory_equal(tvf_ram + 0x310100, boot_key, KEY);
 	assert_int_equal(quote_key(SUP_GVA, KEY), KEY);
@@ -207,58 +129,20 @@ static void test_bad_buffers_are_errors(void **state)
 	assert_int_equal(quote_key(HV_GVA, KEY), TV_ERR_RANGE);
 	assert_int_equal(quote_key(HIGH_GVA, KEY), TV_ERR_RANGE);
 	assert_int_equal(quote_key(RO_GVA, KEY), TV_ERR_FAULT);
-	assert_int_equal(quote_key(0x700000, KEY), TV_ERR_FAULT); /* not mapped */
+	assert_int_equal(quote_key(UNMAPPED, KEY), TV_ERR_FAULT);
 	/* Straddling into an unmapped page: nothing written on the mapped one. */
 	assert_int_equal(quote_key(BUF_GVA + PG - 10, KEY), TV_ERR_FAULT);
-	set_cpl(0);
+	cpl_mode(cr3_a, 0);
 	assert_int_equal(quote_key(0x0000800000000000ull, KEY), TV_ERR_RANGE); /* non-canonical */
 	assert_true(untouched(0x301000, PG));
 	assert_true(untouched(0x302000, PG));
 	assert_true(untouched(0x310000, 2 * PG));
 }
 
-static const struct tv_pal_desc desc = {
-    .version = TV_DESC_VERSION,
-    .nsections = 4,
-    .entry = ENTRY,
-    .in_words = 2,
-    .out_words = 1,
-    .sec = {{CODE_GVA, PG, TV_SEC_CODE, 0},
-            {PARAMS_GVA, PG, TV_SEC_PARAMS, 0},
-            {STACK_GVA, 2 * PG, TV_SEC_STACK, 0},
-            {DATA_GVA, PG, TV_SEC_DATA, 0}},
-};
-
-static void register_pal(void)
-{
-	memcpy(tvf_ram + 0x301800, &desc, sizeof(desc));
-	vmcs_set(VMCS_GUEST_RIP.enc, 0x410000);
-	v->gpr[GPR_RAX] = TV_HC_REGISTER;
-	v->gpr[GPR_RBX] = BUF_GVA + 0x800;
-	env_exit(v, &(struct exit_fields){.reason = VMX_EXIT_VMCALL, .instruction_len = 3});
-	assert_int_equal((int64_t)v->gpr[GPR_RAX], TV_OK);
-}
-
-/* The owner calls ENTRY with no inputs: the EPT violation that enters the PAL. */
-static void enter_pal(void)
-{
-	put64(0x300000 + (CALLER_RSP & 0xfff), 0x410123);
-	vmcs_set(VMCS_GUEST_RSP.enc, CALLER_RSP);
-	vmcs_set(VMCS_GUEST_RIP.enc, ENTRY);
-	vmcs_set(VMCS_GUEST_LINEAR_ADDRESS.enc, ENTRY);
-	v->gpr[GPR_RSI] = 0;
-	v->gpr[GPR_RCX] = 0;
-	env_exit(v, &(struct exit_fields){.reason = VMX_EXIT_EPT_VIOLATION,
-	                                  .qualification = EPTQUAL_FETCH | EPTQUAL_GLA_VALID |
-	                                                   EPTQUAL_GLA_TRANSLATION,
-	                                  .gpa = 0x200040});
-	assert_non_null(tv_call_of(0)->pal);
-}
-
 static void test_no_write_into_a_pal_from_outside(void **state)
 {
 	(void)state;
-	register_pal();
+	assert_int_equal(register_desc(&good_desc), TV_OK);
 	memset(tvf_ram + 0x205000, 0x5a, PG);
 	memset(tvf_ram + 0x201000, 0x5a, PG);
 	memset(tvf_ram + 0x200000, 0x5a, PG);
@@ -278,11 +162,12 @@ static void test_pal_gets_the_key_quotes_verify_under_it(void **state)
 	(void)state;
 	uint8_t nonce[20], pcr[UTPM_PCR_COUNT][UTPM_DIGEST_SIZE], composite[32], hash[32];
 
-	register_pal();
+	assert_int_equal(register_desc(&good_desc), TV_OK);
 	for (unsigned i = 0; i < sizeof(nonce); i++)
 		nonce[i] = (uint8_t)(0xa0 + i);
 	memcpy(tvf_ram + 0x205000, nonce, sizeof(nonce));
-	enter_pal();
+	call_entry();
+	assert_non_null(tv_call_of(0)->pal);
 	assert_int_equal(quote_key(DATA_GVA + 0x100, KEY), KEY);
 	assert_memory_equal(tvf_ram + 0x205100, boot_key, KEY);
 	assert_int_equal(quote_key(CODE_GVA, KEY), TV_ERR_INVALID); /* code is not writable */
@@ -330,12 +215,12 @@ static void test_other_utpm_calls_still_need_a_pal(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test_setup(test_ring3_gets_the_boot_key, setup),
-	    cmocka_unit_test_setup(test_ring0_may_use_kernel_addresses, setup),
-	    cmocka_unit_test_setup(test_bad_buffers_are_errors, setup),
-	    cmocka_unit_test_setup(test_no_write_into_a_pal_from_outside, setup),
-	    cmocka_unit_test_setup(test_pal_gets_the_key_quotes_verify_under_it, setup),
-	    cmocka_unit_test_setup(test_other_utpm_calls_still_need_a_pal, setup),
+	    cmocka_unit_test_setup(test_ring3_gets_the_boot_key, setup_quote_key),
+	    cmocka_unit_test_setup(test_ring0_may_use_kernel_addresses, setup_quote_key),
+	    cmocka_unit_test_setup(test_bad_buffers_are_errors, setup_quote_key),
+	    cmocka_unit_test_setup(test_no_write_into_a_pal_from_outside, setup_quote_key),
+	    cmocka_unit_test_setup(test_pal_gets_the_key_quotes_verify_under_it, setup_quote_key),
+	    cmocka_unit_test_setup(test_other_utpm_calls_still_need_a_pal, setup_quote_key),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

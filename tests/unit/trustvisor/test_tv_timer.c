@@ -53,9 +53,7 @@ static void test_timer_exit_in_pal_ends_call_with_timeout(void **state)
 
 	/* The hypervisor keeps serving: the same PAL runs to completion. */
 	call_entry();
-	put64(0x201010, 42);
-	pal_returns(0);
-	assert_caller_restored(TV_OK);
+	pal_outputs_42();
 	assert_int_equal(get64(0x301100), 42);
 }
 
@@ -79,9 +77,7 @@ static void test_timer_exit_outside_pal_is_refused(void **state)
 	/* Refusing changed nothing: the PAL is still registered and callable. */
 	assert_int_equal(registered(), 1);
 	call_entry();
-	put64(0x201010, 42);
-	pal_returns(0);
-	assert_caller_restored(TV_OK);
+	pal_outputs_42();
 	assert_int_equal(get64(0x301100), 42);
 }
 

@@ -103,9 +103,7 @@ static void test_utpm_calls_from_inside_the_pal(void **state)
 	assert_int_equal(hypercall(TV_HC_GET_RANDOM, CODE_GVA), TV_ERR_INVALID);
 	/* Registering from inside a PAL is refused; the call still ends normally. */
 	assert_int_equal(hypercall(TV_HC_REGISTER, DESC_GVA), TV_ERR_INVALID);
-	put64(0x201010, 42);
-	pal_returns(0);
-	assert_caller_restored(TV_OK);
+	pal_outputs_42();
 }
 
 /* A sealed blob with one byte changed (one inside it, then its last) is
@@ -127,9 +125,7 @@ static void test_unseal_tampered_blob_refused(void **state)
 	/* The micro-TPM keeps serving: the original blob opens. */
 	assert_int_equal(unseal_at(BLOB_OFF, (uint64_t)len), SECRET_LEN);
 	assert_unsealed_secret();
-	put64(0x201010, 42);
-	pal_returns(0);
-	assert_caller_restored(TV_OK);
+	pal_outputs_42();
 }
 
 /* A blob sealed to PCR 3's value is refused once PCR 3 changed; sealing to the
@@ -149,9 +145,7 @@ static void test_unseal_under_other_pcr_values_refused(void **state)
 	assert_true(len > (int64_t)SECRET_LEN);
 	assert_int_equal(unseal_at(BLOB_OFF, (uint64_t)len), SECRET_LEN);
 	assert_unsealed_secret();
-	put64(0x201010, 42);
-	pal_returns(0);
-	assert_caller_restored(TV_OK);
+	pal_outputs_42();
 }
 
 int main(void)

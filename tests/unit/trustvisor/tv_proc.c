@@ -44,15 +44,20 @@ void map(uint64_t root, uint64_t gva, uint64_t gpa, uint64_t flags)
 	put64(table + ((gva >> 12) & 0x1ff) * 8, gpa | flags);
 }
 
-void user_mode(uint64_t cr3)
+void cpl_mode(uint64_t cr3, unsigned cpl)
 {
 	vmcs_set(VMCS_GUEST_CR0.enc, CR0_PE | CR0_PG | CR0_WP);
 	vmcs_set(VMCS_GUEST_CR4.enc, CR4_PAE);
 	vmcs_set(VMCS_GUEST_IA32_EFER.enc, EFER_LMA | EFER_LME | EFER_NXE);
-	vmcs_set(VMCS_GUEST_CS_ACCESS_RIGHTS.enc, 0x20fb); /* L, DPL 3, code */
-	vmcs_set(VMCS_GUEST_SS_ACCESS_RIGHTS.enc, 0xf3);   /* DPL 3 */
+	vmcs_set(VMCS_GUEST_CS_ACCESS_RIGHTS.enc, 0x209b | (cpl << 5)); /* L, DPL cpl, code */
+	vmcs_set(VMCS_GUEST_SS_ACCESS_RIGHTS.enc, 0x93 | (cpl << 5));   /* DPL cpl */
 	vmcs_set(VMCS_GUEST_CR3.enc, cr3);
 	vmcs_set(VMCS_GUEST_RFLAGS.enc, 0x202);
+}
+
+void user_mode(uint64_t cr3)
+{
+	cpl_mode(cr3, 3);
 }
 
 const struct tv_pal_desc good_desc = {
@@ -180,4 +185,11 @@ void assert_caller_restored(int64_t status)
 	assert_int_equal(v->gpr[GPR_R12], 0x1212);
 	assert_true(tv_may_take_nmi(v));
 	assert_null(tv_call_of(0)->pal);
+}
+
+void pal_outputs_42(void)
+{
+	put64(0x201010, 42);
+	pal_returns(0);
+	assert_caller_restored(TV_OK);
 }

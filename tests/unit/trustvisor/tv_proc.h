@@ -55,7 +55,9 @@ void put64(uint64_t gpa, uint64_t x);
 uint64_t get64(uint64_t gpa);
 /* Maps gva -> gpa with flags in the 4-level tables at root (tables allocated on demand). */
 void map(uint64_t root, uint64_t gva, uint64_t gpa, uint64_t flags);
-/* The current CPU runs ring 3, 64-bit, paging with cr3. */
+/* The current CPU runs ring cpl (0 or 3), 64-bit, paging with cr3. */
+void cpl_mode(uint64_t cr3, unsigned cpl);
+/* cpl_mode(cr3, 3). */
 void user_mode(uint64_t cr3);
 
 /* cmocka setup: a fresh machine (2 CPUs), no PALs, process A current. */
@@ -75,5 +77,8 @@ void call_entry(void);
 void pal_returns(uint64_t pal_rax);
 /* The call has ended with `status` and the caller's state is back. */
 void assert_caller_restored(int64_t status);
+/* The PAL writes 42 to its output word and returns 0: the call ends TV_OK,
+ * the caller's state back (the caller then finds 42 at get64(0x301100)). */
+void pal_outputs_42(void);
 
 #endif
