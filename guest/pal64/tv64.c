@@ -1,6 +1,7 @@
 /* TrustVisor from the PAL stage (tv64.h). */
 #include "guest/pal64/tv64.h"
 
+#include "apps/trustvisor/tv_errors.h"
 #include "guest/pal64/cpu64.h"
 #include "guest/pal64/pal_code.h"
 
@@ -81,26 +82,5 @@ bool hv_counters(struct hv_counters *c)
 
 const char *tv64_strerror(int64_t s)
 {
-	static const char *const names[] = {
-	    "TV_OK",
-	    "TV_ERR_INVALID",
-	    "TV_ERR_ALIGN",
-	    "TV_ERR_OVERLAP",
-	    "TV_ERR_RANGE",
-	    "TV_ERR_TOO_LARGE",
-	    "TV_ERR_EXISTS",
-	    "TV_ERR_NOT_REGISTERED",
-	    "TV_ERR_WRONG_PROCESS",
-	    "TV_ERR_PAL_FAULT",
-	    "TV_ERR_PAL_TIMEOUT",
-	    "TV_ERR_NO_MEMORY",
-	    "TV_ERR_FAULT",
-	    "TV_ERR_UNSUPPORTED",
-	    "TV_ERR_BUSY",
-	    "TV_ERR_NOT_IN_PAL",
-	    "TV_ERR_TPM",
-	};
-	if (s <= 0 && -s < (int64_t)(sizeof(names) / sizeof(names[0])))
-		return names[-s];
-	return s > 0 ? "positive" : "TV_ERR_?";
+	return s > 0 ? "positive" : tv_err_name(s);
 }
