@@ -10,12 +10,10 @@
  * the PAL left; prints "pal_demo: fpu isolation ok").
  */
 #include <errno.h>
-#include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <unistd.h>
 
 #include "apps/trustvisor/guest/tv_guest.h"
@@ -205,15 +203,6 @@ static int fpu_check(void)
 	return bad;
 }
 
-static void no_hypervisor(int sig)
-{
-	static const char msg[] = "pal_demo: no TrustVisor hypervisor (VMCALL raised #UD)\n";
-	(void)sig;
-	if (write(2, msg, sizeof(msg) - 1) < 0)
-		_exit(2);
-	_exit(2);
-}
-
 static int usage(void)
 {
 	fprintf(stderr, "usage: pal_demo A B [--fault|--loop|--fpu]\n");
@@ -244,17 +233,8 @@ int main(int argc, char **argv)
 	if (errno || *end)
 		return usage();
 
-	struct sigaction sa;
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = no_hypervisor;
-	sigaction(SIGILL, &sa, NULL);
-
-	/* Every PAL page present, private (written once: no copy-on-write or
-	 * zero page left) and locked, as registration requires. */
-	if (mlockall(MCL_CURRENT | MCL_FUTURE) != 0)
-		perror("pal_demo: mlockall");
-	memset(pal_params, 0, sizeof(pal_params));
-	memset(pal_stack, 0, sizeof(pal_stack));
+	/* Every PAL page present, private and locked, as registration requires. */
+	tv_pal_prepare("pal_demo", pal_params, sizeof(pal_params), pal_stack, sizeof(pal_stack));
 	volatile uint8_t touch = *(volatile uint8_t *)(uintptr_t)pal_entry;
 	(void)touch;
 

@@ -22,12 +22,10 @@
  * secret of at most IN_BYTES - 104 = 128 bytes.
  */
 #include <errno.h>
-#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -118,15 +116,6 @@ static const char *scenario;
 /* pal_measurement, read before registration: afterwards any access by the
  * program to the PAL's code page would scrub and unregister the PAL. */
 static uint8_t measurement[DIGEST];
-
-static void no_hypervisor(int sig)
-{
-	static const char msg[] = "pal_tpm: no TrustVisor hypervisor (VMCALL raised #UD)\n";
-	(void)sig;
-	if (write(2, msg, sizeof(msg) - 1) < 0)
-		_exit(2);
-	_exit(2);
-}
 
 static void check(bool ok, const char *what)
 {
@@ -381,15 +370,8 @@ int main(int argc, char **argv)
 		return usage();
 	}
 
-	struct sigaction sa;
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = no_hypervisor;
-	sigaction(SIGILL, &sa, NULL);
 	/* Every PAL page present, private and locked, as registration requires. */
-	if (mlockall(MCL_CURRENT | MCL_FUTURE) != 0)
-		perror("pal_tpm: mlockall");
-	memset(pal_params, 0, sizeof(pal_params));
-	memset(pal_stack, 0, sizeof(pal_stack));
+	tv_pal_prepare("pal_tpm", pal_params, sizeof(pal_params), pal_stack, sizeof(pal_stack));
 	memcpy(measurement, pal_measurement, DIGEST); /* also makes the code page present */
 	scenario = what;
 

@@ -4,6 +4,14 @@
  */
 #include "apps/trustvisor/guest/tv_guest.h"
 
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "apps/trustvisor/tv_errors.h"
+
 int64_t tv_vmcall(uint32_t fn, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5)
 {
 	return tv_vmcall_inline(fn, a1, a2, a3, a4, a5);
@@ -54,28 +62,36 @@ int64_t tv_call(const void *entry, const uint64_t *in, uint32_t nin, uint64_t *o
 	return (int64_t)rax;
 }
 
+static char no_hv_msg[128]; /* tv_pal_prepare's SIGILL message */
+
+static void no_hypervisor(int sig)
+{
+	(void)sig;
+	if (write(2, no_hv_msg, strlen(no_hv_msg)) < 0)
+		_exit(2);
+	_exit(2);
+}
+
+void tv_pal_prepare(const char *prog, void *params, size_t params_size, void *stack,
+                    size_t stack_size)
+{
+	struct sigaction sa;
+
+	snprintf(no_hv_msg, sizeof(no_hv_msg), "%s: no TrustVisor hypervisor (VMCALL raised #UD)\n",
+	         prog);
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = no_hypervisor;
+	sigaction(SIGILL, &sa, NULL);
+	if (mlockall(MCL_CURRENT | MCL_FUTURE) != 0) {
+		char what[64];
+		snprintf(what, sizeof(what), "%s: mlockall", prog);
+		perror(what);
+	}
+	memset(params, 0, params_size);
+	memset(stack, 0, stack_size);
+}
+
 const char *tv_strerror(int64_t s)
 {
-	static const char *const names[] = {
-	    "TV_OK",
-	    "TV_ERR_INVALID",
-	    "TV_ERR_ALIGN",
-	    "TV_ERR_OVERLAP",
-	    "TV_ERR_RANGE",
-	    "TV_ERR_TOO_LARGE",
-	    "TV_ERR_EXISTS",
-	    "TV_ERR_NOT_REGISTERED",
-	    "TV_ERR_WRONG_PROCESS",
-	    "TV_ERR_PAL_FAULT",
-	    "TV_ERR_PAL_TIMEOUT",
-	    "TV_ERR_NO_MEMORY",
-	    "TV_ERR_FAULT",
-	    "TV_ERR_UNSUPPORTED",
-	    "TV_ERR_BUSY",
-	    "TV_ERR_NOT_IN_PAL",
-	    "TV_ERR_TPM",
-	};
-	if (s <= 0 && -s < (int64_t)(sizeof(names) / sizeof(names[0])))
-		return names[-s];
-	return "TV_ERR_?";
+	return tv_err_name(s);
 }

@@ -5,6 +5,7 @@
 #ifndef APPS_TRUSTVISOR_GUEST_TV_GUEST_H
 #define APPS_TRUSTVISOR_GUEST_TV_GUEST_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "apps/trustvisor/tv_hypercall.h"
@@ -44,6 +45,17 @@ int64_t tv_unregister(const void *entry);
  */
 int64_t tv_call(const void *entry, const uint64_t *in, uint32_t nin, uint64_t *out, uint32_t nout,
                 uint64_t *pal_ret);
+
+/*
+ * A PAL program's setup before it registers its PAL: a SIGILL handler that
+ * prints "<prog>: no TrustVisor hypervisor (VMCALL raised #UD)" and exits 2
+ * (VMCALL without a hypervisor), then every page locked (mlockall) and the
+ * PAL's parameter and stack pages written once (present and private: no
+ * copy-on-write or zero page left), as registration requires. The caller
+ * still makes its code page present.
+ */
+void tv_pal_prepare(const char *prog, void *params, size_t params_size, void *stack,
+                    size_t stack_size);
 
 /* "TV_ERR_OVERLAP", ... for messages. */
 const char *tv_strerror(int64_t status);
