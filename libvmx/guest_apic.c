@@ -87,6 +87,17 @@ void vmx_guest_apic_protect(struct vcpu *v)
 
 	if (apic_page)
 		return;
+	/* One CPU: no guest AP will ever wait for SIPI, so there is no INIT to
+	 * drop, and a write-protected LAPIC page would make every EOI, timer and
+	 * ICR write exit for the whole run (vmx_guest_apic_ap_started never
+	 * comes). Every AP has run vmx_cpu_init (its VMCS exists) before the boot
+	 * CPU launches the guest (core/boot.c waits for them). */
+	bool other_cpus = false;
+	for (uint32_t i = 0; i < HV_MAX_CPUS; i++)
+		if (i != v->cpu && vmx_vcpu(i)->vmcs_pa)
+			other_cpus = true;
+	if (!other_cpus)
+		return;
 	if (!ept_lookup(v->eptp, base, &m) || !m.present ||
 	    ept_set_page_access(v->eptp, base, HV_PAGE_SIZE, m.rwx & ~(unsigned)EPT_WRITE) != 0) {
 		hv_printf(

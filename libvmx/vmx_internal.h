@@ -136,6 +136,8 @@ struct mmio_store {
 bool mmio_decode_store(const uint8_t *b, size_t n, unsigned mode, struct mmio_store *out);
 
 /* ---- guest_apic.c: the guest's INIT IPIs (Bochs 2.7 workaround) ---- */
+/* Boot CPU, before its first entry: write-protect the LAPIC page in EPT and
+ * intercept the x2APIC ICR, unless this is the only CPU. */
 void vmx_guest_apic_protect(struct vcpu *v);
 /* True if the EPT violation was a guest store to the LAPIC page, now emulated. */
 bool vmx_guest_apic_write(struct vcpu *v);
