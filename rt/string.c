@@ -17,9 +17,21 @@
 #define NO_IDIOM
 #endif
 
+/* A 64-bit store that may alias any object (memset's callers pass anything). */
+typedef uint64_t __attribute__((may_alias)) any_word;
+
 NO_IDIOM void *memset(void *dst, int c, size_t n)
 {
 	unsigned char *d = dst;
+	/* Bytes up to an 8-byte boundary, then 8 bytes per store: zeroing a page
+	 * (palloc, EPT and PAL page tables, PAL scrubs) is 512 stores, not 4096. */
+	while (n > 0 && ((uintptr_t)d & 7u)) {
+		*d++ = (unsigned char)c;
+		n--;
+	}
+	uint64_t w = 0x0101010101010101ull * (unsigned char)c;
+	for (; n >= 8; n -= 8, d += 8)
+		*(any_word *)d = w;
 	while (n-- > 0)
 		*d++ = (unsigned char)c;
 	return dst;
