@@ -118,10 +118,24 @@ _Noreturn void vmx_guest_triple_fault(struct vcpu *v, const char *why);
  * did not see (a CR write done through the VMCS, INIT). */
 void vmx_flush_guest_tlb(struct vcpu *v);
 
+/* ---- guest_ept_check.c: guest memory touched for the guest, EPT-checked ---- */
+/* True if the guest may access the page of `gpa` with all of `rwx` (EPT_READ,
+ * EPT_WRITE, EPT_EXECUTE) in the view this CPU runs it in (the VMCS EPT
+ * pointer), and that view maps it to itself; never the hypervisor region. */
+bool vmx_guest_gpa_allowed(uint64_t gpa, unsigned rwx);
+/* An access libvmx was about to do for the guest was refused: what the CPU's
+ * own access would have caused, an EPT violation at `gpa` (qualification as
+ * SDM Vol. 3C 28.2.1 Table 28-7), shown to the app; unhandled, #GP(0). The
+ * caller leaves guest state (RIP included) as before the instruction. */
+void vmx_guest_access_denied(struct vcpu *v, uint64_t gpa, uint64_t qualification);
+
 /* ---- guest_linear.c: guest memory by guest-linear address ---- */
 /* n bytes at `la` with the guest's current paging (VMCS); false if any byte is
- * unmapped, in the hypervisor region, or 5-level paging is on. */
-bool vmx_guest_read_linear(uint64_t la, void *buf, size_t n);
+ * unmapped, not readable in the CPU's EPT view (page tables included: see
+ * vmx_guest_gpa_allowed), or 5-level paging is on. */
+/* When it failed because the view refused a page, and denied_gpa is not NULL,
+ * *denied_gpa is that page (left alone otherwise). */
+bool vmx_guest_read_linear(uint64_t la, void *buf, size_t n, uint64_t *denied_gpa);
 
 /* ---- insn_decode.c: a store to an MMIO register ---- */
 struct mmio_store {
