@@ -5,7 +5,7 @@
  * The app table: hypercalls (tv_hypercall.h), EPT violations (PAL entry, and
  * guest accesses to PAL pages), exceptions (only seen while a PAL runs, when
  * the exception bitmap is all ones), the event question (no NMI while a PAL
- * runs on this CPU), and shutdown (scrub every PAL).
+ * runs on this CPU), and shutdown (scrub every PAL and the micro-TPM's keys).
  */
 #include "apps/trustvisor/tv_internal.h"
 #include "apps/trustvisor/tv_platform.h"
@@ -49,10 +49,13 @@ static void tv_boot(struct vcpu *v)
 	tv_utpm_boot(v);
 }
 
+/* Power-off, triple fault or a reset request (libvmx/guest_reset.c): nothing
+ * secret may stay in DRAM for whatever boots next. */
 static void tv_shutdown(struct vcpu *v)
 {
 	(void)v;
 	tv_unregister_all();
+	tv_utpm_scrub();
 }
 
 const struct hv_app hv_app = {

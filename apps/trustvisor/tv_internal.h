@@ -114,5 +114,8 @@ void tv_utpm_boot(struct vcpu *v);
 /* A micro-TPM hypercall (RAX): from the PAL running on v's CPU, or
  * TV_HC_QUOTE_KEY from anywhere (the key is public). */
 int64_t tv_utpm_call(struct vcpu *v, uint32_t fn);
+/* Shutdown or reset: zeroes the sealing and quote keys, the DRBG and every
+ * per-CPU buffer; every later micro-TPM call gets TV_ERR_TPM. */
+void tv_utpm_scrub(void);
 
 #endif /* APPS_TRUSTVISOR_TV_INTERNAL_H */

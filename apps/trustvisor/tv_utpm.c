@@ -78,6 +78,16 @@ void tv_utpm_boot(struct vcpu *v)
 	print_quote_key();
 }
 
+void tv_utpm_scrub(void)
+{
+	spin_lock(&utpm_lock);
+	hv_ready = false;
+	/* Globals: the stores cannot be optimised away. */
+	memset(&hv, 0, sizeof(hv));
+	memset(scratch, 0, sizeof(scratch));
+	spin_unlock(&utpm_lock);
+}
+
 static int64_t status(enum utpm_status s, size_t len)
 {
 	return s == UTPM_OK ? (int64_t)len : TV_ERR_TPM;

@@ -212,6 +212,19 @@ static void test_other_utpm_calls_still_need_a_pal(void **state)
 	}
 }
 
+/* Power-off, triple fault and reset requests run the shutdown hook: the keys
+ * are zeroed then, so the micro-TPM has nothing left to give (before the
+ * scrub existed the key was still served after shutdown). */
+static void test_shutdown_zeroes_the_keys(void **state)
+{
+	(void)state;
+	assert_int_equal(quote_key(BUF_GVA, KEY), KEY);
+	hv_app.shutdown(v);
+	memset(tvf_ram + 0x301000, 0x5a, KEY);
+	assert_int_equal(quote_key(BUF_GVA, KEY), TV_ERR_TPM);
+	assert_true(untouched(0x301000, KEY));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -221,6 +234,7 @@ int main(void)
 	    cmocka_unit_test_setup(test_no_write_into_a_pal_from_outside, setup_quote_key),
 	    cmocka_unit_test_setup(test_pal_gets_the_key_quotes_verify_under_it, setup_quote_key),
 	    cmocka_unit_test_setup(test_other_utpm_calls_still_need_a_pal, setup_quote_key),
+	    cmocka_unit_test_setup(test_shutdown_zeroes_the_keys, setup_quote_key),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
