@@ -20,6 +20,12 @@
  *   0x92   System Control Port A: bit 0 going from 0 to 1 is a fast reset.
  *   the ACPI FADT reset register, when it is an I/O port
  *          (vmx_guest_reset_watch_port; ACPI 6.5 section 5.2.9, RESET_REG).
+ * Sleep and soft power-off scrub too: a write that sets SLP_EN (bit 13) in a
+ * PM1 control register (vmx_guest_reset_watch_pm1; ACPI 6.5 4.8.3.2.1) enters
+ * a sleep state or S5. Any state, not only S5: on a resume from S3 the firmware
+ * jumps to the OS's waking vector with no hypervisor left to hide anything.
+ * The write is forwarded after the scrub; if the machine goes on (S1), the app
+ * has shut down (TrustVisor: no PALs, no micro-TPM) for the rest of the run.
  * A wider OUT that covers one of these ports is judged by the byte it writes
  * there, so `outw` at 0xCF8 cannot slip a reset past.
  */
@@ -38,6 +44,7 @@
 #define KBC_CMD_WRITE_OUT   0xd1
 #define SYSCTL_A_FAST_RESET (1u << 0)
 #define POWER_OFF_NO_RESET  4 /* the hardware ignored every reset request */
+#define PM1_SLP_EN          (1u << 13)
 
 static struct spinlock lock = SPINLOCK_INIT;
 /* The 8042 is one device: its D1h state is machine-wide, under `lock`. */
@@ -45,6 +52,7 @@ static struct vmx_reset_state machine_state;
 static uint16_t acpi_port;
 static uint8_t acpi_value;
 static bool acpi_watched;
+static uint16_t pm1_port[2];
 
 /* The byte an OUT of `size` bytes at `port` writes to port `p`, if it covers it. */
 static bool byte_to(uint16_t port, unsigned size, uint32_t value, uint16_t p, uint8_t *b)
@@ -79,6 +87,31 @@ const char *vmx_reset_request(struct vmx_reset_state *st, uint16_t port, unsigne
 			return "keyboard controller output port (port 0x60)";
 	}
 	return NULL;
+}
+
+const char *vmx_sleep_request(const struct vmx_reset_state *st, uint16_t port, unsigned size,
+                              uint32_t value)
+{
+	uint8_t b;
+
+	for (unsigned i = 0; i < 2; i++)
+		if (st->pm1_port[i] && byte_to(port, size, value, st->pm1_port[i] + 1, &b) &&
+		    (b & (PM1_SLP_EN >> 8)))
+			return i == 0 ? "ACPI PM1a control SLP_EN" : "ACPI PM1b control SLP_EN";
+	return NULL;
+}
+
+void vmx_guest_reset_watch_pm1(uint16_t pm1a, uint16_t pm1b)
+{
+	spin_lock(&lock);
+	pm1_port[0] = pm1a;
+	pm1_port[1] = pm1b;
+	spin_unlock(&lock);
+	for (unsigned i = 0; i < 2; i++)
+		if (pm1_port[i]) {
+			vmx_io_bitmap_set(pm1_port[i]);
+			vmx_io_bitmap_set((uint16_t)(pm1_port[i] + 1));
+		}
 }
 
 void vmx_guest_reset_watch_port(uint16_t port, uint8_t value)
@@ -119,8 +152,21 @@ void vmx_guest_reset_check(struct vcpu *v, uint16_t port, unsigned size, uint32_
 	 * when the write reaches it. */
 	if (port <= PORT_SYSCTL_A && port + size > PORT_SYSCTL_A)
 		machine_state.sysctl_a = hw_inb(PORT_SYSCTL_A);
+	machine_state.pm1_port[0] = pm1_port[0];
+	machine_state.pm1_port[1] = pm1_port[1];
 	const char *why = vmx_reset_request(&machine_state, port, size, value);
+	const char *sleep = why ? NULL : vmx_sleep_request(&machine_state, port, size, value);
 	spin_unlock(&lock);
+	if (sleep) {
+		hv_printf("hv: cpu %u: guest sleep or power-off request (%s): scrubbing first\n",
+		          v->cpu, sleep);
+		vmx_print_exit_counters();
+		const struct hv_app *app = vmx_app();
+		if (app && app->shutdown)
+			app->shutdown(v);
+		console_drain();
+		return; /* the caller forwards the write */
+	}
 	if (!why)
 		return;
 

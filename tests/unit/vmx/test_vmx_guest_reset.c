@@ -84,6 +84,19 @@ static void test_acpi_reset_register(void **state)
 	assert_false(resets(&st, 0xb2, 1, 0x77));
 }
 
+static void test_acpi_sleep_enable(void **state)
+{
+	(void)state;
+	struct vmx_reset_state st = {.pm1_port = {0xb004, 0}};
+
+	assert_non_null(vmx_sleep_request(&st, 0xb004, 2, 0x3400)); /* S5 | SLP_EN */
+	assert_non_null(vmx_sleep_request(&st, 0xb005, 1, 0x20));   /* the high byte alone */
+	assert_null(vmx_sleep_request(&st, 0xb004, 2, 0x1400));     /* SLP_TYP only */
+	assert_null(vmx_sleep_request(&st, 0xb000, 2, 0x2000));     /* PM1 status, not control */
+	st.pm1_port[0] = 0;
+	assert_null(vmx_sleep_request(&st, 0xb004, 2, 0x3400));
+}
+
 /* ---- through the exit handler ---- */
 
 static size_t cf9_writes_at_scrub;
@@ -109,6 +122,26 @@ static void out_exit(struct vcpu *v, uint16_t port, uint32_t value)
 	v->gpr[GPR_RAX] = value;
 	/* OUT DX, AL: size 1 (bits 2:0 = 0), port in bits 31:16. */
 	instr_exit(v, VMX_EXIT_IO_INSTRUCTION, (uint64_t)port << 16, 1);
+}
+
+/* An ACPI soft power-off (S5) through PM1a control: the app scrubs, then the
+ * write goes to the hardware and the instruction completes. */
+static void test_acpi_power_off_scrubs_first(void **state)
+{
+	(void)state;
+	struct vcpu *v = env_guest(1, &scrubbing_app);
+	vmx_guest_reset_watch_pm1(0xb004, 0);
+	scrubs = 0;
+	size_t before = writes_to(0xb004);
+
+	v->gpr[GPR_RAX] = 0x3400;
+	/* OUT DX, AX: size 2 (bits 2:0 = 1). */
+	instr_exit(v, VMX_EXIT_IO_INSTRUCTION, 1 | (0xb004ull << 16), 1);
+	assert_int_equal(scrubs, 1);
+	assert_int_equal(writes_to(0xb004), before + 1);
+	assert_int_equal(rip(), 0x1001);
+	assert_non_null(strstr(env_console(), "guest sleep or power-off request"));
+	vmx_guest_reset_watch_pm1(0, 0);
 }
 
 static void test_reset_ports_exit(void **state)
@@ -192,6 +225,8 @@ int main(void)
 	    cmocka_unit_test(test_keyboard_controller),
 	    cmocka_unit_test(test_system_control_port_a),
 	    cmocka_unit_test(test_acpi_reset_register),
+	    cmocka_unit_test(test_acpi_sleep_enable),
+	    cmocka_unit_test(test_acpi_power_off_scrubs_first),
 	    cmocka_unit_test(test_reset_ports_exit),
 	    cmocka_unit_test(test_cf9_reset_scrubs_first),
 	    cmocka_unit_test(test_keyboard_reset_scrubs_first),
