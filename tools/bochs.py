@@ -25,6 +25,9 @@ CONTINUES = 16
 _TICK = re.compile(rb"^(\d+)[a-z]\[")
 _PORT_F4 = re.compile(rb"unmapped: \d+-bit write to 00f4 = ([0-9a-fA-F]+)")
 _SHUTDOWN = b"Shutdown port: shutdown requested"
+# An OS's ACPI power-off (SLP_EN with S5 in PM1a control): Bochs's ACPI device
+# logs this panic and, with `panic: action=fatal`, exits. A power-off like any other.
+_ACPI_OFF = b"ACPI control: soft power off"
 
 
 def _check_path(path, what):
@@ -92,7 +95,7 @@ def read_log(log):
                     t = int(m.group(1))
                     if ticks is None or t > ticks:
                         ticks = t
-                if _SHUTDOWN in line:
+                if _SHUTDOWN in line or _ACPI_OFF in line:
                     powered_off = True
                 m = _PORT_F4.search(line)
                 if m:
