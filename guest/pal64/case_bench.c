@@ -154,7 +154,7 @@ static uint32_t utpm_ops(void)
 		int64_t want;
 	} ops[] = {
 	    {"utpm_pcr_read", UTPM_OP_PCR_READ, TV_OK}, {"utpm_extend", UTPM_OP_EXTEND, TV_OK},
-	    {"utpm_seal", UTPM_OP_SEAL, 32 + 88 + 16},  {"utpm_unseal", UTPM_OP_UNSEAL, 32},
+	    {"utpm_seal", UTPM_OP_SEAL, 32 + 120 + 16},  {"utpm_unseal", UTPM_OP_UNSEAL, 32},
 	    {"utpm_quote", UTPM_OP_QUOTE, 64},          {"utpm_get_random", UTPM_OP_RANDOM, TV_OK},
 	};
 	struct series base, inner, s;
