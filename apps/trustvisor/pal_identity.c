@@ -171,11 +171,18 @@ int main(int argc, char **argv)
 		d.nsections++;
 	}
 	bool entry_in_code = false;
-	for (uint32_t i = 0; i < d.nsections; i++)
+	unsigned params = 0, stack = 0;
+	for (uint32_t i = 0; i < d.nsections; i++) {
 		entry_in_code |= d.sec[i].kind == TV_SEC_CODE && d.entry >= d.sec[i].gva &&
 		                 d.entry < d.sec[i].gva + d.sec[i].size;
-	if (!have_in || !have_out || !have_entry || !entry_in_code)
-		return fail("need in=, out=, entry= and a code section holding the entry", NULL);
+		params += d.sec[i].kind == TV_SEC_PARAMS;
+		stack += d.sec[i].kind == TV_SEC_STACK;
+	}
+	/* The shape registration insists on (overlaps are its business). */
+	if (!have_in || !have_out || !have_entry || !entry_in_code || params != 1 || stack != 1)
+		return fail("need in=, out=, entry=, a code section holding the entry, one params "
+		            "and one stack section",
+		            NULL);
 	if (!tv_identity_compute(&d, elf_page, &f, id))
 		return fail("a code page is not in any loadable segment", NULL);
 	for (size_t i = 0; i < sizeof(id); i++)
