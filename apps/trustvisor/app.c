@@ -33,7 +33,8 @@ static bool tv_hypercall(struct vcpu *v)
 	case TV_HC_GET_RANDOM:
 		r = in_pal ? tv_utpm_call(v, fn) : TV_ERR_NOT_IN_PAL;
 		break;
-	case TV_HC_QUOTE_KEY: /* public: from anywhere */
+	case TV_HC_QUOTE_KEY:    /* public: from anywhere */
+	case TV_HC_PAL_IDENTITY: /* the PAL itself, or its owner */
 		r = tv_utpm_call(v, fn);
 		break;
 	default:

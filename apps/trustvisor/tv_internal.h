@@ -112,10 +112,15 @@ void tv_fpu_restore(const void *area, uint64_t mask);
 /* Per CPU at boot: the BearSSL runtime; on the boot CPU also the hypervisor's keys. */
 void tv_utpm_boot(struct vcpu *v);
 /* A micro-TPM hypercall (RAX): from the PAL running on v's CPU, or
- * TV_HC_QUOTE_KEY from anywhere (the key is public). */
+ * TV_HC_QUOTE_KEY / TV_HC_PAL_IDENTITY from anywhere. */
 int64_t tv_utpm_call(struct vcpu *v, uint32_t fn);
 /* Shutdown or reset: zeroes the sealing and quote keys, the DRBG and every
  * per-CPU buffer; every later micro-TPM call gets TV_ERR_TPM. */
 void tv_utpm_scrub(void);
+/* Registration, after every CPU dropped the PAL's pages: measures the PAL
+ * (tv_identity.h) from its pages and initialises pal->utpm with the
+ * measurement as identity. TV_OK, or TV_ERR_TPM (no BearSSL runtime on this
+ * CPU: no entropy at boot). */
+int64_t tv_utpm_measure(struct vcpu *v, struct tv_pal *pal);
 
 #endif /* APPS_TRUSTVISOR_TV_INTERNAL_H */

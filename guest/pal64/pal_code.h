@@ -67,6 +67,10 @@ struct pal_utpm_data {
 /* Pages (pal_pages.c), each a whole number of pages. */
 extern uint8_t pal_params_page[PAGE_SIZE];
 extern uint8_t pal_stack_pages[2 * PAGE_SIZE];
+/* Extra code pages (zero) that make the null PAL a 64-page PAL, 61 of them
+ * code: the worst case of registration's measurement (pal_bench). */
+#define PAL_BIG_CODE_PAGES 60u
+extern uint8_t pal_big_code[PAL_BIG_CODE_PAGES * PAGE_SIZE];
 extern union pal_data_page {
 	struct pal_utpm_data utpm;
 	uint8_t bytes[PAGE_SIZE];

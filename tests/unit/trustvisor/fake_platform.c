@@ -11,6 +11,7 @@ uint8_t *tvf_ram;
 unsigned tvf_view[TVF_RAM_SIZE / 4096];
 unsigned tvf_syncs, tvf_invepts;
 uint64_t tvf_eptp;
+void (*tvf_on_sync)(void);
 
 void tvf_reset(void)
 {
@@ -20,6 +21,7 @@ void tvf_reset(void)
 	for (size_t i = 0; i < TVF_RAM_SIZE / 4096; i++)
 		tvf_view[i] = EPT_RWX;
 	tvf_syncs = tvf_invepts = 0;
+	tvf_on_sync = NULL;
 }
 
 void tv_platform_boot(struct vcpu *v)
@@ -72,6 +74,8 @@ uint64_t tv_guest_eptp(void)
 void tv_sync_all_cpus(void)
 {
 	tvf_syncs++;
+	if (tvf_on_sync)
+		tvf_on_sync();
 }
 
 void tv_invept(uint64_t eptp)

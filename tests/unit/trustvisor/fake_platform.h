@@ -17,6 +17,9 @@ extern unsigned tvf_view[TVF_RAM_SIZE / 4096]; /* guest view rwx per page */
 extern unsigned tvf_syncs, tvf_invepts;
 /* The guest view libvmx runs with (a real EPT built by tv_env.c). */
 extern uint64_t tvf_eptp;
+/* Run inside tv_sync_all_cpus (NULL: nothing): what another CPU still does
+ * with its stale translations during the round. tvf_reset clears it. */
+extern void (*tvf_on_sync)(void);
 
 void tvf_reset(void);
 

@@ -174,6 +174,10 @@ static void test_pal_gets_the_key_quotes_verify_under_it(void **state)
 	assert_int_equal(quote_key(BUF_GVA, KEY), TV_ERR_INVALID);  /* not the PAL's */
 	assert_int_equal(quote_key(DATA_GVA, KEY - 1), TV_ERR_INVALID);
 
+	/* The PAL's identity, which every quote signs. */
+	v->gpr[GPR_RCX] = TV_IDENTITY_SIZE;
+	assert_int_equal(hypercall(TV_HC_PAL_IDENTITY, DATA_GVA + 0x300), TV_IDENTITY_SIZE);
+	const uint8_t *id = tvf_ram + 0x205300;
 	/* TV_HC_QUOTE over PCR 0 (all zero in a new PAL) and PCR 2. */
 	v->gpr[GPR_RAX] = TV_HC_QUOTE;
 	v->gpr[GPR_RBX] = DATA_GVA;
@@ -185,14 +189,14 @@ static void test_pal_gets_the_key_quotes_verify_under_it(void **state)
 	assert_int_equal((int64_t)v->gpr[GPR_RAX], UTPM_SIG_SIZE);
 	memset(pcr, 0, sizeof(pcr));
 	utpm_composite_digest(0x05, (const uint8_t(*)[UTPM_DIGEST_SIZE])pcr, composite);
-	utpm_quote_hash(composite, nonce, sizeof(nonce), hash);
+	utpm_quote_hash(id, composite, nonce, sizeof(nonce), hash);
 	br_ec_public_key pk = {.curve = BR_EC_secp256r1, .q = boot_key, .qlen = KEY};
 	assert_int_equal(br_ecdsa_i31_vrfy_raw(&br_ec_p256_m31, hash, sizeof(hash), &pk,
 	                                       tvf_ram + 0x205200, UTPM_SIG_SIZE),
 	                 1);
 	/* And not under another nonce. */
 	nonce[0] ^= 1;
-	utpm_quote_hash(composite, nonce, sizeof(nonce), hash);
+	utpm_quote_hash(id, composite, nonce, sizeof(nonce), hash);
 	assert_int_equal(br_ecdsa_i31_vrfy_raw(&br_ec_p256_m31, hash, sizeof(hash), &pk,
 	                                       tvf_ram + 0x205200, UTPM_SIG_SIZE),
 	                 0);
