@@ -44,6 +44,10 @@ uint64_t tv_guest_eptp(void);
  */
 void tv_sync_all_cpus(void);
 
+/* One step of a root-mode wait for another CPU: answers a quiesce request
+ * (libquiesce: long root-mode waits poll), then pauses. */
+void tv_relax(void);
+
 /* INVEPT (single context) of `eptp` on this CPU. */
 void tv_invept(uint64_t eptp);
 
