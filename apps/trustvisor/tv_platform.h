@@ -17,8 +17,8 @@ struct vcpu;
 
 /* Once per CPU from hv_app.boot (records the guest view, the PAL budget). */
 void tv_platform_boot(struct vcpu *v);
-/* hv_app.before_entry: INVEPT of the guest view if a tv_sync_all_cpus() round
- * happened since this CPU's last entry. */
+/* From hv_app.before_entry (tv_before_entry): INVEPT of the guest view if a tv_sync_all_cpus()
+ * round happened since this CPU's last entry. */
 void tv_platform_before_entry(struct vcpu *v);
 
 /*
