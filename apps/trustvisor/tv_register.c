@@ -311,12 +311,3 @@ int64_t tv_unregister(struct vcpu *v, uint64_t entry)
 	(void)v;
 	return rc;
 }
-
-void tv_unregister_all(void)
-{
-	tv_lock_acquire();
-	for (uint32_t i = 0; i < TV_MAX_PALS; i++)
-		if (tv_pals[i].state != TV_PAL_FREE)
-			tv_pal_destroy(&tv_pals[i]);
-	tv_lock_release();
-}

@@ -263,7 +263,7 @@ static void test_measured_after_the_sync(void **state)
 
 	write_code(0x200000, 0x33);
 	expected_identity(&good_desc, tvf_ram + 0x200000, before);
-	tvf_on_sync = overwrite_code_during_sync;
+	tvf_sync_hook = overwrite_code_during_sync;
 	assert_int_equal(register_desc(&good_desc), TV_OK);
 	assert_int_equal(tvf_syncs, 1);
 	expected_identity(&good_desc, tvf_ram + 0x200000, after);
