@@ -74,6 +74,13 @@ bool vmx_msr_write_ignored(struct vcpu *v, uint32_t msr, bool write, uint64_t *v
 	return write;
 }
 
+bool vmx_msr_mcu_opt_ctrl(struct vcpu *v, uint32_t msr, bool write, uint64_t *value)
+{
+	/* Dropped rather than written: the mitigation stays as the firmware
+	 * left it (on), whatever else the guest asks. */
+	return write && !(*value & MCU_OPT_CTRL_RNGDS_MITG_DIS);
+}
+
 /* Does this MTRR exist on the CPU (SDM Vol. 3A 12.11.1, 12.11.2.1)? */
 static bool mtrr_exists(uint32_t msr)
 {

@@ -47,6 +47,8 @@ static const struct msr_policy table[] = {
      * x2APIC (libsmp follows the mode at every IPI); moving the window,
      * disabling the APIC or leaving x2APIC #GP (msr_apic_base.c). */
     R(0x01b, 0x01b, MSR_PASS, MSR_EMULATE, vmx_msr_apic_base, "IA32_APIC_BASE"),
+    /* SMI count: a read-out (how many SMIs ran), no hypervisor state. */
+    R(0x034, 0x034, MSR_PASS, MSR_GP, NULL, "MSR_SMI_COUNT"),
     /* Core/thread count (topology): a constant. */
     R(0x035, 0x035, MSR_PASS, MSR_GP, NULL, "MSR_CORE_THREAD_COUNT"),
     /* VMX is hidden: reads as locked with VMX off, writes #GP (msr_emulate.c). */
@@ -59,11 +61,16 @@ static const struct msr_policy table[] = {
     R(0x048, 0x048, MSR_PASS, MSR_PASS, NULL, "IA32_SPEC_CTRL"),
     /* PRED_CMD (IBPB): a write-only command with no state. */
     R(0x049, 0x049, MSR_GP, MSR_PASS, NULL, "IA32_PRED_CMD"),
+    /* PPIN_CTL: enables reading the processor serial number; a fused id. */
+    R(0x04e, 0x04e, MSR_PASS, MSR_GP, NULL, "MSR_PPIN_CTL"),
     /* Microcode revision: the guest writes 0, runs CPUID(1), reads it back
      * (SDM Vol. 3A 10.11.7); a latch with no effect. */
     R(0x08b, 0x08b, MSR_PASS, MSR_PASS, NULL, "IA32_BIOS_SIGN_ID"),
     /* Platform info (ratios for TSC calibration): read-only. */
     R(0x0ce, 0x0ce, MSR_PASS, MSR_GP, NULL, "MSR_PLATFORM_INFO"),
+    /* C-state configuration: read by intel_idle; writes (C-state limits)
+     * are not needed. */
+    R(0x0e2, 0x0e2, MSR_PASS, MSR_GP, NULL, "MSR_PKG_CST_CONFIG_CONTROL"),
     /* MPERF/APERF: frequency read-outs, no more than RDTSC tells. */
     R(0x0e7, 0x0e8, MSR_PASS, MSR_GP, NULL, "IA32_MPERF/IA32_APERF"),
     /* MTRR capabilities: read-only. */
@@ -72,9 +79,17 @@ static const struct msr_policy table[] = {
     R(0x10a, 0x10a, MSR_PASS, MSR_GP, NULL, "IA32_ARCH_CAPABILITIES"),
     /* FLUSH_CMD (L1D flush): a write-only command with no state. */
     R(0x10b, 0x10b, MSR_GP, MSR_PASS, NULL, "IA32_FLUSH_CMD"),
-    /* TSX_CTRL, MCU_OPT_CTRL: mitigation switches Linux sets; they can only
-     * disable TSX or change SRBDS mitigation, neither used by the hypervisor. */
-    R(0x122, 0x123, MSR_PASS, MSR_PASS, NULL, "IA32_TSX_CTRL/IA32_MCU_OPT_CTRL"),
+    /* TSX_CTRL: disables TSX or hides it from CPUID; the hypervisor uses
+     * neither. */
+    R(0x122, 0x122, MSR_PASS, MSR_PASS, NULL, "IA32_TSX_CTRL"),
+    /* MCU_OPT_CTRL: RNGDS_MITG_DIS would switch off the SRBDS mitigation,
+     * letting one core sample RDRAND/RDSEED results of another (the micro-
+     * TPM's and PALs' randomness): writes setting it #GP, others are dropped
+     * (msr_emulate.c). */
+    R(0x123, 0x123, MSR_PASS, MSR_EMULATE, vmx_msr_mcu_opt_ctrl, "IA32_MCU_OPT_CTRL"),
+    /* CPUID faulting: applies at CPL > 0 only, never to the hypervisor;
+     * the guest's CPUID exits all the same. */
+    R(0x140, 0x140, MSR_PASS, MSR_PASS, NULL, "MSR_MISC_FEATURES_ENABLES"),
     /* SYSENTER_CS/ESP/EIP: VMCS guest fields, loaded and saved at every
      * transition (SDM Vol. 3C 27.3.1, 28.3.2.1). */
     R(0x174, 0x176, MSR_PASS, MSR_PASS, NULL, "IA32_SYSENTER_*"),
@@ -92,10 +107,13 @@ static const struct msr_policy table[] = {
      * disable and the CPUID limit, which the hypervisor's own paging and
      * CPUID depend on (msr_emulate.c). */
     R(0x1a0, 0x1a0, MSR_PASS, MSR_EMULATE, vmx_msr_write_ignored, "IA32_MISC_ENABLE"),
-    /* Temperature target, package thermal: read-outs. */
+    /* Temperature target: a read-out. */
     R(0x1a2, 0x1a2, MSR_PASS, MSR_GP, NULL, "MSR_TEMPERATURE_TARGET"),
+    /* Turbo ratio limits: read-only enumeration. */
+    R(0x1ad, 0x1ad, MSR_PASS, MSR_GP, NULL, "MSR_TURBO_RATIO_LIMIT"),
     /* Energy/performance bias: a power hint. */
     R(0x1b0, 0x1b0, MSR_PASS, MSR_PASS, NULL, "IA32_ENERGY_PERF_BIAS"),
+    /* Package thermal status/interrupt: as the core's (0x19b/0x19c). */
     R(0x1b1, 0x1b2, MSR_PASS, MSR_PASS, NULL, "IA32_PACKAGE_THERM_STATUS/INTERRUPT"),
     /* DEBUGCTL: a VMCS guest field (save/load debug controls; cleared on
      * exit, SDM Vol. 3C 28.3.1), so the hypervisor never runs with it. Reads
@@ -103,6 +121,9 @@ static const struct msr_policy table[] = {
      * freeze-in-SMM are accepted: LBR/BTS would record the PAL's branches
      * (msr_emulate.c). */
     R(0x1d9, 0x1d9, MSR_PASS, MSR_EMULATE, vmx_msr_debugctl, "IA32_DEBUGCTL"),
+    /* POWER_CTL: C1E promotion (intel_idle clears it); power only, no
+     * memory or trace effect. */
+    R(0x1fc, 0x1fc, MSR_PASS, MSR_PASS, NULL, "MSR_POWER_CTL"),
     /* Variable MTRRs. Reads pass. Writes are dropped: MTRRs set the memory
      * types of all of physical memory, the hypervisor's included, while
      * under EPT the guest's own accesses take their type from EPT and the
@@ -116,12 +137,17 @@ static const struct msr_policy table[] = {
     R(0x277, 0x277, MSR_PASS, MSR_PASS, NULL, "IA32_PAT"),
     /* MTRR default type: as the variable MTRRs. */
     R(0x2ff, 0x2ff, MSR_PASS, MSR_EMULATE, vmx_msr_mtrr, "IA32_MTRR_DEF_TYPE"),
+    /* PMU capabilities: read-only enumeration (Linux reads it when CPUID
+     * says PDCM). */
+    R(0x345, 0x345, MSR_PASS, MSR_GP, NULL, "IA32_PERF_CAPABILITIES"),
     /* PERF_GLOBAL_CTRL: reads pass. Writes #GP: libvmx does not switch it
      * through the VMCS, so counters the guest enabled would count the
      * hypervisor and the PALs. Counters and event selects are not listed. */
     R(0x38f, 0x38f, MSR_PASS, MSR_GP, NULL, "IA32_PERF_GLOBAL_CTRL"),
     /* Machine-check banks (MCi_CTL/STATUS/ADDR/MISC): see MCG_STATUS. */
     R(0x400, 0x47f, MSR_PASS, MSR_PASS, NULL, "IA32_MCi_*"),
+    /* PPERF: a productive-cycles read-out, like APERF. */
+    R(0x64e, 0x64e, MSR_PASS, MSR_GP, NULL, "MSR_PPERF"),
     /* CET: U_CET, S_CET, PL0-3_SSP, interrupt SSP table. The host's CR4
      * (loaded on exit) has CET off, so these are inert in root mode. */
     R(0x6a0, 0x6a0, MSR_PASS, MSR_PASS, NULL, "IA32_U_CET"),

@@ -42,6 +42,8 @@ bool vmx_msr_apic_base(struct vcpu *v, uint32_t msr, bool write, uint64_t *value
 bool vmx_msr_debugctl(struct vcpu *v, uint32_t msr, bool write, uint64_t *value);
 /* MTRR writes: dropped if the MTRR exists, else #GP. */
 bool vmx_msr_mtrr(struct vcpu *v, uint32_t msr, bool write, uint64_t *value);
+/* MCU_OPT_CTRL writes: #GP if they disable the SRBDS mitigation, else dropped. */
+bool vmx_msr_mcu_opt_ctrl(struct vcpu *v, uint32_t msr, bool write, uint64_t *value);
 /* Writes accepted and dropped (the hardware MSR is not touched). */
 bool vmx_msr_write_ignored(struct vcpu *v, uint32_t msr, bool write, uint64_t *value);
 
@@ -51,5 +53,7 @@ bool vmx_msr_write_ignored(struct vcpu *v, uint32_t msr, bool write, uint64_t *v
 #define DEBUGCTL_BUS_LOCK_DETECT (1ull << 2)
 #define DEBUGCTL_TR              (1ull << 6)
 #define DEBUGCTL_BTS             (1ull << 7)
+/* IA32_MCU_OPT_CTRL bit 0 (Intel SRBDS guidance). */
+#define MCU_OPT_CTRL_RNGDS_MITG_DIS (1ull << 0)
 
 #endif /* LIBVMX_MSR_POLICY_H */

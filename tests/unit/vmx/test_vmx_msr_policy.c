@@ -302,6 +302,17 @@ static void test_misc_enable_writes_dropped(void **state)
 	assert_int_equal(fake_msr_get(MSR_IA32_MISC_ENABLE), 1);
 }
 
+static void test_srbds_mitigation_cannot_be_disabled(void **state)
+{
+	struct vcpu *v = guest();
+	/* RNGDS_MITG_DIS: RDRAND results of the micro-TPM readable cross-core. */
+	assert_write_refused(v, 0x123, MCU_OPT_CTRL_RNGDS_MITG_DIS);
+	fake_msr_set(0x123, 0);
+	wrmsr_exit(v, 0x123, 0); /* Linux's "mitigation on" write: fine */
+	assert_int_equal(rip(), 0x1002);
+	assert_int_equal(fake_msr_get(0x123), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -316,6 +327,7 @@ int main(void)
 	    cmocka_unit_test(test_debugctl_lbr_bts_refused_btf_in_vmcs),
 	    cmocka_unit_test(test_mtrr_writes_cannot_retype_hypervisor_memory),
 	    cmocka_unit_test(test_misc_enable_writes_dropped),
+	    cmocka_unit_test(test_srbds_mitigation_cannot_be_disabled),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
