@@ -18,6 +18,7 @@ static const struct test_case cases[] = {
     {"hv_memory_hidden", case_hv_memory_hidden},
     {"cpuid", case_cpuid},
     {"msr", case_msr},
+    {"apic_base_locked", case_apic_base_locked},
     {"idt_exceptions", case_idt_exceptions},
     {"pit_or_apic_timer", case_timer},
     {"nmi_self", case_nmi_self},
