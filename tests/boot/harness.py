@@ -114,13 +114,14 @@ def _log_path():
 
 
 def run(app, disk_path, emulator="bochs", cpus=2, mem=256, timeout=600, allow_no_vmx=False,
-        strict_msrs=False):
+        strict_msrs=False, iommu=False, devices=()):
     """Boot app ('bare', an app name, a label or an .iso path) on disk_path; return a Result.
 
     The Result has .status (poweroff/panic/timeout/error), .serial (text), .seconds,
     .ticks (Bochs instruction ticks, None on QEMU), .code (port 0xf4 value or None),
     .log (serial log path). strict_msrs: Bochs raises #GP on MSRs it does not
     implement, as hardware would (Bochs's default reads them as 0; Linux needs that).
+    iommu, devices: QEMU only, a q35 machine with intel-iommu, more -device arguments.
     """
     if app == "bare":
         name, iso = "bare", None
@@ -131,7 +132,7 @@ def run(app, disk_path, emulator="bochs", cpus=2, mem=256, timeout=600, allow_no
     log = _log_path()
     res = runlib.run_image(name, iso, disk_path, emulator=emulator, cpus=cpus, mem=mem,
                            timeout=timeout, log=log, quiet=True, allow_no_vmx=allow_no_vmx,
-                           strict_msrs=strict_msrs)
+                           strict_msrs=strict_msrs, iommu=iommu, devices=devices)
     res.log = log
     print("  %s  [%s]" % (res.summary(), os.path.relpath(log, ROOT)), flush=True)
     return res
