@@ -36,3 +36,38 @@ def test_without_an_iommu_the_kernel_says_none():
     harness.assert_poweroff(r, code=1)
     harness.assert_line(r, r"^hv: iommu: none - DMA can reach all of memory \(no ACPI DMAR table\)")
     harness.assert_serial_contains(r, "IOMMUTEST: FAIL DMAR table found, translation on")
+
+
+NO_VMX_EXIT = 2  # core/boot.h HV_EXIT_NO_VMX
+
+
+def _no_vmx_run(app, **kw):
+    from tools import qemu
+
+    if qemu.kvm_status()[1]:
+        return None  # nested VMX here: the image would run a guest, nothing to check
+    return harness.run(app, harness.testguest_disk(), emulator="qemu", cpus=1, timeout=120,
+                       allow_no_vmx=True, **kw)
+
+
+def test_apps_on_q35_with_an_iommu_report_it_before_stopping_without_vmx():
+    for app in ("passthrough", "trustvisor"):
+        r = _no_vmx_run(app, iommu=True)
+        if r is None:
+            return
+        harness.assert_poweroff(r, code=NO_VMX_EXIT)
+        harness.assert_in_order(r, "hv: iommu: unit 0 at 0xfed90000",
+                                "hv: iommu: 1 unit(s) translating; hypervisor memory "
+                                "0xc000000-0xcffffff protected from DMA; DMAR table hidden",
+                                "VMX unsupported: ")
+        harness.assert_serial_lacks(r, "starting the guest")
+
+
+def test_apps_without_an_iommu_say_dma_reaches_everything():
+    for app in ("passthrough", "trustvisor"):
+        r = _no_vmx_run(app)
+        if r is None:
+            return
+        harness.assert_poweroff(r, code=NO_VMX_EXIT)
+        harness.assert_in_order(r, "hv: iommu: none - DMA can reach all of memory",
+                                "VMX unsupported: ")
