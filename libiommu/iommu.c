@@ -181,16 +181,30 @@ int iommu_enable(void)
 	return err;
 }
 
-static int change(uint64_t base, uint64_t size, bool map)
+static int check_range(uint64_t base, uint64_t size, bool map)
 {
-	if (!st.set_up)
-		return IOMMU_ERR_STATE;
 	if (size == 0 || base % HV_PAGE_SIZE != 0 || size % HV_PAGE_SIZE != 0 || base + size < base)
 		return IOMMU_ERR_RANGE;
 	if (map && base < st.keep_base + st.keep_size && base + size > st.keep_base)
 		return IOMMU_ERR_RANGE; /* the hypervisor's memory never re-enters the map */
+	return IOMMU_OK;
+}
+
+/* `n` ranges of `size` at base[i] (or `base0` when base is NULL), then one
+ * invalidation round; returns after it completed on every unit. */
+static int change(const uint64_t *base, uint64_t base0, size_t n, uint64_t size, bool map)
+{
+	int err = IOMMU_OK;
+
+	if (!st.set_up)
+		return IOMMU_ERR_STATE;
+	for (size_t i = 0; i < n && err == IOMMU_OK; i++)
+		err = check_range(base ? base[i] : base0, size, map);
+	if (err != IOMMU_OK)
+		return err;
 	spin_lock(&lock);
-	int err = from_slpt(slpt_set(&st.pt, base, size, map));
+	for (size_t i = 0; i < n && err == IOMMU_OK; i++)
+		err = from_slpt(slpt_set(&st.pt, base ? base[i] : base0, size, map));
 	/* Even a failed change may have taken effect in part: invalidate anyway. */
 	if (st.enabled) {
 		int inv = invalidate_all();
@@ -203,12 +217,22 @@ static int change(uint64_t base, uint64_t size, bool map)
 
 int iommu_protect(uint64_t base, uint64_t size)
 {
-	return change(base, size, false);
+	return change(NULL, base, 1, size, false);
 }
 
 int iommu_unprotect(uint64_t base, uint64_t size)
 {
-	return change(base, size, true);
+	return change(NULL, base, 1, size, true);
+}
+
+int iommu_protect_pages(const uint64_t *pages, size_t n)
+{
+	return n ? change(pages, 0, n, HV_PAGE_SIZE, false) : IOMMU_OK;
+}
+
+int iommu_unprotect_pages(const uint64_t *pages, size_t n)
+{
+	return n ? change(pages, 0, n, HV_PAGE_SIZE, true) : IOMMU_OK;
 }
 
 unsigned iommu_report_faults(void)

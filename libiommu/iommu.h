@@ -48,6 +48,11 @@ int iommu_enable(void);
 /* [base, base+size) (page aligned) leaves / re-enters the DMA map. */
 int iommu_protect(uint64_t base, uint64_t size);
 int iommu_unprotect(uint64_t base, uint64_t size);
+/* The same for `n` single 4 KiB pages (physical addresses, any order) with
+ * one invalidation round for all of them: how TrustVisor protects a PAL. On
+ * an error the pages before the failing one are changed (and invalidated). */
+int iommu_protect_pages(const uint64_t *pages, size_t n);
+int iommu_unprotect_pages(const uint64_t *pages, size_t n);
 /* Prints and clears the pending fault records of every unit; returns how many. */
 unsigned iommu_report_faults(void);
 

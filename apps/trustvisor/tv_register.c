@@ -12,6 +12,7 @@
  * CPU never caches a translation that faulted (SDM Vol. 3C 28.4.3.1), so the
  * next access walks the EPT again.
  */
+#include "apps/trustvisor/tv_dma.h"
 #include "apps/trustvisor/tv_internal.h"
 #include "apps/trustvisor/tv_platform.h"
 #include "hw/hw.h"
@@ -190,6 +191,8 @@ int64_t tv_register(struct vcpu *v, uint64_t desc_gva)
 	if (!(efer & EFER_LMA) || !(cs_ar & (1u << 13)) ||
 	    (vmcs_readnat(VMCS_GUEST_CR4) & CR4_LA57))
 		return TV_ERR_UNSUPPORTED;
+	if ((rc = (int)tv_dma_may_register()) != TV_OK)
+		return rc;
 
 	memset(cand, 0, sizeof(*cand));
 	cand->user = vcpu_cpl() == 3;
@@ -249,10 +252,20 @@ int64_t tv_register(struct vcpu *v, uint64_t desc_gva)
 	/* Other CPUs may still hold translations of these pages: not callable
 	 * until every CPU has dropped them. */
 	tv_sync_all_cpus();
+	/* Devices too: out of the DMA map before the PAL can hold a secret. */
+	rc = (int)tv_dma_protect_pal(pal);
 	tv_lock_acquire();
-	pal->state = TV_PAL_READY;
+	if (rc != TV_OK) {
+		/* Never ran, holds only the guest's own bytes: no scrub. */
+		tv_dma_unprotect_pal(pal);
+		give_back(pal, pal->npages);
+		tv_tables_free(pal);
+		memset(pal, 0, sizeof(*pal));
+	} else {
+		pal->state = TV_PAL_READY;
+	}
 	tv_lock_release();
-	return TV_OK;
+	return rc;
 }
 
 void tv_pal_destroy(struct tv_pal *pal)
@@ -265,6 +278,7 @@ void tv_pal_destroy(struct tv_pal *pal)
 	for (uint32_t j = 0; j < pal->npages; j++)
 		if (pal->page[j].kind != TV_SEC_CODE)
 			memset(hw_phys_ptr(pal->page[j].hpa), 0, TV_PAGE);
+	tv_dma_unprotect_pal(pal); /* only now may devices reach the pages again */
 	give_back(pal, pal->npages);
 	tv_tables_free(pal);
 	memset(pal, 0, sizeof(*pal));

@@ -246,6 +246,25 @@ static void test_protect_before_enable_needs_no_invalidation(void **state)
 	assert_int_equal(iommu_protect(32 * MIB + 3, KIB4), IOMMU_ERR_RANGE);
 }
 
+static void test_page_lists_take_one_invalidation_round(void **state)
+{
+	const uint64_t pages[] = {64 * MIB, 100 * MIB, 64 * MIB + 3 * KIB4};
+	boot();
+	for (size_t i = 0; i < 3; i++)
+		assert_true(dma(UNIT0, pages[i], true));
+	uint64_t rounds = iommu_invalidation_rounds();
+	assert_int_equal(iommu_protect_pages(pages, 3), IOMMU_OK);
+	assert_int_equal(iommu_invalidation_rounds(), rounds + 1);
+	for (size_t i = 0; i < 3; i++)
+		assert_false(dma(UNIT0, pages[i] + 8, false));
+	assert_true(dma(UNIT0, 64 * MIB + KIB4, true));
+	assert_int_equal(iommu_unprotect_pages(pages, 3), IOMMU_OK);
+	for (size_t i = 0; i < 3; i++)
+		assert_true(dma(UNIT0, pages[i], true));
+	const uint64_t bad[] = {64 * MIB, KEEP_BASE};
+	assert_int_equal(iommu_unprotect_pages(bad, 2), IOMMU_ERR_RANGE);
+}
+
 static void test_no_units_means_none(void **state)
 {
 	dmar.nunits = 0;
@@ -268,6 +287,7 @@ int main(void)
 	    T(test_rmrr_stays_mapped_but_not_inside_the_hypervisor),
 	    T(test_a_dead_unit_times_out_instead_of_hanging),
 	    T(test_protect_before_enable_needs_no_invalidation),
+	    T(test_page_lists_take_one_invalidation_round),
 	    T(test_no_units_means_none),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
