@@ -42,8 +42,11 @@ enum tv_dma_policy tv_dma_policy(void)
 
 int64_t tv_dma_may_register(void)
 {
-	if (iommu_enabled())
+	if (iommu_enabled()) {
+		/* Faults are polled, not interrupts: print what devices tried so far. */
+		iommu_report_faults();
 		return TV_OK;
+	}
 	/* tv_dma=warn: the boot line was the warning; nothing printed here, so
 	 * the registration's cost is the same with and without an IOMMU. */
 	return policy == TV_DMA_REQUIRE ? TV_ERR_NO_DMA_PROTECTION : TV_OK;
@@ -76,6 +79,7 @@ void tv_dma_unprotect_pal(const struct tv_pal *pal)
 
 	if (!iommu_enabled())
 		return;
+	iommu_report_faults(); /* e.g. a device that tried the PAL's pages */
 	int err = iommu_unprotect_pages(pages, page_list(pal, pages));
 	/* Failing closed: the pages stay out of the DMA map. */
 	if (err != IOMMU_OK)
