@@ -220,7 +220,7 @@ def _notes(t, problems):
                    "CPUs, divided by the whole run (%s)." % (
                        "ticks: BIOS, GRUB, hypervisor start-up and guest"
                        if m["emulator"] == "bochs" else "wall seconds"))
-    if _row(t, "pal_register") is not None:
+    if any(r.key.startswith("bench.pal_register") for r in t.rows):
         t.notes.append("DMA protection (libiommu): these runs have no IOMMU (Bochs has none; "
                        "./hv compare gives QEMU none), so PAL register/unregister exclude its "
                        "cost: one context-cache + IOTLB invalidation per remapping unit at each. "
