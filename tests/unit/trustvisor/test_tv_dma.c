@@ -127,25 +127,33 @@ static void test_pages_return_to_dma_only_after_the_scrub(void **state)
 	assert_true(dma(DATA, true));
 }
 
-/* DMA protection happens after the all-CPU sync and before the PAL is READY. */
-static int sync_seen, ready_seen;
+/* DMA protection happens after the all-CPU sync, before the measurement
+ * (a device could otherwise change the code after it was measured) and
+ * before the PAL is READY. */
+static int sync_seen, ready_seen, measured_seen;
 static void record_order(void *arg)
 {
+	static const uint8_t zero[UTPM_DIGEST_SIZE];
 	sync_seen = (int)tvf_syncs;
-	for (unsigned i = 0; i < TV_MAX_PALS; i++)
+	for (unsigned i = 0; i < TV_MAX_PALS; i++) {
 		if (tv_pals[i].state == TV_PAL_READY)
 			ready_seen = 1;
+		if (tv_pals[i].state != TV_PAL_FREE &&
+		    memcmp(tv_pals[i].utpm.identity, zero, sizeof(zero)) != 0)
+			measured_seen = 1;
+	}
 }
 
-static void test_protect_runs_after_the_sync_and_before_ready(void **state)
+static void test_protect_runs_after_the_sync_before_measure_and_ready(void **state)
 {
 	sync_seen = -1;
-	ready_seen = 0;
+	ready_seen = measured_seen = 0;
 	fake_vtd_set_inval_hook(record_order, NULL);
 	assert_int_equal(register_desc(&good_desc), TV_OK);
 	fake_vtd_set_inval_hook(NULL, NULL);
 	assert_int_equal(sync_seen, 1);
 	assert_int_equal(ready_seen, 0);
+	assert_int_equal(measured_seen, 0);
 	assert_int_equal(tv_pals[0].state + tv_pals[1].state, TV_PAL_READY);
 }
 
@@ -195,8 +203,8 @@ int main(void)
 	                                    setup_iommu, teardown),
 	    cmocka_unit_test_setup_teardown(test_pages_return_to_dma_only_after_the_scrub,
 	                                    setup_iommu, teardown),
-	    cmocka_unit_test_setup_teardown(test_protect_runs_after_the_sync_and_before_ready,
-	                                    setup_iommu, teardown),
+	    cmocka_unit_test_setup_teardown(
+	        test_protect_runs_after_the_sync_before_measure_and_ready, setup_iommu, teardown),
 	    cmocka_unit_test_setup_teardown(test_failed_dma_protection_refuses_and_undoes,
 	                                    setup_iommu, teardown),
 	    cmocka_unit_test_setup_teardown(test_require_without_iommu_refuses_registration,
