@@ -11,6 +11,7 @@
 #include "core/boot.h"
 
 #include "core/debug_hypercall.h"
+#include "core/dma_protection.h"
 #include "core/hv_app.h"
 #include "core/quiesce_wiring.h"
 #include "libquiesce/quiesce.h"
@@ -55,6 +56,7 @@ void hv_main(const struct mb_info *mbi)
 	char why[192];
 
 	hv_printf("hv: %s hypervisor (hvkit) starting on CPU 0\n", hv_app.name);
+	dma_protection_boot(mbi);
 	if (!vmx_supported(why, sizeof(why))) {
 		hv_printf("VMX unsupported: %s\n", why);
 		hv_printf("hv: stopping: this image needs Intel VT-x (see README: QEMU needs KVM "
@@ -95,6 +97,7 @@ void hv_main(const struct mb_info *mbi)
 	guest_eptp = ept_build(&guest_map);
 	if (guest_eptp == 0)
 		hv_panic("cannot build the EPT (out of hypervisor memory?)");
+	dma_protection_hide_units(guest_eptp);
 	if (guest_load_mbr(hw_phys_ptr(mbr->start)) != 0) {
 		/* Bad input, not a hypervisor fault: say so and stop like a BIOS would. */
 		hv_printf("hv: the guest disk is not bootable (no 0x55AA signature): stopping\n");

@@ -67,6 +67,9 @@ void hw_outw(uint16_t port, uint16_t v);
 void hw_outl(uint16_t port, uint32_t v);
 uint32_t hw_mmio_read32(uint64_t pa);
 void hw_mmio_write32(uint64_t pa, uint32_t v);
+/* One aligned 64-bit access (VT-d registers, Intel VT-d spec 10.2). */
+uint64_t hw_mmio_read64(uint64_t pa);
+void hw_mmio_write64(uint64_t pa, uint64_t v);
 void hw_pause(void);
 void hw_halt(void); /* hlt (interrupts as they are) */
 void hw_cli(void);
@@ -216,6 +219,14 @@ static inline uint32_t hw_mmio_read32(uint64_t pa)
 static inline void hw_mmio_write32(uint64_t pa, uint32_t v)
 {
 	*(volatile uint32_t *)(uintptr_t)pa = v;
+}
+static inline uint64_t hw_mmio_read64(uint64_t pa)
+{
+	return *(volatile uint64_t *)(uintptr_t)pa;
+}
+static inline void hw_mmio_write64(uint64_t pa, uint64_t v)
+{
+	*(volatile uint64_t *)(uintptr_t)pa = v;
 }
 static inline void hw_pause(void)
 {

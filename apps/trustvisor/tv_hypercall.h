@@ -81,6 +81,9 @@
 #define TV_ERR_BUSY        (-14) /* the PAL is running on another CPU */
 #define TV_ERR_NOT_IN_PAL  (-15) /* a micro-TPM call from outside a PAL */
 #define TV_ERR_TPM         (-16) /* the micro-TPM refused (bad PCR, tampered blob...) */
+/* tv_dma=require and no IOMMU translates, or the IOMMU failed: a device could
+ * read or write the PAL's pages. */
+#define TV_ERR_NO_DMA_PROTECTION (-17)
 
 /* ---- the PAL descriptor (TV_HC_REGISTER) ---- */
 #define TV_DESC_VERSION  1u

@@ -22,12 +22,14 @@
  */
 #include "apps/trustvisor/tv_platform.h"
 
+#include "apps/trustvisor/tv_dma.h"
 #include "apps/trustvisor/tv_internal.h"
 #include "hw/hw.h"
 #include "libquiesce/quiesce.h"
 #include "libvmx/ept.h"
 #include "libvmx/vmx.h"
 #include "libvmx/vmx_caps.h"
+#include "rt/boot.h"
 #include "rt/percpu.h"
 
 /* PAL time budget in TSC cycles (about 0.6 s at 3.5 GHz). */
@@ -101,6 +103,8 @@ void tv_platform_boot(struct vcpu *v)
 	const struct vmx_config *cfg = vmx_config();
 
 	guest_eptp = v->eptp;
+	if (v->boot_cpu) /* once; before the guest can register a PAL */
+		tv_dma_boot(rt_boot_info()->cmdline);
 	if (cfg->preemption_timer) {
 		/* The timer counts down by one every 2^rate TSC cycles (SDM Vol. 3C
 		 * 25.5.1, IA32_VMX_MISC[4:0]). tv_call.c sets the pin-based control

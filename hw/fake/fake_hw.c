@@ -188,6 +188,7 @@ void fake_hw_reset(void)
 	set_default_cpuid();
 	fake_vmx_reset();
 	fake_io_reset();
+	fake_vtd_reset();
 	fake_unlock();
 }
 
