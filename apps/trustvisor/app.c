@@ -62,6 +62,7 @@ const struct hv_app hv_app = {
     .hypercall = tv_hypercall,
     .ept_violation = tv_ept_violation,
     .exception = tv_exception,
+    .mov_dr = tv_mov_dr,
     .guest_may_take_nmi = tv_may_take_nmi,
     .preemption_timer = tv_timer_expired,
     .before_entry = tv_platform_before_entry,

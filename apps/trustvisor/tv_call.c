@@ -19,7 +19,8 @@
  *
  * x87/SSE/AVX state (tv_fpu.c): saved at entry, the PAL starting from the
  * init state, and the caller's put back on every exit, so neither side sees
- * the other's registers.
+ * the other's registers. Debug registers, DEBUGCTL, pending debug exceptions,
+ * performance counters and FS/GS bases (tv_debug.c): the same.
  */
 #include "apps/trustvisor/tv_internal.h"
 #include "apps/trustvisor/tv_platform.h"
@@ -151,6 +152,8 @@ static void enter_pal(struct vcpu *v, struct tv_pal *pal, uint64_t ret_rip, uint
 	c->out_count = (uint32_t)out_count;
 	/* The caller's x87/SSE/AVX registers saved, the PAL's start in the init state. */
 	tv_fpu_enter_pal(v->cpu);
+	/* The OS's breakpoints, LBR/BTS, counters and FS/GS bases saved, all off or zero. */
+	tv_debug_enter_pal(v->cpu);
 
 	memset(v->gpr, 0, sizeof(v->gpr));
 	v->gpr[GPR_RDI] = pal->params_gva;
@@ -183,8 +186,10 @@ static void exit_pal(struct vcpu *v, int64_t status)
 	struct tv_pal *pal = c->pal;
 	uint64_t pal_rax = v->gpr[GPR_RAX];
 
-	/* First, so that no path out leaves the PAL's x87/SSE/AVX registers behind. */
+	/* First, so that no path out leaves the PAL's x87/SSE/AVX registers, debug
+	 * registers or segment bases behind, nor the OS's debug state unrestored. */
 	tv_fpu_exit_pal(v->cpu);
+	tv_debug_exit_pal(v->cpu);
 	vmcs_writenat(VMCS_GUEST_CR3, c->cr3);
 	vmcs_write64(VMCS_EPT_POINTER, c->eptp);
 	vmcs_write32(VMCS_EXCEPTION_BITMAP, c->exception_bitmap);
@@ -316,6 +321,17 @@ bool tv_exception(struct vcpu *v, uint8_t vector, uint32_t error_code)
 	bool sentinel = vector == X86_VEC_PF && v->exit.qualification == TV_PAL_SENTINEL &&
 	                vmcs_readnat(VMCS_GUEST_RIP) == TV_PAL_SENTINEL;
 	exit_pal(v, sentinel ? TV_OK : TV_ERR_PAL_FAULT);
+	return true;
+}
+
+bool tv_mov_dr(struct vcpu *v)
+{
+	/* MOV-DR exiting is on only while a PAL runs (tv_debug.c): a ring-0 PAL
+	 * reaching for a debug register ends its call. Outside PALs, libvmx
+	 * executes the instruction. */
+	if (!calls[v->cpu].pal)
+		return false;
+	exit_pal(v, TV_ERR_PAL_FAULT);
 	return true;
 }
 
