@@ -226,8 +226,22 @@ static void exit_pal(struct vcpu *v, int64_t status)
 	vmx_event_app_unblocked(v);
 }
 
+/*
+ * What the caller's checks read of the PAL, copied under tv_lock when the
+ * entry was recognised. Once the lock is dropped (reading the caller's stack
+ * and inputs walks guest memory) another CPU may unregister the PAL and
+ * register another one into the same slot; the id, unique per registration,
+ * tells at the claim whether the slot still holds this PAL.
+ */
+struct pal_ticket {
+	uint32_t id;
+	uint64_t cr3;
+	bool user;
+	uint32_t in_words, out_words;
+};
+
 /* The caller's side of an entry: return address, arguments, checks. */
-static void call_pal(struct vcpu *v, struct tv_pal *pal)
+static void call_pal(struct vcpu *v, struct tv_pal *pal, const struct pal_ticket *t)
 {
 	uint64_t rsp = vmcs_readnat(VMCS_GUEST_RSP), ret_rip;
 	uint64_t in_gva = v->gpr[GPR_RDI], in_count = v->gpr[GPR_RSI];
@@ -246,17 +260,21 @@ static void call_pal(struct vcpu *v, struct tv_pal *pal)
 	}
 	if (!(vmcs_read32(VMCS_GUEST_CS_ACCESS_RIGHTS) & CS_AR_L))
 		status = TV_ERR_UNSUPPORTED;
-	else if ((cr3 & CR3_ADDR) != pal->cr3 || (acc == VMX_GW_USER) != pal->user)
+	else if ((cr3 & CR3_ADDR) != t->cr3 || (acc == VMX_GW_USER) != t->user)
 		status = TV_ERR_WRONG_PROCESS;
-	else if (in_count > pal->desc.in_words || out_count > pal->desc.out_words)
+	else if (in_count > t->in_words || out_count > t->out_words)
 		status = TV_ERR_TOO_LARGE;
 	else if (in_count && vmx_gw_read(&g, in, in_gva, in_count * 8, acc))
 		status = TV_ERR_FAULT;
 	else
 		status = tv_fpu_prepare(v->cpu);
 	if (status == TV_OK) {
+		/* The claim: the same PAL as at the check, or no call at all. Once
+		 * running_on is ours, unregistration waits (TV_ERR_BUSY). */
 		tv_lock_acquire();
-		if (pal->state != TV_PAL_READY || pal->running_on >= 0)
+		if (pal->state == TV_PAL_FREE || pal->id != t->id)
+			status = TV_ERR_NOT_REGISTERED;
+		else if (pal->state != TV_PAL_READY || pal->running_on >= 0)
 			status = TV_ERR_BUSY;
 		else
 			pal->running_on = (int)v->cpu;
@@ -288,8 +306,10 @@ enum hv_ept_action tv_ept_violation(struct vcpu *v, uint64_t gpa, uint64_t q)
 	bool entry = (q & EPTQUAL_FETCH) && gpa == pal->entry_gpa && rip == pal->desc.entry &&
 	             (q & EPTQUAL_GLA_VALID) && vmcs_readnat(VMCS_GUEST_LINEAR_ADDRESS) == rip;
 	if (entry) {
+		struct pal_ticket t = {pal->id, pal->cr3, pal->user, pal->desc.in_words,
+		                       pal->desc.out_words};
 		tv_lock_release();
-		call_pal(v, pal);
+		call_pal(v, pal, &t);
 		return HV_EPT_HANDLED;
 	}
 	if (pal->state != TV_PAL_READY || pal->running_on >= 0) {

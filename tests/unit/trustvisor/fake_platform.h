@@ -18,6 +18,14 @@ extern unsigned tvf_syncs, tvf_invepts;
 /* The guest view libvmx runs with (a real EPT built by tv_env.c). */
 extern uint64_t tvf_eptp;
 
+/*
+ * Test seam for races: if set, called once (then cleared) at the next
+ * tv_guest_page(), i.e. the next time TrustVisor reads guest memory without
+ * tv_lock (the caller's stack and inputs during a PAL call), as another CPU
+ * acting at that moment would.
+ */
+extern void (*tvf_page_hook)(void);
+
 void tvf_reset(void);
 
 #endif
