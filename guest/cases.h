@@ -27,6 +27,8 @@ extern const uint32_t nmi_storm_case_count;
  * command line, after the bench workloads if `bench` is there too. */
 void pal_parse_cmdline(uint32_t mbi_pa);
 bool pal_requested(void);
+/* `pal_reset` on the command line: pal_reset_cases only, which end in a reset. */
+bool pal_reset_requested(void);
 enum case_result case_pal_add(struct case_ctx *c);
 enum case_result case_pal_errors(struct case_ctx *c);
 enum case_result case_pal_utpm(struct case_ctx *c);
@@ -34,5 +36,7 @@ enum case_result case_pal_bench(struct case_ctx *c);
 enum case_result case_pal_nmi(struct case_ctx *c);
 extern const struct test_case pal_cases[];
 extern const uint32_t pal_case_count;
+extern const struct test_case pal_reset_cases[];
+extern const uint32_t pal_reset_case_count;
 
 #endif

@@ -63,6 +63,8 @@ _Noreturn void guest_main(uint32_t magic, uint32_t mbi_pa)
 		runner_run_some(bench_cases, bench_case_count);
 	else if (bench_requested())
 		runner_run(bench_cases, bench_case_count);
+	if (pal_reset_requested())
+		runner_run(pal_reset_cases, pal_reset_case_count);
 	if (pal_requested())
 		runner_run(pal_cases, pal_case_count);
 	if (nmi_storm_requested())

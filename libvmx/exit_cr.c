@@ -6,38 +6,63 @@
  * hidden. MOV CR3 exits only on CPUs that force CR3-load/store exiting.
  */
 #include "hw/hw.h"
+#include "libvmx/ept.h"
+#include "libvmx/guest_memory.h"
 #include "libvmx/vmx_caps.h"
 #include "libvmx/vmx_internal.h"
 #include "rt/panic.h"
+#include "rt/string.h"
 
 #define CR_PAGING_BITS (CR0_PG | CR0_PE | CR0_WP | CR0_CD | CR0_NW)
 #define CR4_PAGING_BITS                                                                            \
 	(CR4_PAE | CR4_PGE | CR4_PSE | CR4_PCIDE | CR4_SMEP | CR4_SMAP | CR4_PKE | CR4_LA57)
 
+/* What a CR write done for the guest ends in. */
+enum cr_result {
+	CR_DONE,   /* done: skip the instruction */
+	CR_GP,     /* #GP(0), nothing changed (SDM Vol. 2B MOV CRn) */
+	CR_DENIED, /* the PDPT load was refused by EPT: nothing changed */
+};
+
+/* The four PDPTEs a PAE-paging change loads, read before anything is changed. */
+struct pdpt_load {
+	bool needed;
+	uint64_t pa; /* guest-physical CR3[31:5] */
+	uint64_t e[4];
+};
+
 /*
  * PAE paging outside long mode with EPT: VM entry loads the PDPTEs from the
  * VMCS (SDM 26.3.2.4), so a CR0/CR3/CR4 change done for the guest must load
- * them as the CPU would, from guest-physical CR3[31:5].
+ * them as the CPU would, from guest-physical CR3[31:5]. The CPU's own load is
+ * an EPT-checked read (SDM Vol. 3C 28.3.3.2): a PDPT outside the guest's view
+ * (the hypervisor, a PAL's page) is refused, not read (false).
  */
-static void load_pdptes(void)
+static bool pdptes_fetch(uint64_t cr0, uint64_t cr4, uint64_t efer, uint64_t cr3,
+                         struct pdpt_load *l)
 {
-	uint64_t cr0 = vmcs_readnat(VMCS_GUEST_CR0), cr4 = vmcs_readnat(VMCS_GUEST_CR4);
-	uint64_t efer = vmcs_read64(VMCS_GUEST_IA32_EFER);
-
-	if (!(cr0 & CR0_PG) || !(cr4 & CR4_PAE) || (efer & EFER_LMA))
-		return;
-	uint64_t pa = vmcs_readnat(VMCS_GUEST_CR3) & 0xffffffe0ull;
-	if (vmx_gpa_in_hv_region(pa))
-		return; /* the CPU would read EPT-absent memory: leave them */
-	const uint64_t *p = hw_phys_ptr(pa);
-	vmcs_write64(VMCS_GUEST_PDPTE0, p[0]);
-	vmcs_write64(VMCS_GUEST_PDPTE1, p[1]);
-	vmcs_write64(VMCS_GUEST_PDPTE2, p[2]);
-	vmcs_write64(VMCS_GUEST_PDPTE3, p[3]);
+	l->needed = (cr0 & CR0_PG) && (cr4 & CR4_PAE) && !(efer & EFER_LMA);
+	if (!l->needed)
+		return true;
+	l->pa = cr3 & 0xffffffe0ull;
+	if (!vmx_guest_gpa_allowed(l->pa, EPT_READ))
+		return false;
+	memcpy(l->e, guest_phys_ptr(l->pa), sizeof(l->e));
+	return true;
 }
 
-/* MOV to CR0 as hardware would do it; false = #GP(0) (SDM Vol. 2B MOV CRn). */
-static bool write_cr0(struct vcpu *v, uint64_t val)
+static void pdptes_store(const struct pdpt_load *l)
+{
+	if (!l->needed)
+		return;
+	vmcs_write64(VMCS_GUEST_PDPTE0, l->e[0]);
+	vmcs_write64(VMCS_GUEST_PDPTE1, l->e[1]);
+	vmcs_write64(VMCS_GUEST_PDPTE2, l->e[2]);
+	vmcs_write64(VMCS_GUEST_PDPTE3, l->e[3]);
+}
+
+/* MOV to CR0 as hardware would do it (SDM Vol. 2B MOV CRn). */
+static enum cr_result write_cr0(struct vcpu *v, uint64_t val, struct pdpt_load *l)
 {
 	uint64_t old = vmcs_readnat(VMCS_CR0_READ_SHADOW);
 	uint64_t efer = vmcs_read64(VMCS_GUEST_IA32_EFER);
@@ -45,29 +70,33 @@ static bool write_cr0(struct vcpu *v, uint64_t val)
 
 	if ((val >> 32) || ((val & CR0_PG) && !(val & CR0_PE)) ||
 	    ((val & CR0_NW) && !(val & CR0_CD)))
-		return false;
+		return CR_GP;
 	if ((val & CR0_PG) && !(old & CR0_PG) && (efer & EFER_LME)) {
 		/* Entering long mode needs CR4.PAE; EFER.LMA follows (SDM 9.8.5). */
 		if (!(vmcs_readnat(VMCS_GUEST_CR4) & CR4_PAE))
-			return false;
+			return CR_GP;
 		efer |= EFER_LMA;
 		entry |= ENTRY_IA32E_MODE_GUEST;
 	} else if (!(val & CR0_PG) && (old & CR0_PG)) {
 		efer &= ~EFER_LMA;
 		entry &= ~ENTRY_IA32E_MODE_GUEST;
 	}
+	bool paging = ((val ^ old) & CR_PAGING_BITS) != 0;
+	if (paging &&
+	    !pdptes_fetch(val, vmcs_readnat(VMCS_GUEST_CR4), efer, vmcs_readnat(VMCS_GUEST_CR3), l))
+		return CR_DENIED;
 	vmcs_write64(VMCS_GUEST_IA32_EFER, efer);
 	vmcs_write32(VMCS_ENTRY_CONTROLS, entry);
 	vmcs_writenat(VMCS_CR0_READ_SHADOW, val);
 	vmcs_writenat(VMCS_GUEST_CR0, vmx_cr0_actual(val));
-	if ((val ^ old) & CR_PAGING_BITS) {
-		load_pdptes();
+	if (paging) {
+		pdptes_store(l);
 		vmx_flush_guest_tlb(v);
 	}
-	return true;
+	return CR_DONE;
 }
 
-static bool write_cr4(struct vcpu *v, uint64_t val)
+static enum cr_result write_cr4(struct vcpu *v, uint64_t val, struct pdpt_load *l)
 {
 	uint64_t old = vmcs_readnat(VMCS_CR4_READ_SHADOW);
 	uint64_t efer = vmcs_read64(VMCS_GUEST_IA32_EFER);
@@ -76,14 +105,31 @@ static bool write_cr4(struct vcpu *v, uint64_t val)
 	 * reserved: both #GP, as is clearing PAE in long mode. */
 	if ((val & CR4_VMXE) || (val & ~vmx_config()->cr4_fixed1) ||
 	    ((efer & EFER_LMA) && !(val & CR4_PAE)))
-		return false;
+		return CR_GP;
+	bool paging = ((val ^ old) & CR4_PAGING_BITS) != 0;
+	if (paging &&
+	    !pdptes_fetch(vmcs_readnat(VMCS_GUEST_CR0), val, efer, vmcs_readnat(VMCS_GUEST_CR3), l))
+		return CR_DENIED;
 	vmcs_writenat(VMCS_CR4_READ_SHADOW, val);
 	vmcs_writenat(VMCS_GUEST_CR4, vmx_cr4_actual(val));
-	if ((val ^ old) & CR4_PAGING_BITS) {
-		load_pdptes();
+	if (paging) {
+		pdptes_store(l);
 		vmx_flush_guest_tlb(v);
 	}
-	return true;
+	return CR_DONE;
+}
+
+static enum cr_result write_cr3(struct vcpu *v, uint64_t val, struct pdpt_load *l)
+{
+	uint64_t cr3 = val & ~(1ull << 63);
+
+	if (!pdptes_fetch(vmcs_readnat(VMCS_GUEST_CR0), vmcs_readnat(VMCS_GUEST_CR4),
+	                  vmcs_read64(VMCS_GUEST_IA32_EFER), cr3, l))
+		return CR_DENIED;
+	vmcs_writenat(VMCS_GUEST_CR3, cr3);
+	pdptes_store(l);
+	vmx_flush_guest_tlb(v);
+	return CR_DONE;
 }
 
 /* Only CR0/CR4 (masks) and CR3 (forced exiting) are set up to exit. */
@@ -97,19 +143,18 @@ void vmx_exit_cr_access(struct vcpu *v)
 {
 	uint64_t q = v->exit.qualification;
 	unsigned cr = CRQUAL_CR(q);
-	bool ok = true;
+	enum cr_result r = CR_DONE;
+	struct pdpt_load l = {0};
 
 	switch (CRQUAL_ACCESS(q)) {
 	case CRQUAL_ACCESS_MOV_TO: {
 		uint64_t val = vcpu_gpr_read(v, CRQUAL_GPR(q));
 		if (cr == 0) {
-			ok = write_cr0(v, val);
+			r = write_cr0(v, val, &l);
 		} else if (cr == 4) {
-			ok = write_cr4(v, val);
+			r = write_cr4(v, val, &l);
 		} else if (cr == 3) {
-			vmcs_writenat(VMCS_GUEST_CR3, val & ~(1ull << 63));
-			load_pdptes();
-			vmx_flush_guest_tlb(v);
+			r = write_cr3(v, val, &l);
 		} else {
 			unexpected_cr(v, cr);
 		}
@@ -121,19 +166,27 @@ void vmx_exit_cr_access(struct vcpu *v)
 		vcpu_gpr_write(v, CRQUAL_GPR(q), vmcs_readnat(VMCS_GUEST_CR3));
 		break;
 	case CRQUAL_ACCESS_CLTS:
-		ok = write_cr0(v, vmcs_readnat(VMCS_CR0_READ_SHADOW) & ~CR0_TS);
+		r = write_cr0(v, vmcs_readnat(VMCS_CR0_READ_SHADOW) & ~CR0_TS, &l);
 		break;
 	case CRQUAL_ACCESS_LMSW: {
 		/* LMSW loads CR0[3:0] but cannot clear PE (SDM Vol. 2A LMSW). */
 		uint64_t cur = vmcs_readnat(VMCS_CR0_READ_SHADOW);
 		uint64_t data = CRQUAL_LMSW_DATA(q) & 0xfu;
-		ok = write_cr0(v, (cur & ~0xeull) | data | (cur & CR0_PE));
+		r = write_cr0(v, (cur & ~0xeull) | data | (cur & CR0_PE), &l);
 		break;
 	}
 	}
-	if (!ok) {
+	switch (r) {
+	case CR_DONE:
+		vcpu_skip_instruction(v);
+		break;
+	case CR_GP:
 		vmx_queue_exception(v, X86_VEC_GP, true, 0);
-		return;
+		break;
+	case CR_DENIED:
+		/* The CPU's PDPTE read would have been an EPT violation (a data
+		 * read, no linear address). */
+		vmx_guest_access_denied(v, l.pa, EPTQUAL_READ);
+		break;
 	}
-	vcpu_skip_instruction(v);
 }

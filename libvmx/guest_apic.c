@@ -154,11 +154,20 @@ bool vmx_guest_apic_write(struct vcpu *v)
 	uint64_t la = mode == 64 ? rip : (vmcs_readnat(VMCS_GUEST_CS_BASE) + rip) & 0xffffffffull;
 	uint8_t bytes[15];
 	size_t n = 0;
+	uint64_t denied = UINT64_MAX;
 	/* Byte by byte: the instruction may end just before an unmapped page. */
-	while (n < sizeof(bytes) && vmx_guest_read_linear(la + n, &bytes[n], 1))
+	while (n < sizeof(bytes) && vmx_guest_read_linear(la + n, &bytes[n], 1, &denied))
 		n++;
 	struct mmio_store st;
-	if (!mmio_decode_store(bytes, n, mode, &st) || st.size < 4)
+	bool decoded = mmio_decode_store(bytes, n, mode, &st);
+	if (!decoded && denied != UINT64_MAX) {
+		/* The bytes are on a page the guest may not read in this view (a
+		 * PAL's, reached through a stale TLB entry): never decoded, so none
+		 * of them can reach a LAPIC register. Reported as the read it is. */
+		vmx_guest_access_denied(v, denied, EPTQUAL_READ);
+		return true;
+	}
+	if (!decoded || st.size < 4)
 		hv_panic(
 		    "CPU %u: cannot emulate the guest's store to LAPIC offset 0x%llx at RIP 0x%llx "
 		    "(%u-bit code, bytes %02x %02x %02x %02x %02x %02x)",

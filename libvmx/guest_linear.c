@@ -1,24 +1,31 @@
 /*
  * Reading guest memory by guest-linear address with the guest's current
  * paging (libvmx/guest_walk.h over the VMCS): used to fetch the instruction
- * behind an MMIO exit. Guest-physical = host-physical (identity EPT), except
- * the hypervisor region, which is never read on the guest's behalf.
+ * behind an MMIO exit. Guest-physical = host-physical (identity EPT); only
+ * what the CPU's current EPT view lets the guest read is read for it
+ * (guest_ept_check.c).
  */
 #include "hw/hw.h"
+#include "libvmx/ept.h"
 #include "libvmx/guest_memory.h"
 #include "libvmx/guest_walk.h"
 #include "libvmx/vmx_internal.h"
 
+/* Every page the walk touches (paging structures and data) must be readable
+ * in the CPU's current EPT view: a PAL's pages are not, in the OS's view, even
+ * when a stale guest TLB entry let the guest execute from one. */
 static void *guest_page(void *arg, uint64_t gpa_page, bool write)
 {
-	(void)arg;
-	(void)write;
-	if (vmx_gpa_in_hv_region(gpa_page) || vmx_gpa_in_hv_region(gpa_page + 0xfff))
+	uint64_t *denied = arg;
+	if (!vmx_guest_gpa_allowed(gpa_page, write ? EPT_READ | EPT_WRITE : EPT_READ)) {
+		if (denied)
+			*denied = gpa_page;
 		return NULL;
+	}
 	return guest_phys_ptr(gpa_page);
 }
 
-bool vmx_guest_read_linear(uint64_t la, void *buf, size_t n)
+bool vmx_guest_read_linear(uint64_t la, void *buf, size_t n, uint64_t *denied_gpa)
 {
 	uint64_t cr0 = vmcs_readnat(VMCS_GUEST_CR0), cr4 = vmcs_readnat(VMCS_GUEST_CR4);
 	uint64_t efer = vmcs_read64(VMCS_GUEST_IA32_EFER);
@@ -29,6 +36,7 @@ bool vmx_guest_read_linear(uint64_t la, void *buf, size_t n)
 	    .wp = (cr0 & CR0_WP) != 0,
 	    .nxe = (efer & EFER_NXE) != 0,
 	    .page = guest_page,
+	    .arg = denied_gpa,
 	};
 
 	if (!(cr0 & CR0_PG)) {

@@ -119,10 +119,24 @@ _Noreturn void vmx_guest_triple_fault(struct vcpu *v, const char *why);
  * did not see (a CR write done through the VMCS, INIT). */
 void vmx_flush_guest_tlb(struct vcpu *v);
 
+/* ---- guest_ept_check.c: guest memory touched for the guest, EPT-checked ---- */
+/* True if the guest may access the page of `gpa` with all of `rwx` (EPT_READ,
+ * EPT_WRITE, EPT_EXECUTE) in the view this CPU runs it in (the VMCS EPT
+ * pointer), and that view maps it to itself; never the hypervisor region. */
+bool vmx_guest_gpa_allowed(uint64_t gpa, unsigned rwx);
+/* An access libvmx was about to do for the guest was refused: what the CPU's
+ * own access would have caused, an EPT violation at `gpa` (qualification as
+ * SDM Vol. 3C 28.2.1 Table 28-7), shown to the app; unhandled, #GP(0). The
+ * caller leaves guest state (RIP included) as before the instruction. */
+void vmx_guest_access_denied(struct vcpu *v, uint64_t gpa, uint64_t qualification);
+
 /* ---- guest_linear.c: guest memory by guest-linear address ---- */
 /* n bytes at `la` with the guest's current paging (VMCS); false if any byte is
- * unmapped, in the hypervisor region, or 5-level paging is on. */
-bool vmx_guest_read_linear(uint64_t la, void *buf, size_t n);
+ * unmapped, not readable in the CPU's EPT view (page tables included: see
+ * vmx_guest_gpa_allowed), or 5-level paging is on. */
+/* When it failed because the view refused a page, and denied_gpa is not NULL,
+ * *denied_gpa is that page (left alone otherwise). */
+bool vmx_guest_read_linear(uint64_t la, void *buf, size_t n, uint64_t *denied_gpa);
 
 /* ---- insn_decode.c: a store to an MMIO register ---- */
 struct mmio_store {
@@ -135,6 +149,29 @@ struct mmio_store {
 };
 /* mode: 16, 32 or 64 (the code size). False if not such a store. */
 bool mmio_decode_store(const uint8_t *b, size_t n, unsigned mode, struct mmio_store *out);
+
+/* ---- guest_reset.c: guest reset requests scrub before they reset ---- */
+struct vmx_reset_state {
+	bool kbc_write_output; /* the 8042's last command was D1h (write output port) */
+	uint8_t sysctl_a;      /* port 0x92 as it reads before the write */
+	bool acpi_watched;     /* the FADT names an I/O reset register: */
+	uint16_t acpi_port;    /*   its port */
+	uint8_t acpi_value;    /*   and RESET_VALUE */
+	uint16_t pm1_port[2];  /* the FADT's PM1a/PM1b control ports (0: none) */
+};
+/* What an OUT of `size` bytes of `value` at `port` would reset (a phrase), or
+ * NULL; updates the 8042 state in `st`. Pure: no I/O. */
+const char *vmx_reset_request(struct vmx_reset_state *st, uint16_t port, unsigned size,
+                              uint32_t value);
+/* What an OUT would put to sleep or power off (ACPI SLP_EN), or NULL. Pure. */
+const char *vmx_sleep_request(const struct vmx_reset_state *st, uint16_t port, unsigned size,
+                              uint32_t value);
+/* Boot CPU, before its first entry: writes to the reset ports exit. */
+void vmx_guest_reset_watch(void);
+/* Every guest OUT, before it is forwarded: a reset request runs the app's
+ * shutdown hook (scrub), then is made to the hardware, and does not return; a
+ * sleep or power-off request runs the hook and returns (the caller forwards). */
+void vmx_guest_reset_check(struct vcpu *v, uint16_t port, unsigned size, uint32_t value);
 
 /* ---- guest_apic.c: the guest's INIT IPIs (Bochs 2.7 workaround) ---- */
 /* Boot CPU, before its first entry: write-protect the LAPIC page in EPT and

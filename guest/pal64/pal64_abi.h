@@ -27,6 +27,7 @@ enum pal64_case {
 	PAL64_CASE_UTPM,
 	PAL64_CASE_BENCH,
 	PAL64_CASE_NMI,
+	PAL64_CASE_RESET,
 };
 
 /* Same values as enum case_result (guest/runner.h). */

@@ -159,6 +159,8 @@ uint32_t stage_main(struct pal64_shared *sh)
 		return case64_pal_bench();
 	case PAL64_CASE_NMI:
 		return case64_pal_nmi();
+	case PAL64_CASE_RESET:
+		return case64_pal_reset();
 	default:
 		return stage_fail("the stage has no case %u", sh->case_id);
 	}
