@@ -165,9 +165,10 @@
 #define RFLAGS_ID        (1ull << 21)
 
 /* XCR0 (SDM Vol. 1 13.3) */
-#define XCR0_X87 (1ull << 0)
-#define XCR0_SSE (1ull << 1)
-#define XCR0_AVX (1ull << 2)
+#define XCR0_X87  (1ull << 0)
+#define XCR0_SSE  (1ull << 1)
+#define XCR0_AVX  (1ull << 2)
+#define XCR0_PKRU (1ull << 9) /* PKRU, XSAVE-managed even with CR4.PKE = 0 (SDM Vol. 1 13.5.7) */
 
 /* ---- exception vectors (SDM Vol. 3A Table 6-1) ---- */
 enum x86_vector {

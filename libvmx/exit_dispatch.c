@@ -31,6 +31,7 @@ static const vmx_exit_handler handlers[VMX_EXIT_REASON_COUNT] = {
     [VMX_EXIT_INVEPT] = vmx_exit_vmx_instruction,
     [VMX_EXIT_INVVPID] = vmx_exit_vmx_instruction,
     [VMX_EXIT_CR_ACCESS] = vmx_exit_cr_access,
+    [VMX_EXIT_MOV_DR] = vmx_exit_mov_dr,
     [VMX_EXIT_IO_INSTRUCTION] = vmx_exit_io,
     [VMX_EXIT_RDMSR] = vmx_exit_rdmsr,
     [VMX_EXIT_WRMSR] = vmx_exit_wrmsr,

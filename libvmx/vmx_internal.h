@@ -110,6 +110,7 @@ void vmx_exit_wrmsr(struct vcpu *v);
 void vmx_exit_ept_violation(struct vcpu *v);
 void vmx_exit_ept_misconfig(struct vcpu *v);
 void vmx_exit_xsetbv(struct vcpu *v);
+void vmx_exit_mov_dr(struct vcpu *v);
 void vmx_exit_preemption_timer(struct vcpu *v);
 /* A guest triple fault (or a fault while delivering #DF): report, power off. */
 _Noreturn void vmx_guest_triple_fault(struct vcpu *v, const char *why);

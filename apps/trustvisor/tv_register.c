@@ -166,6 +166,15 @@ static int check_against_others(struct tv_pal *pal)
 	return TV_OK;
 }
 
+/* Under tv_lock: how many PALs `cr3` owns (any state but free). */
+static uint32_t owned_by(uint64_t cr3)
+{
+	uint32_t n = 0;
+	for (uint32_t i = 0; i < TV_MAX_PALS; i++)
+		n += tv_pals[i].state != TV_PAL_FREE && tv_pals[i].cr3 == cr3;
+	return n;
+}
+
 static struct tv_pal *free_slot(void)
 {
 	for (uint32_t i = 0; i < TV_MAX_PALS; i++)
@@ -228,7 +237,12 @@ int64_t tv_register(struct vcpu *v, uint64_t desc_gva)
 
 	tv_lock_acquire();
 	struct tv_pal *pal = free_slot();
-	if ((rc = check_against_others(cand)) != TV_OK || !pal) {
+	rc = check_against_others(cand);
+	/* The quota before the global limit: one process filling the table must
+	 * hear that it is its own limit, and leave slots for the others. */
+	if (rc == TV_OK && owned_by(cand->cr3) >= TV_MAX_PALS_PER_OWNER)
+		rc = TV_ERR_QUOTA;
+	if (rc != TV_OK || !pal) {
 		tv_lock_release();
 		return rc ? rc : TV_ERR_NO_MEMORY;
 	}

@@ -30,7 +30,8 @@
 #define FAKE_MAX_MSRS        160 /* per CPU */
 #define FAKE_MAX_CPUID       64
 #define FAKE_MAX_VMCS        32
-#define FAKE_MAX_XOPS        16 /* XSAVE/XRSTOR calls logged per CPU */
+#define FAKE_MAX_XOPS        16    /* XSAVE/XRSTOR calls logged per CPU */
+#define FAKE_XSAVE_PKRU      0xa80 /* PKRU's offset in the standard form (CPUID.(0DH,9).EBX) */
 #define FAKE_VMCS_MAX_FIELDS 256
 #define FAKE_IO_LOG_SIZE     4096
 #define FAKE_IO_MAX_PORTS    32 /* ports with scripted input */
@@ -52,6 +53,8 @@ uint32_t fake_get_cpu(void);
 struct fake_cpu {
 	uint32_t apic_id;
 	uint64_t cr0, cr2, cr3, cr4, xcr0, rflags;
+	/* DR0-DR7 (4 and 5 unused); reset: DR6 FFFF0FF0H, DR7 400H (SDM Vol. 3A 9.1.1). */
+	uint64_t dr[8];
 	struct hw_desc_ptr gdtr, idtr;
 	uint16_t tr, cs, ss, ds, es, fs, gs;
 	struct {
@@ -79,6 +82,8 @@ struct fake_cpu {
 	uint16_t fcw;
 	uint32_t mxcsr;
 	uint64_t xmm0_lo;
+	/* PKRU (component 9), at FAKE_XSAVE_PKRU in the area; init value 0. */
+	uint32_t pkru;
 	/* Every XSAVE/XRSTOR in order (the first FAKE_MAX_XOPS; nxops counts all). */
 	struct fake_xop {
 		bool restore;       /* XRSTOR (else XSAVE) */
