@@ -21,6 +21,8 @@
 #include "libvmx/ept.h"
 #include "libvmx/guest_memory.h"
 #include "libvmx/vmx.h"
+#include "rt/acpi_fadt.h"
+#include "rt/acpi_find.h"
 #include "rt/console.h"
 #include "rt/multiboot.h"
 #include "rt/panic.h"
@@ -35,6 +37,27 @@ static uint64_t guest_eptp;
 static uint32_t aps_in_vmx_root;
 /* Set (release) by the boot CPU once guest memory is ready. */
 static uint32_t guest_memory_ready;
+
+/*
+ * The guest's ACPI sleep, soft power-off and FADT reset requests scrub first,
+ * like the chipset's reset ports (libvmx/guest_reset.c, docs/design.md 6.1).
+ */
+static void watch_acpi_power(void)
+{
+	struct acpi_fadt_power p;
+	uint64_t pa;
+	uint32_t len;
+
+	if (!acpi_find_table("FACP", &pa, &len) || !acpi_fadt_power(hw_phys_ptr(pa), len, &p)) {
+		hv_printf("hv: no ACPI FADT: the guest's ACPI sleep requests are not watched\n");
+		return;
+	}
+	vmx_guest_reset_watch_pm1(p.pm1a_cnt, p.pm1b_cnt);
+	if (p.reset_io)
+		vmx_guest_reset_watch_port(p.reset_port, p.reset_value);
+	hv_printf("hv: ACPI power control watched: PM1a 0x%x, PM1b 0x%x, reset register %s\n",
+	          p.pm1a_cnt, p.pm1b_cnt, p.reset_io ? "an I/O port" : "none or not I/O");
+}
 
 const struct mb_module *boot_find_module(const struct mb_info *mbi, const char *name)
 {
@@ -76,6 +99,7 @@ void hv_main(const struct mb_info *mbi)
 	if (hv_app.before_entry)
 		vmx_add_before_entry_hook(hv_app.before_entry);
 	debug_hypercall_install();
+	watch_acpi_power();
 	quiesce_cpu_online(0);
 	if (smp_start_aps(hv_ap_main) != 0)
 		hv_panic("not every CPU in the MADT could be started");

@@ -6,7 +6,7 @@
 #include "libiommu/iommu_boot.h"
 
 #include "hw/hw.h"
-#include "libiommu/acpi_find.h"
+#include "rt/acpi_find.h"
 #include "libiommu/iommu.h"
 #include "rt/console.h"
 
@@ -21,7 +21,7 @@ void iommu_boot(const struct iommu_ram_range *ram, unsigned nram, uint64_t keep_
 	uint32_t len = 0;
 
 	*out = (struct iommu_boot_result){.err = IOMMU_ERR_NONE};
-	if (!iommu_acpi_find("DMAR", &out->table_pa, &len)) {
+	if (!acpi_find_table("DMAR", &out->table_pa, &len)) {
 		none(out, "no ACPI DMAR table");
 		return;
 	}

@@ -2,10 +2,10 @@
  * RSDP -> XSDT (or RSDT) -> a table by signature. The RSDP is searched where
  * ACPI 6.5 5.2.5.1 puts it: the first KiB of the EBDA, then 0xE0000-0xFFFFF.
  * Only the low 4 GiB is reachable (the hypervisor's identity map): tables
- * above it are not found. libsmp/madt.c does the same walk for the MADT; this
- * copy keeps libiommu independent of libsmp (they are siblings).
+ * above it are not found. Used by libiommu (DMAR) and core (FADT); libsmp/madt.c
+ * walks the same tables itself, to report which table is malformed.
  */
-#include "libiommu/acpi_find.h"
+#include "rt/acpi_find.h"
 
 #include <stddef.h>
 
@@ -96,7 +96,7 @@ static bool rsdp_in(uint64_t base, uint32_t len, uint64_t *root, unsigned *entry
 	return false;
 }
 
-bool iommu_acpi_find(const char *sig, uint64_t *pa, uint32_t *len)
+bool acpi_find_table(const char *sig, uint64_t *pa, uint32_t *len)
 {
 	uint64_t root = 0;
 	unsigned esz = 0;

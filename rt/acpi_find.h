@@ -2,8 +2,8 @@
  * Finding one ACPI table by signature (ACPI 6.5 5.2.5 RSDP, 5.2.7 RSDT, 5.2.8
  * XSDT) in the BIOS areas, through the identity map of the low 4 GiB.
  */
-#ifndef LIBIOMMU_ACPI_FIND_H
-#define LIBIOMMU_ACPI_FIND_H
+#ifndef RT_ACPI_FIND_H
+#define RT_ACPI_FIND_H
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -13,6 +13,6 @@
  * characters) and whose checksum is right; false if there is none (no RSDP,
  * or no such table in the XSDT, or the RSDT when there is no XSDT).
  */
-bool iommu_acpi_find(const char *sig, uint64_t *pa, uint32_t *len);
+bool acpi_find_table(const char *sig, uint64_t *pa, uint32_t *len);
 
-#endif /* LIBIOMMU_ACPI_FIND_H */
+#endif /* RT_ACPI_FIND_H */
