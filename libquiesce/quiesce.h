@@ -90,6 +90,23 @@ bool quiesce_handle_nmi(uint32_t cpu);
  */
 void quiesce_poll(uint32_t cpu);
 
+/*
+ * A round that cannot complete (a CPU never answers, or this CPU cannot send
+ * its NMIs): from the quiescer only, in its stuck hook. Releases the CPUs
+ * already parked and frees the round lock, so that the caller can stop the
+ * machine without waiting on locks they hold. The caller must not return into
+ * code that thinks the other CPUs are stopped.
+ */
+void quiesce_abandon_round(void);
+
+/*
+ * The production platform's answer to a round that cannot complete: with no
+ * handler it panics; with one it abandons the round and calls `stop` with the
+ * reason (core/quiesce_wiring.c: stop the guest cleanly, which is what makes
+ * it happen: its local APIC disabled). `stop` must not return.
+ */
+void quiesce_set_stop_handler(void (*stop)(const char *why));
+
 /* Counters. */
 struct quiesce_cpu_stats {
 	uint64_t nmis_sent;     /* quiesce NMIs sent to this CPU */

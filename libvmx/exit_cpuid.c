@@ -22,8 +22,9 @@ void vmx_exit_cpuid(struct vcpu *v)
 	hw_cpuid(leaf, subleaf, &r);
 	uint64_t cr4 = vmcs_readnat(VMCS_GUEST_CR4);
 	if (leaf == 1) {
-		/* The guest has no VMX: VMXON and friends #UD (exit_misc.c). */
-		r.ecx &= ~CPUID1_ECX_VMX;
+		/* The guest has no VMX: VMXON and friends #UD (exit_misc.c). No
+		 * SMX either: CR4.SMXE is refused and GETSEC is #UD (exit_cr.c). */
+		r.ecx &= ~(CPUID1_ECX_VMX | CPUID1_ECX_SMX);
 		r.ecx = show_hypervisor ? (r.ecx | CPUID1_ECX_HYPERVISOR)
 		                        : (r.ecx & ~CPUID1_ECX_HYPERVISOR);
 		/* OSXSAVE mirrors CR4.OSXSAVE - the guest's, not the host's. */

@@ -101,9 +101,10 @@ static enum cr_result write_cr4(struct vcpu *v, uint64_t val, struct pdpt_load *
 	uint64_t old = vmcs_readnat(VMCS_CR4_READ_SHADOW);
 	uint64_t efer = vmcs_read64(VMCS_GUEST_IA32_EFER);
 
-	/* VMXE is hidden (CPUID says no VMX) and bits the CPU cannot set are
-	 * reserved: both #GP, as is clearing PAE in long mode. */
-	if ((val & CR4_VMXE) || (val & ~vmx_config()->cr4_fixed1) ||
+	/* VMXE and SMXE are hidden (CPUID says no VMX, no SMX) and bits the CPU
+	 * cannot set are reserved: all #GP (SDM Vol. 3A 2.5), as is clearing PAE
+	 * in long mode. */
+	if ((val & (CR4_VMXE | CR4_SMXE)) || (val & ~vmx_config()->cr4_fixed1) ||
 	    ((efer & EFER_LMA) && !(val & CR4_PAE)))
 		return CR_GP;
 	bool paging = ((val ^ old) & CR4_PAGING_BITS) != 0;

@@ -1,0 +1,248 @@
+/*
+ * Guest input never reaches hv_panic (issue 11.4). Each test performs what a
+ * hostile or merely unusual guest can do and asserts what it gets instead: the
+ * exception hardware would raise, the emulated result, or a clean stop ("hv:
+ * guest stopped on CPU n: ..." and a power-off with code 4), and never the
+ * "PANIC" line. The LAPIC-page cases are in test_vmx_guest_apic.c, the
+ * quiesce case in test_vmx_quiesce_stop.c.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "libvmx/guest_memory.h"
+#include "libvmx/vmx.h"
+#include "libvmx/vmx_caps.h"
+#include "libvmx/vmx_internal.h"
+#include "tests/unit/vmx/vmx_exit_util.h"
+
+static uint8_t guest_ram[64 * 1024] __attribute__((aligned(4096)));
+
+/* One CPU in 32-bit protected mode, paging off, guest RAM behind a window. */
+static struct vcpu *guest32(void)
+{
+	struct vcpu *v = env_guest(1, NULL);
+	guest_memory_test_window(guest_ram, sizeof(guest_ram));
+	memset(guest_ram, 0x90, sizeof(guest_ram));
+	env_protected_mode();
+	vmcs_set(VMCS_GUEST_CS_ACCESS_RIGHTS.enc, 0xc09b); /* 32-bit code */
+	return v;
+}
+
+static void done(void)
+{
+	guest_memory_test_window(NULL, 0);
+}
+
+/* The clean stop: the reason, the exit code, no panic. */
+static void assert_stopped(const char *out, const char *why)
+{
+	assert_non_null(strstr(out, "hv: guest stopped on CPU 0: "));
+	assert_non_null(strstr(out, why));
+	assert_non_null(strstr(out, "hv: power off (code 4)"));
+	assert_null(strstr(out, "PANIC"));
+}
+
+/* ---- (a) task switch: not emulated (issue 15), so a clean stop ---- */
+
+static void test_task_switch_stops_guest_cleanly(void **state)
+{
+	struct vcpu *v = env_guest(1, NULL);
+	/* JMP to a TSS (SDM Vol. 3C Table 28-2: source 2 in bits 31:30, selector 0x28). */
+	struct exit_fields f = {.reason = VMX_EXIT_TASK_SWITCH,
+	                        .qualification = (2ull << 30) | 0x28};
+
+	env_console();
+	expect_assert_failure(env_exit(v, &f));
+	assert_stopped(env_console(), "task switch (JMP to TSS selector 0x28) is not emulated");
+}
+
+/* ---- (b) GETSEC and SMX ---- */
+
+static void test_getsec_gets_ud(void **state)
+{
+	struct vcpu *v = env_guest(1, NULL);
+
+	env_console();
+	instr_exit(v, VMX_EXIT_GETSEC, 0, 2);
+	assert_int_equal(injected(), INTR_INFO(X86_VEC_UD, INTR_TYPE_HW_EXCEPTION));
+	assert_int_equal(rip(), 0x1000); /* a fault */
+	assert_null(strstr(env_console(), "PANIC"));
+}
+
+static void test_smx_hidden_and_cr4_smxe_refused(void **state)
+{
+	struct vcpu *v = env_guest(1, NULL);
+	struct hw_cpuid_regs leaf1 = {.ecx = CPUID1_ECX_SMX | CPUID1_ECX_X2APIC};
+
+	/* The CPU has SMX, and CR4.SMXE is settable in VMX operation (the fake's
+	 * IA32_VMX_CR4_FIXED1 allows bit 14). */
+	assert_true(vmx_config()->cr4_fixed1 & CR4_SMXE);
+	fake_cpuid_set(1, 0, &leaf1);
+	v->gpr[GPR_RAX] = 1;
+	v->gpr[GPR_RCX] = 0;
+	instr_exit(v, VMX_EXIT_CPUID, 0, 2);
+	assert_int_equal(v->gpr[GPR_RCX] & CPUID1_ECX_SMX, 0);
+	assert_true(v->gpr[GPR_RCX] & CPUID1_ECX_X2APIC);
+
+	/* SMXE is host-owned, so the write exits; without SMX it is #GP (SDM Vol. 3A 2.5). */
+	assert_true(vmcs_get(VMCS_CR4_GUEST_HOST_MASK.enc) & CR4_SMXE);
+	env_protected_mode();
+	v->gpr[GPR_RBX] = CR4_SMXE;
+	instr_exit(v, VMX_EXIT_CR_ACCESS, 4 | (GPR_RBX << 8), 3); /* MOV CR4, RBX */
+	assert_gp0_injected();
+	assert_int_equal(vmcs_get(VMCS_CR4_READ_SHADOW.enc) & CR4_SMXE, 0);
+	assert_int_equal(vmcs_get(VMCS_GUEST_CR4.enc) & CR4_SMXE, 0);
+}
+
+/* ---- (c) guest-physical space with no device (above 4 GiB and RAM) ---- */
+
+#define NOWHERE 0x200000000ull /* 8 GiB: the EPT maps 0 .. 4 GiB here */
+
+/* `insn` at guest 0x1000, then an EPT violation at NOWHERE with qualification q. */
+static void nowhere_exit(struct vcpu *v, const uint8_t *insn, size_t n, uint64_t q)
+{
+	memcpy(&guest_ram[0x1000], insn, n);
+	vmcs_set(VMCS_GUEST_RIP.enc, 0x1000);
+	struct exit_fields f = {.reason = VMX_EXIT_EPT_VIOLATION,
+	                        .qualification = q | EPTQUAL_GLA_VALID | EPTQUAL_GLA_TRANSLATION,
+	                        .gpa = NOWHERE + 0x10};
+	env_exit(v, &f);
+}
+
+static void test_mmio_no_device_reads_ones_drops_writes(void **state)
+{
+	struct vcpu *v = guest32();
+
+	env_console();
+	const uint8_t load32[] = {0x8b, 0x03}; /* mov eax, [ebx] */
+	v->gpr[GPR_RAX] = 0x1122334455667788ull;
+	nowhere_exit(v, load32, sizeof(load32), EPTQUAL_READ);
+	assert_int_equal(v->gpr[GPR_RAX], 0xffffffffull); /* 32-bit result zero-extends */
+	assert_int_equal(rip(), 0x1002);
+
+	const uint8_t load_ah[] = {0x8a, 0x23}; /* mov ah, [ebx] */
+	v->gpr[GPR_RAX] = 0x1234;
+	nowhere_exit(v, load_ah, sizeof(load_ah), EPTQUAL_READ);
+	assert_int_equal(v->gpr[GPR_RAX], 0xff34);
+
+	const uint8_t movsx16[] = {0x0f, 0xbf, 0x0b}; /* movsx ecx, word [ebx] */
+	v->gpr[GPR_RCX] = 0;
+	nowhere_exit(v, movsx16, sizeof(movsx16), EPTQUAL_READ);
+	assert_int_equal(v->gpr[GPR_RCX], 0xffffffffull);
+	assert_int_equal(rip(), 0x1003);
+
+	const uint8_t store[] = {0xc7, 0x03, 0x78, 0x56, 0x34, 0x12}; /* mov dword [ebx], imm */
+	nowhere_exit(v, store, sizeof(store), EPTQUAL_WRITE);
+	assert_int_equal(rip(), 0x1006); /* completed, nothing written anywhere */
+	assert_int_equal(injected() & INTR_INFO_VALID, 0);
+	assert_null(strstr(env_console(), "PANIC"));
+	done();
+}
+
+static void test_mmio_no_device_fetch_stops_cleanly(void **state)
+{
+	struct vcpu *v = guest32();
+
+	env_console();
+	vmcs_set(VMCS_GUEST_RIP.enc, 0x10);
+	struct exit_fields f = {.reason = VMX_EXIT_EPT_VIOLATION,
+	                        .qualification =
+	                            EPTQUAL_FETCH | EPTQUAL_GLA_VALID | EPTQUAL_GLA_TRANSLATION,
+	                        .gpa = NOWHERE};
+	expect_assert_failure(env_exit(v, &f));
+	assert_stopped(env_console(), "instruction fetch from GPA 0x200000000");
+	done();
+}
+
+static void test_mmio_no_device_undecodable_stops_cleanly(void **state)
+{
+	struct vcpu *v = guest32();
+	const uint8_t rep_movsb[] = {0xf3, 0xa4};
+
+	env_console();
+	expect_assert_failure(nowhere_exit(v, rep_movsb, sizeof(rep_movsb), EPTQUAL_WRITE));
+	assert_stopped(env_console(), "by an instruction that is not emulated");
+	done();
+}
+
+/* ---- (e) string I/O to an intercepted port (Bochs's power-off port) ---- */
+
+/* OUTS/INS exit: size 1, string, REP, port in bits 31:16; 32-bit addresses. */
+static void string_exit(struct vcpu *v, bool in, uint64_t la)
+{
+	uint64_t q = IOQUAL_STRING | IOQUAL_REP | (in ? IOQUAL_IN : 0) | (0x8900ull << 16);
+	vmcs_set(VMCS_VM_EXIT_INSTRUCTION_INFO.enc, 1u << 7); /* address size 32 */
+	vmcs_set(VMCS_GUEST_LINEAR_ADDRESS.enc, la);
+	struct exit_fields f = {
+	    .reason = VMX_EXIT_IO_INSTRUCTION, .qualification = q, .instruction_len = 2};
+	env_exit(v, &f);
+}
+
+static void test_rep_outsb_to_power_off_port(void **state)
+{
+	struct vcpu *v = guest32();
+	const char *word = "Shutdown";
+
+	memcpy(&guest_ram[0x2000], word, 8);
+	vmcs_set(VMCS_GUEST_RIP.enc, 0x1000);
+	v->gpr[GPR_RSI] = 0xabcd00002000ull; /* bits 63:32 go with a 32-bit address size */
+	v->gpr[GPR_RCX] = 8;
+	size_t before = fake_io_collect(0x8900, FAKE_IO_OUT, NULL, 0);
+	env_console();
+	/* One element per exit; RIP stays on the instruction until RCX is 0. */
+	for (unsigned i = 0; i < 8; i++) {
+		assert_int_equal(rip(), 0x1000);
+		string_exit(v, false, 0x2000 + i);
+	}
+	assert_int_equal(rip(), 0x1002);
+	assert_int_equal(v->gpr[GPR_RCX], 0);
+	assert_int_equal(v->gpr[GPR_RSI], 0x2008);
+	uint32_t out[32];
+	size_t n = fake_io_collect(0x8900, FAKE_IO_OUT, out, 32);
+	assert_int_equal(n - before, 8);
+	for (size_t i = 0; i < 8; i++)
+		assert_int_equal(out[before + i], (uint8_t)word[i]);
+	const char *printed = env_console();
+	assert_non_null(strstr(printed, "hv: cpu 0 exits:")); /* the power-off watch saw it */
+	assert_null(strstr(printed, "PANIC"));
+	done();
+}
+
+static void test_insb_from_port_writes_guest_memory(void **state)
+{
+	struct vcpu *v = guest32();
+	uint32_t val = 0x5a;
+
+	fake_io_script(0x8900, &val, 1);
+	vmcs_set(VMCS_GUEST_RIP.enc, 0x1000);
+	vmcs_set(VMCS_GUEST_RFLAGS.enc, vmcs_get(VMCS_GUEST_RFLAGS.enc) | RFLAGS_DF);
+	v->gpr[GPR_RDI] = 0x3000;
+	v->gpr[GPR_RCX] = 1;
+	guest_ram[0x3000] = 0;
+	string_exit(v, true, 0x3000);
+	assert_int_equal(guest_ram[0x3000], 0x5a);
+	assert_int_equal(v->gpr[GPR_RDI], 0x2fff); /* DF: backwards */
+	assert_int_equal(v->gpr[GPR_RCX], 0);
+	assert_int_equal(rip(), 0x1002);
+	done();
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_task_switch_stops_guest_cleanly),
+	    cmocka_unit_test(test_getsec_gets_ud),
+	    cmocka_unit_test(test_smx_hidden_and_cr4_smxe_refused),
+	    cmocka_unit_test(test_mmio_no_device_reads_ones_drops_writes),
+	    cmocka_unit_test(test_mmio_no_device_fetch_stops_cleanly),
+	    cmocka_unit_test(test_mmio_no_device_undecodable_stops_cleanly),
+	    cmocka_unit_test(test_rep_outsb_to_power_off_port),
+	    cmocka_unit_test(test_insb_from_port_writes_guest_memory),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
