@@ -99,6 +99,76 @@ static void test_smx_hidden_and_cr4_smxe_refused(void **state)
 	assert_int_equal(vmcs_get(VMCS_GUEST_CR4.enc) & CR4_SMXE, 0);
 }
 
+/* ---- CR writes the hypervisor does for the guest: never a guest state VM
+ * entry refuses (SDM Vol. 3C 27.3.1), which would end in the entry-failure
+ * panic; the guest gets #GP as MOV CRn would give it ---- */
+
+/* MOV CRn, reg exit qualification (SDM Vol. 3C Table 28-3). */
+static uint64_t mov_to_cr(unsigned cr, unsigned gpr)
+{
+	return cr | ((uint64_t)gpr << 8);
+}
+
+static void test_cr3_reserved_bits_gp_and_32bit_operand(void **state)
+{
+	struct vcpu *v = env_guest(1, NULL);
+	struct hw_cpuid_regs ext = {.eax = 0x80000008u}, width = {.eax = 39};
+
+	fake_cpuid_set(0x80000000u, 0, &ext);
+	fake_cpuid_set(0x80000008u, 0, &width);
+	/* 64-bit code: EFER.LMA and CS.L. */
+	env_protected_mode();
+	vmcs_set(VMCS_GUEST_IA32_EFER.enc, EFER_LME | EFER_LMA);
+	vmcs_set(VMCS_GUEST_CS_ACCESS_RIGHTS.enc, 0xa09b);
+	vmcs_set(VMCS_GUEST_CR3.enc, 0x1000);
+	v->gpr[GPR_RAX] = (1ull << 39) | 0x2000; /* bit 39: beyond a 39-bit width */
+	instr_exit(v, VMX_EXIT_CR_ACCESS, mov_to_cr(3, GPR_RAX), 3);
+	assert_gp0_injected();
+	assert_int_equal(vmcs_get(VMCS_GUEST_CR3.enc), 0x1000);
+	v->gpr[GPR_RAX] = (1ull << 38) | 0x2000; /* within it */
+	instr_exit(v, VMX_EXIT_CR_ACCESS, mov_to_cr(3, GPR_RAX), 3);
+	assert_int_equal(vmcs_get(VMCS_GUEST_CR3.enc), (1ull << 38) | 0x2000);
+	assert_int_equal(rip(), 0x1003);
+
+	/* 32-bit code: MOV CR3, EAX; what the guest left in RAX[63:32] is not CR3. */
+	vmcs_set(VMCS_GUEST_IA32_EFER.enc, 0);
+	vmcs_set(VMCS_GUEST_CS_ACCESS_RIGHTS.enc, 0xc09b);
+	v->gpr[GPR_RAX] = 0xdead000000003000ull;
+	instr_exit(v, VMX_EXIT_CR_ACCESS, mov_to_cr(3, GPR_RAX), 3);
+	assert_int_equal(vmcs_get(VMCS_GUEST_CR3.enc), 0x3000);
+	assert_int_equal(injected() & INTR_INFO_VALID, 0);
+}
+
+static void test_pae_pdpte_reserved_bits_gp(void **state)
+{
+	struct vcpu *v = guest32();
+	uint64_t *pdpt = (uint64_t *)&guest_ram[0x5000];
+
+	/* PAE on, paging off; the guest turns paging on with CR0.NE clear (a
+	 * host-owned bit: the write exits) and a PDPT whose entry 1 has bit 1
+	 * set, reserved (SDM Vol. 3A Table 4-8). */
+	memset(pdpt, 0, 32);
+	pdpt[0] = 0x3000 | 1;
+	pdpt[1] = 0x4000 | 1 | 2;
+	vmcs_set(VMCS_GUEST_CR4.enc, vmcs_get(VMCS_GUEST_CR4.enc) | CR4_PAE);
+	vmcs_set(VMCS_CR4_READ_SHADOW.enc, vmcs_get(VMCS_CR4_READ_SHADOW.enc) | CR4_PAE);
+	vmcs_set(VMCS_GUEST_CR3.enc, 0x5000);
+	vmcs_set(VMCS_GUEST_PDPTE1.enc, 0);
+	uint64_t cr0 = vmcs_get(VMCS_CR0_READ_SHADOW.enc);
+	v->gpr[GPR_RAX] = CR0_PE | CR0_PG | CR0_ET;
+	instr_exit(v, VMX_EXIT_CR_ACCESS, mov_to_cr(0, GPR_RAX), 3);
+	assert_gp0_injected();
+	assert_int_equal(vmcs_get(VMCS_GUEST_PDPTE1.enc), 0);
+	assert_int_equal(vmcs_get(VMCS_CR0_READ_SHADOW.enc), cr0);
+
+	/* The same with a clean entry: loaded, paging on. */
+	pdpt[1] = 0x4000 | 1;
+	instr_exit(v, VMX_EXIT_CR_ACCESS, mov_to_cr(0, GPR_RAX), 3);
+	assert_int_equal(vmcs_get(VMCS_GUEST_PDPTE1.enc), 0x4001);
+	assert_true(vmcs_get(VMCS_CR0_READ_SHADOW.enc) & CR0_PG);
+	done();
+}
+
 /* ---- (c) guest-physical space with no device (above 4 GiB and RAM) ---- */
 
 #define NOWHERE 0x200000000ull /* 8 GiB: the EPT maps 0 .. 4 GiB here */
@@ -238,6 +308,8 @@ int main(void)
 	    cmocka_unit_test(test_task_switch_stops_guest_cleanly),
 	    cmocka_unit_test(test_getsec_gets_ud),
 	    cmocka_unit_test(test_smx_hidden_and_cr4_smxe_refused),
+	    cmocka_unit_test(test_cr3_reserved_bits_gp_and_32bit_operand),
+	    cmocka_unit_test(test_pae_pdpte_reserved_bits_gp),
 	    cmocka_unit_test(test_mmio_no_device_reads_ones_drops_writes),
 	    cmocka_unit_test(test_mmio_no_device_fetch_stops_cleanly),
 	    cmocka_unit_test(test_mmio_no_device_undecodable_stops_cleanly),
