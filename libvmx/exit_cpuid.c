@@ -12,7 +12,8 @@ void vmx_cpuid_show_hypervisor(bool show)
 	show_hypervisor = show;
 }
 
-#define CPUID7_ECX_OSPKE (1u << 4)
+#define CPUID7_ECX_OSPKE    (1u << 4)
+#define CPUID7_1_ECX_MSRIMM (1u << 5) /* RDMSR/WRMSR with an immediate MSR index */
 
 void vmx_exit_cpuid(struct vcpu *v)
 {
@@ -33,6 +34,9 @@ void vmx_exit_cpuid(struct vcpu *v)
 	} else if (leaf == 7 && subleaf == 0) {
 		/* OSPKE mirrors CR4.PKE likewise. */
 		r.ecx = (cr4 & CR4_PKE) ? (r.ecx | CPUID7_ECX_OSPKE) : (r.ecx & ~CPUID7_ECX_OSPKE);
+	} else if (leaf == 7 && subleaf == 1) {
+		/* Not offered: an intercepted MSR's immediate form gets #UD (exit_misc.c). */
+		r.ecx &= ~CPUID7_1_ECX_MSRIMM;
 	}
 	/* CPUID writes the low 32 bits and clears the high halves. */
 	v->gpr[GPR_RAX] = r.eax;

@@ -46,7 +46,17 @@ static const vmx_exit_handler handlers[VMX_EXIT_REASON_COUNT] = {
 
 vmx_exit_handler vmx_exit_handler_for(uint32_t basic_reason)
 {
-	return basic_reason < VMX_EXIT_REASON_COUNT ? handlers[basic_reason] : NULL;
+	if (basic_reason < VMX_EXIT_REASON_COUNT)
+		return handlers[basic_reason];
+	switch (basic_reason) {
+	case VMX_EXIT_SEAMCALL:
+	case VMX_EXIT_TDCALL:
+	case VMX_EXIT_RDMSR_IMM:
+	case VMX_EXIT_WRMSR_IMM:
+		return vmx_exit_unsupported_instruction;
+	default:
+		return NULL;
+	}
 }
 
 void vmx_read_exit_info(struct vcpu *v)

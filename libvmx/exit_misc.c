@@ -76,6 +76,19 @@ void vmx_exit_getsec(struct vcpu *v)
 	vmx_queue_exception(v, X86_VEC_UD, false, 0);
 }
 
+void vmx_exit_unsupported_instruction(struct vcpu *v)
+{
+	/*
+	 * SEAMCALL and TDCALL exit in VMX non-root whatever the controls (Intel
+	 * TDX CPU architectural extensions; KVM gives #UD the same way), and the
+	 * immediate forms of RDMSR/WRMSR exit for an MSR the bitmap intercepts.
+	 * The guest is shown neither TDX nor MSR-immediate (exit_cpuid.c): to
+	 * it these are instructions its CPU does not have, #UD. (Issue 11.1's
+	 * MSR handling may emulate the immediate forms instead.)
+	 */
+	vmx_queue_exception(v, X86_VEC_UD, false, 0);
+}
+
 void vmx_exit_preemption_timer(struct vcpu *v)
 {
 	/*

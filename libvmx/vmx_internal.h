@@ -115,6 +115,7 @@ void vmx_exit_preemption_timer(struct vcpu *v);
 /* A guest triple fault (or a fault while delivering #DF): report, power off. */
 _Noreturn void vmx_guest_triple_fault(struct vcpu *v, const char *why);
 void vmx_exit_task_switch(struct vcpu *v);
+void vmx_exit_unsupported_instruction(struct vcpu *v);
 void vmx_exit_getsec(struct vcpu *v);
 
 /* ---- guest_stop.c ---- */

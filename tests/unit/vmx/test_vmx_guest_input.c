@@ -74,6 +74,27 @@ static void test_getsec_gets_ud(void **state)
 	assert_null(strstr(env_console(), "PANIC"));
 }
 
+/* Exits no control enables, past libvmx's name table: #UD, not "unhandled". */
+static void test_seamcall_tdcall_msr_immediate_get_ud(void **state)
+{
+	struct vcpu *v = env_guest(1, NULL);
+	const uint32_t reasons[] = {VMX_EXIT_SEAMCALL, VMX_EXIT_TDCALL, VMX_EXIT_RDMSR_IMM,
+	                            VMX_EXIT_WRMSR_IMM};
+	struct hw_cpuid_regs leaf7_1 = {.ecx = 1u << 5};
+
+	for (unsigned i = 0; i < 4; i++) {
+		instr_exit(v, reasons[i], 0, 4);
+		assert_int_equal(injected(), INTR_INFO(X86_VEC_UD, INTR_TYPE_HW_EXCEPTION));
+		assert_int_equal(rip(), 0x1000);
+	}
+	/* And CPUID does not offer MSR-immediate (CPUID.(7,1):ECX[5]). */
+	fake_cpuid_set(7, 1, &leaf7_1);
+	v->gpr[GPR_RAX] = 7;
+	v->gpr[GPR_RCX] = 1;
+	instr_exit(v, VMX_EXIT_CPUID, 0, 2);
+	assert_int_equal(v->gpr[GPR_RCX] & (1u << 5), 0);
+}
+
 static void test_smx_hidden_and_cr4_smxe_refused(void **state)
 {
 	struct vcpu *v = env_guest(1, NULL);
@@ -307,6 +328,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_task_switch_stops_guest_cleanly),
 	    cmocka_unit_test(test_getsec_gets_ud),
+	    cmocka_unit_test(test_seamcall_tdcall_msr_immediate_get_ud),
 	    cmocka_unit_test(test_smx_hidden_and_cr4_smxe_refused),
 	    cmocka_unit_test(test_cr3_reserved_bits_gp_and_32bit_operand),
 	    cmocka_unit_test(test_pae_pdpte_reserved_bits_gp),
