@@ -73,6 +73,25 @@ void vmx_read_exit_info(struct vcpu *v)
 	e->gpa = vmcs_read64(VMCS_GUEST_PHYSICAL_ADDRESS);
 }
 
+/*
+ * VM entry into an IA-32e mode guest requires TR to be a busy 64-bit TSS,
+ * type 11 (SDM Vol. 3C 27.3.1.2), but a CPU entering long mode checks no TSS
+ * type (SDM Vol. 3A 9.8.5; 10.8.5 in editions since 2023): a guest that ran
+ * LTR with a 16-bit TSS (busy: type 3) and then set CR0.PG with EFER.LME
+ * (which does not exit under unrestricted guest) would fail the next VM
+ * entry. The type only matters to a task switch, which long mode does not
+ * have, so make it 11, as KVM does ("tss fixup for long mode"), rather than
+ * let the guest reach the entry-failure panic.
+ */
+static void long_mode_tr_fixup(void)
+{
+	if (!(vmcs_read32(VMCS_ENTRY_CONTROLS) & ENTRY_IA32E_MODE_GUEST))
+		return;
+	uint32_t ar = vmcs_read32(VMCS_GUEST_TR_ACCESS_RIGHTS);
+	if ((ar & 0xf) == 3)
+		vmcs_write32(VMCS_GUEST_TR_ACCESS_RIGHTS, (ar & ~0xfu) | 11);
+}
+
 void vmx_handle_exit(struct vcpu *v)
 {
 	/* Reaching here means the VMLAUNCH succeeded: the next entry resumes. */
@@ -109,6 +128,7 @@ void vmx_handle_exit(struct vcpu *v)
 		hv_panic("unhandled VM exit on CPU %u: reason %u (%s)", v->cpu, basic,
 		         vmx_exit_reason_name(basic));
 	h(v);
+	long_mode_tr_fixup();
 	vmx_before_entry(v);
 }
 

@@ -190,6 +190,31 @@ static void test_pae_pdpte_reserved_bits_gp(void **state)
 	done();
 }
 
+/* A 16-bit busy TSS in TR when the guest turned long mode on by itself: VM
+ * entry would refuse it (SDM Vol. 3C 27.3.1.2); the next entry has type 11. */
+static void test_long_mode_with_16bit_tss_enters(void **state)
+{
+	struct vcpu *v = env_guest(1, NULL);
+
+	env_protected_mode();
+	vmcs_set(VMCS_GUEST_TR_ACCESS_RIGHTS.enc, 0x83); /* present, 16-bit busy TSS */
+	/* The CPU entered long mode without an exit; this exit saved LMA. */
+	vmcs_set(VMCS_GUEST_IA32_EFER.enc, EFER_LME | EFER_LMA);
+	vmcs_set(VMCS_ENTRY_CONTROLS.enc,
+	         vmcs_get(VMCS_ENTRY_CONTROLS.enc) | ENTRY_IA32E_MODE_GUEST);
+	v->gpr[GPR_RAX] = 0;
+	instr_exit(v, VMX_EXIT_CPUID, 0, 2);
+	assert_int_equal(vmcs_get(VMCS_GUEST_TR_ACCESS_RIGHTS.enc), 0x8b);
+
+	/* Outside long mode a 16-bit TSS is valid and stays. */
+	vmcs_set(VMCS_ENTRY_CONTROLS.enc,
+	         vmcs_get(VMCS_ENTRY_CONTROLS.enc) & ~(uint64_t)ENTRY_IA32E_MODE_GUEST);
+	vmcs_set(VMCS_GUEST_IA32_EFER.enc, 0);
+	vmcs_set(VMCS_GUEST_TR_ACCESS_RIGHTS.enc, 0x83);
+	instr_exit(v, VMX_EXIT_CPUID, 0, 2);
+	assert_int_equal(vmcs_get(VMCS_GUEST_TR_ACCESS_RIGHTS.enc), 0x83);
+}
+
 /* ---- (c) guest-physical space with no device (above 4 GiB and RAM) ---- */
 
 #define NOWHERE 0x200000000ull /* 8 GiB: the EPT maps 0 .. 4 GiB here */
@@ -332,6 +357,7 @@ int main(void)
 	    cmocka_unit_test(test_smx_hidden_and_cr4_smxe_refused),
 	    cmocka_unit_test(test_cr3_reserved_bits_gp_and_32bit_operand),
 	    cmocka_unit_test(test_pae_pdpte_reserved_bits_gp),
+	    cmocka_unit_test(test_long_mode_with_16bit_tss_enters),
 	    cmocka_unit_test(test_mmio_no_device_reads_ones_drops_writes),
 	    cmocka_unit_test(test_mmio_no_device_fetch_stops_cleanly),
 	    cmocka_unit_test(test_mmio_no_device_undecodable_stops_cleanly),
