@@ -14,6 +14,8 @@
 
 #include <cmocka.h>
 
+#include "libvmx/e820.h"
+#include "libvmx/ept.h"
 #include "libvmx/guest_memory.h"
 #include "libvmx/vmx.h"
 #include "libvmx/vmx_caps.h"
@@ -286,6 +288,47 @@ static void test_mmio_no_device_undecodable_stops_cleanly(void **state)
 	done();
 }
 
+/*
+ * RAM above 4 GiB is in the EPT, but the hypervisor maps only 0..4 GiB
+ * (rt/entry.S): an instruction the guest's paging puts there is never read
+ * (the host would fault), so the access cannot be emulated: a clean stop.
+ */
+static void test_guest_page_above_4g_not_dereferenced(void **state)
+{
+	struct vcpu *v = guest32();
+	struct e820_map map;
+	const struct e820_entry ram[] = {{0, 256u << 20, E820_RAM},
+	                                 {1ull << 32, 2u << 20, E820_RAM}};
+	uint64_t *pml4 = (uint64_t *)&guest_ram[0x3000], *pdpt = (uint64_t *)&guest_ram[0x4000];
+	uint64_t *pd = (uint64_t *)&guest_ram[0x5000], *pt = (uint64_t *)&guest_ram[0x6000];
+
+	assert_int_equal(e820_from_entries(ram, 2, &map), 0);
+	uint64_t eptp = ept_build(&map);
+	assert_int_not_equal(eptp, 0);
+	vmcs_set(VMCS_EPT_POINTER.enc, eptp);
+	/* 64-bit code, 4-level paging: linear 0x1000 -> GPA 4 GiB. */
+	memset(&guest_ram[0x3000], 0, 0x4000);
+	pml4[0] = 0x4000 | 7;
+	pdpt[0] = 0x5000 | 7;
+	pd[0] = 0x6000 | 7;
+	pt[1] = (1ull << 32) | 7;
+	vmcs_set(VMCS_GUEST_CR0.enc, vmcs_get(VMCS_GUEST_CR0.enc) | CR0_PG);
+	vmcs_set(VMCS_GUEST_CR4.enc, vmcs_get(VMCS_GUEST_CR4.enc) | CR4_PAE);
+	vmcs_set(VMCS_GUEST_CR3.enc, 0x3000);
+	vmcs_set(VMCS_GUEST_IA32_EFER.enc, EFER_LME | EFER_LMA);
+	vmcs_set(VMCS_GUEST_CS_ACCESS_RIGHTS.enc, 0xa09b);
+	vmcs_set(VMCS_GUEST_RIP.enc, 0x1000);
+	struct exit_fields f = {.reason = VMX_EXIT_EPT_VIOLATION,
+	                        .qualification =
+	                            EPTQUAL_READ | EPTQUAL_GLA_VALID | EPTQUAL_GLA_TRANSLATION,
+	                        .gpa = NOWHERE};
+	env_console();
+	expect_assert_failure(env_exit(v, &f));
+	assert_stopped(env_console(), "(0 bytes fetched");
+	vmcs_set(VMCS_EPT_POINTER.enc, env_eptp());
+	done();
+}
+
 /* ---- (e) string I/O to an intercepted port (Bochs's power-off port) ---- */
 
 /* OUTS/INS exit: size 1, string, REP, port in bits 31:16; 32-bit addresses. */
@@ -361,6 +404,7 @@ int main(void)
 	    cmocka_unit_test(test_mmio_no_device_reads_ones_drops_writes),
 	    cmocka_unit_test(test_mmio_no_device_fetch_stops_cleanly),
 	    cmocka_unit_test(test_mmio_no_device_undecodable_stops_cleanly),
+	    cmocka_unit_test(test_guest_page_above_4g_not_dereferenced),
 	    cmocka_unit_test(test_rep_outsb_to_power_off_port),
 	    cmocka_unit_test(test_insb_from_port_writes_guest_memory),
 	};
