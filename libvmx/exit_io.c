@@ -112,10 +112,16 @@ static void string_io(struct vcpu *v, uint16_t port, unsigned size, bool in, boo
 	uint64_t la = vmcs_readnat(VMCS_GUEST_LINEAR_ADDRESS);
 	unsigned access = (vcpu_cpl() == 3 ? VMX_GW_USER : 0) | (in ? VMX_GW_WRITE : 0);
 	uint32_t value = 0;
-	if (in)
-		value = io_element(v, port, true, size, 0);
 	uint64_t denied = UINT64_MAX;
-	if (!vmx_guest_access_linear(la, &value, size, access, &denied)) {
+	/* The memory operand first: an INS that cannot store must not have
+	 * taken the port's data (a read can have effects on the device). */
+	bool ok = in ? vmx_guest_probe_linear(la, size, access, &denied)
+	             : vmx_guest_access_linear(la, &value, size, access, &denied);
+	if (ok && in) {
+		value = io_element(v, port, true, size, 0);
+		ok = vmx_guest_access_linear(la, &value, size, access, &denied);
+	}
+	if (!ok) {
 		if (denied != UINT64_MAX) {
 			/* A page this EPT view hides: the EPT violation the CPU's own
 			 * access would have been. */

@@ -89,3 +89,22 @@ bool vmx_guest_access_linear(uint64_t la, void *buf, size_t n, unsigned access,
 		return vmx_gw_write(&c, la, buf, n, access) == VMX_GW_OK;
 	return vmx_gw_read(&c, buf, la, n, access) == VMX_GW_OK;
 }
+
+bool vmx_guest_probe_linear(uint64_t la, size_t n, unsigned access, uint64_t *denied_gpa)
+{
+	struct vmx_gw_ctx c;
+	uint64_t pdpte[4];
+
+	if (!guest_ctx(&c, pdpte, denied_gpa))
+		return false;
+	/* Every page the access touches: translated as the guest would, then
+	 * looked up exactly as a copy would, without touching it. */
+	for (uint64_t p = la & ~0xfffull; n && p <= la + n - 1; p += 0x1000) {
+		uint64_t gpa;
+		uint64_t gva = p < la ? la : p;
+		if (vmx_gw_translate(&c, gva, access, &gpa) != VMX_GW_OK ||
+		    !guest_page(denied_gpa, gpa & ~0xfffull, (access & VMX_GW_WRITE) != 0))
+			return false;
+	}
+	return true;
+}

@@ -151,6 +151,9 @@ bool vmx_guest_read_linear(uint64_t la, void *buf, size_t n, uint64_t *denied_gp
  * guest to buf). */
 bool vmx_guest_access_linear(uint64_t la, void *buf, size_t n, unsigned access,
                              uint64_t *denied_gpa);
+/* Whether vmx_guest_access_linear() would succeed, touching nothing: an INS
+ * checks its destination before it reads the port (the read has effects). */
+bool vmx_guest_probe_linear(uint64_t la, size_t n, unsigned access, uint64_t *denied_gpa);
 
 /* ---- insn_decode.c: a move between a register or immediate and MMIO ---- */
 struct mmio_access {

@@ -391,6 +391,27 @@ static void test_insb_from_port_writes_guest_memory(void **state)
 	done();
 }
 
+/* An INS whose destination the guest's paging does not map: a clean stop, and
+ * the port was never read (its data would be lost). */
+static void test_ins_to_unmapped_memory_reads_no_port(void **state)
+{
+	struct vcpu *v = guest32();
+	uint32_t *pd = (uint32_t *)&guest_ram[0x3000];
+
+	memset(pd, 0, 4096); /* 32-bit paging, nothing mapped */
+	vmcs_set(VMCS_GUEST_CR0.enc, vmcs_get(VMCS_GUEST_CR0.enc) | CR0_PG);
+	vmcs_set(VMCS_GUEST_CR3.enc, 0x3000);
+	vmcs_set(VMCS_GUEST_RIP.enc, 0x1000);
+	v->gpr[GPR_RDI] = 0x400000;
+	v->gpr[GPR_RCX] = 1;
+	env_console();
+	expect_assert_failure(string_exit(v, true, 0x400000));
+	assert_stopped(env_console(),
+	               "INS from port 0x8900: guest-linear 0x400000 cannot be written");
+	assert_int_equal(fake_io_collect(0x8900, FAKE_IO_IN, NULL, 0), 0);
+	done();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -407,6 +428,7 @@ int main(void)
 	    cmocka_unit_test(test_guest_page_above_4g_not_dereferenced),
 	    cmocka_unit_test(test_rep_outsb_to_power_off_port),
 	    cmocka_unit_test(test_insb_from_port_writes_guest_memory),
+	    cmocka_unit_test(test_ins_to_unmapped_memory_reads_no_port),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
