@@ -106,6 +106,11 @@ void quiesce_abandon_round(void);
  * it happen: its local APIC disabled). `stop` must not return.
  */
 void quiesce_set_stop_handler(void (*stop)(const char *why));
+#ifdef HV_HOST
+/* Host tests: the production platform's kick and stuck limits, in relax steps
+ * (QUIESCE_KICK_SPINS / QUIESCE_STUCK_SPINS are minutes of host time). */
+void quiesce_platform_set_spins(uint64_t kick_spins, uint64_t stuck_spins);
+#endif
 
 /* Counters. */
 struct quiesce_cpu_stats {

@@ -86,7 +86,7 @@ static void platform_stuck(uint32_t cpu, uint64_t round)
 	cannot_complete(why);
 }
 
-static const struct quiesce_ops platform_ops = {
+static struct quiesce_ops platform_ops = {
     .send_nmi = platform_send_nmi,
     .this_cpu = this_cpu_index,
     .relax = platform_relax,
@@ -94,6 +94,14 @@ static const struct quiesce_ops platform_ops = {
     .kick_spins = QUIESCE_KICK_SPINS,
     .stuck_spins = QUIESCE_STUCK_SPINS,
 };
+
+#ifdef HV_HOST
+void quiesce_platform_set_spins(uint64_t kick_spins, uint64_t stuck_spins)
+{
+	platform_ops.kick_spins = kick_spins;
+	platform_ops.stuck_spins = stuck_spins;
+}
+#endif
 
 void quiesce_init(uint32_t cpu_count)
 {

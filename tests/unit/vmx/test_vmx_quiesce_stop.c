@@ -3,7 +3,8 @@
  * every NMI IPI of a quiesce round started on its CPU go nowhere (SDM Vol. 3A
  * 11.4.3). The production platform with core's wiring: the round does not
  * spin toward the "did not park" panic, the guest is stopped cleanly at once,
- * and the round is abandoned (a later round runs).
+ * and the round is abandoned (a later round runs). The same for a target that
+ * never parks, after the stuck limit.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -59,10 +60,30 @@ static void test_apic_disabled_quiescer_stops_guest_cleanly(void **state)
 	assert_int_equal(quiesce_rounds(), rounds + 1);
 }
 
+/* A target that never parks (on hardware: its guest disabled its APIC, so the
+ * NMI never arrives): after the stuck limit a clean stop, not a panic. */
+static void test_silent_target_stops_guest_cleanly(void **state)
+{
+	env_guest_booted(2, NULL, install_quiesce);
+	quiesce_platform_set_spins(0, 1000);
+	quiesce_cpu_online(0);
+	quiesce_cpu_online(1); /* and never answers: nothing runs CPU 1 here */
+	env_console();
+	expect_assert_failure(quiesce_begin());
+	const char *out = env_console();
+	assert_non_null(
+	    strstr(out, "hv: guest stopped on CPU 0: quiesce: CPU 1 did not park for round"));
+	assert_non_null(strstr(out, "hv: power off (code 4)"));
+	assert_null(strstr(out, "PANIC"));
+	quiesce_cpu_offline(1);
+	quiesce_platform_set_spins(0, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_apic_disabled_quiescer_stops_guest_cleanly),
+	    cmocka_unit_test(test_silent_target_stops_guest_cleanly),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
