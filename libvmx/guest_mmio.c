@@ -70,8 +70,12 @@ bool vmx_mmio_no_device(struct vcpu *v)
 	uint64_t gpa = v->exit.gpa, q = v->exit.qualification;
 	struct ept_mapping m;
 
-	if (ept_lookup(vmcs_read64(VMCS_EPT_POINTER), gpa, &m))
-		return false; /* mapped, with rights someone took away: not ours */
+	/* Nothing mapped, or a page the hypervisor hid with no access at all (a
+	 * remapping unit's registers, core/dma_protection.c) and no app claimed
+	 * (the app saw the violation first): no device answers there. A page
+	 * with some access left is someone's restriction: not ours. */
+	if (ept_lookup(vmcs_read64(VMCS_EPT_POINTER), gpa, &m) && m.rwx != 0)
+		return false;
 	if (q & EPTQUAL_FETCH)
 		vmx_guest_stop(v, "instruction fetch from GPA 0x%llx, where no memory or device is",
 		               (unsigned long long)gpa);

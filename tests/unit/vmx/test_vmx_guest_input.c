@@ -262,6 +262,31 @@ static void test_mmio_no_device_reads_ones_drops_writes(void **state)
 	done();
 }
 
+/* A page the hypervisor hid from the guest with no access (core hides the
+ * IOMMU's registers so): no device either, not the EPT-violation panic. */
+static void test_hidden_page_is_no_device(void **state)
+{
+	struct vcpu *v = guest32();
+	const uint64_t hidden = 0xfed90000ull;
+	const uint8_t load32[] = {0x8b, 0x03}; /* mov eax, [ebx] */
+
+	assert_int_equal(ept_set_page_access(env_eptp(), hidden, 4096, 0), 0);
+	memcpy(&guest_ram[0x1000], load32, sizeof(load32));
+	vmcs_set(VMCS_GUEST_RIP.enc, 0x1000);
+	v->gpr[GPR_RAX] = 0x12345678;
+	struct exit_fields f = {.reason = VMX_EXIT_EPT_VIOLATION,
+	                        .qualification =
+	                            EPTQUAL_READ | EPTQUAL_GLA_VALID | EPTQUAL_GLA_TRANSLATION,
+	                        .gpa = hidden + 0x10};
+	env_console();
+	env_exit(v, &f);
+	assert_int_equal(v->gpr[GPR_RAX], 0xffffffffull);
+	assert_int_equal(rip(), 0x1002);
+	assert_null(strstr(env_console(), "PANIC"));
+	assert_int_equal(ept_set_page_access(env_eptp(), hidden, 4096, EPT_RWX), 0);
+	done();
+}
+
 static void test_mmio_no_device_fetch_stops_cleanly(void **state)
 {
 	struct vcpu *v = guest32();
@@ -423,6 +448,7 @@ int main(void)
 	    cmocka_unit_test(test_pae_pdpte_reserved_bits_gp),
 	    cmocka_unit_test(test_long_mode_with_16bit_tss_enters),
 	    cmocka_unit_test(test_mmio_no_device_reads_ones_drops_writes),
+	    cmocka_unit_test(test_hidden_page_is_no_device),
 	    cmocka_unit_test(test_mmio_no_device_fetch_stops_cleanly),
 	    cmocka_unit_test(test_mmio_no_device_undecodable_stops_cleanly),
 	    cmocka_unit_test(test_guest_page_above_4g_not_dereferenced),
