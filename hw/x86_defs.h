@@ -196,6 +196,7 @@ enum x86_vector {
 
 /* CPUID leaf 1 feature bits used by the hypervisor (SDM Vol. 2A, CPUID) */
 #define CPUID1_ECX_VMX        (1u << 5)
+#define CPUID1_ECX_SMX        (1u << 6)
 #define CPUID1_ECX_X2APIC     (1u << 21)
 #define CPUID1_ECX_XSAVE      (1u << 26)
 #define CPUID1_ECX_OSXSAVE    (1u << 27)
