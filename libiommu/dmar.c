@@ -4,6 +4,7 @@
  * are skipped by their length. Each length is checked before it is followed.
  */
 #include "libiommu/dmar.h"
+#include "rt/le_bytes.h"
 
 #define SDT_HEADER_LEN   36u
 #define DMAR_STRUCTS_OFF 48u /* header, host address width, flags, 10 reserved */
@@ -14,21 +15,6 @@
 #define SCOPE_PATH_OFF   6u
 #define DRHD_INCLUDE_ALL 1u
 #define SDT_MAX_LEN      (1u << 20)
-
-static uint16_t rd16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] | (p[1] << 8));
-}
-
-static uint32_t rd32(const uint8_t *p)
-{
-	return (uint32_t)rd16(p) | ((uint32_t)rd16(p + 2) << 16);
-}
-
-static uint64_t rd64(const uint8_t *p)
-{
-	return rd32(p) | ((uint64_t)rd32(p + 4) << 32);
-}
 
 static uint8_t sum(const uint8_t *p, size_t len)
 {

@@ -7,6 +7,7 @@
  * its type's size and the table. Firmware data never indexes memory unchecked.
  */
 #include "libsmp/madt.h"
+#include "rt/le_bytes.h"
 
 #include <stdbool.h>
 
@@ -35,31 +36,6 @@
 #define MADT_X2APIC_LEN     16u
 #define MADT_CPU_ENABLED    (1u << 0)
 #define MADT_CPU_ONLINE_CAP (1u << 1)
-
-static uint16_t rd16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] | (p[1] << 8));
-}
-
-static uint32_t rd32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) |
-	       ((uint32_t)p[3] << 24);
-}
-
-static uint64_t rd64(const uint8_t *p)
-{
-	return rd32(p) | ((uint64_t)rd32(p + 4) << 32);
-}
-
-static bool sums_to_zero(const uint8_t *p, size_t len)
-{
-	uint8_t sum = 0;
-
-	for (size_t i = 0; i < len; i++)
-		sum = (uint8_t)(sum + p[i]);
-	return sum == 0;
-}
 
 static bool same4(const uint8_t *p, const char *sig)
 {

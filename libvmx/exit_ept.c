@@ -19,24 +19,32 @@ bool vmx_gpa_in_hv_region(uint64_t gpa)
 	return gpa >= HV_REGION_BASE && gpa < HV_REGION_BASE + HV_REGION_SIZE;
 }
 
-void vmx_exit_ept_violation(struct vcpu *v)
+bool vmx_ept_violation_to_app(struct vcpu *v, uint64_t gpa, uint64_t qualification)
 {
 	const struct hv_app *app = vmx_app();
+
+	if (!app || !app->ept_violation)
+		return false;
+	switch (app->ept_violation(v, gpa, qualification)) {
+	case HV_EPT_RETRY:
+	case HV_EPT_HANDLED:
+		return true;
+	case HV_EPT_UNHANDLED:
+		break;
+	}
+	return false;
+}
+
+void vmx_exit_ept_violation(struct vcpu *v)
+{
 	uint64_t gpa = v->exit.gpa, q = v->exit.qualification;
 
 	/* A store to the write-protected LAPIC page (guest_apic.c). */
 	if (vmx_guest_apic_write(v))
 		return;
 
-	if (app && app->ept_violation) {
-		switch (app->ept_violation(v, gpa, q)) {
-		case HV_EPT_RETRY:
-		case HV_EPT_HANDLED:
-			return;
-		case HV_EPT_UNHANDLED:
-			break;
-		}
-	}
+	if (vmx_ept_violation_to_app(v, gpa, q))
+		return;
 	if (vmx_gpa_in_hv_region(gpa)) {
 		hv_printf(
 		    "hv: guest access to hypervisor memory at GPA 0x%llx (cpu %u, rip 0x%llx, "

@@ -41,7 +41,7 @@ static uint32_t port_in(uint16_t port, unsigned size)
 	return size == 1 ? hw_inb(port) : size == 2 ? hw_inw(port) : hw_inl(port);
 }
 
-static void port_out(uint16_t port, unsigned size, uint32_t value)
+void vmx_port_out(uint16_t port, unsigned size, uint32_t value)
 {
 	if (size == 1)
 		hw_outb(port, (uint8_t)value);
@@ -64,7 +64,7 @@ static uint32_t io_element(struct vcpu *v, uint16_t port, bool in, unsigned size
 		return port_in(port, size);
 	if (port == POWER_BOCHS_PORT && size == 1)
 		watch_power_off(v, (uint8_t)value);
-	port_out(port, size, value);
+	vmx_port_out(port, size, value);
 	return value;
 }
 

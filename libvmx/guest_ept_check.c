@@ -28,19 +28,10 @@ bool vmx_guest_gpa_allowed(uint64_t gpa, unsigned rwx)
 
 void vmx_guest_access_denied(struct vcpu *v, uint64_t gpa, uint64_t qualification)
 {
-	const struct hv_app *app = vmx_app();
-
 	/* What the CPU would have done: an EPT violation, which the app sees
 	 * first (TrustVisor: a guest touched a PAL page). */
-	if (app && app->ept_violation) {
-		switch (app->ept_violation(v, gpa, qualification)) {
-		case HV_EPT_RETRY:
-		case HV_EPT_HANDLED:
-			return;
-		case HV_EPT_UNHANDLED:
-			break;
-		}
-	}
+	if (vmx_ept_violation_to_app(v, gpa, qualification))
+		return;
 	hv_printf("hv: guest access to GPA 0x%llx refused in emulation (cpu %u, rip 0x%llx)\n",
 	          (unsigned long long)gpa, v->cpu,
 	          (unsigned long long)vmcs_readnat(VMCS_GUEST_RIP));

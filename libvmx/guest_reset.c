@@ -132,16 +132,6 @@ void vmx_guest_reset_watch(void)
 	vmx_io_bitmap_set(PORT_RESET_CONTROL);
 }
 
-static void out(uint16_t port, unsigned size, uint32_t value)
-{
-	if (size == 1)
-		hw_outb(port, (uint8_t)value);
-	else if (size == 2)
-		hw_outw(port, (uint16_t)value);
-	else
-		hw_outl(port, value);
-}
-
 void vmx_guest_reset_check(struct vcpu *v, uint16_t port, unsigned size, uint32_t value)
 {
 	spin_lock(&lock);
@@ -178,7 +168,7 @@ void vmx_guest_reset_check(struct vcpu *v, uint16_t port, unsigned size, uint32_
 	hv_printf("hv: resetting the machine\n");
 	console_drain();
 	/* The guest's own request, now that nothing is left to find. */
-	out(port, size, value);
+	vmx_port_out(port, size, value);
 	/* Still running: the device ignored it. The chipset's hard reset, then
 	 * the keyboard controller's pulse. */
 	hw_outb(PORT_RESET_CONTROL, 0x02);

@@ -127,6 +127,11 @@ _Noreturn void vmx_guest_stop_code(struct vcpu *v, uint8_t code, const char *fmt
  * did not see (a CR write done through the VMCS, INIT). */
 void vmx_flush_guest_tlb(struct vcpu *v);
 
+/* ---- exit_ept.c ---- */
+/* Shows an EPT violation at `gpa` to the app: true if it handled it (retry or
+ * emulated), false if it has no hook or left it to libvmx. */
+bool vmx_ept_violation_to_app(struct vcpu *v, uint64_t gpa, uint64_t qualification);
+
 /* ---- guest_ept_check.c: guest memory touched for the guest, EPT-checked ---- */
 /* True if the guest may access the page of `gpa` with all of `rwx` (EPT_READ,
  * EPT_WRITE, EPT_EXECUTE) in the view this CPU runs it in (the VMCS EPT
@@ -187,6 +192,10 @@ void vmx_mmio_complete_load(struct vcpu *v, const struct mmio_access *acc, uint6
 /* An EPT violation at a guest-physical address no EPT entry maps (above RAM
  * and 4 GiB): true if it was handled as an access to a bus with no device. */
 bool vmx_mmio_no_device(struct vcpu *v);
+
+/* ---- exit_io.c ---- */
+/* OUT of `size` (1, 2 or 4) bytes of `value` to the real port. */
+void vmx_port_out(uint16_t port, unsigned size, uint32_t value);
 
 /* ---- guest_reset.c: guest reset requests scrub before they reset ---- */
 struct vmx_reset_state {

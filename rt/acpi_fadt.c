@@ -6,6 +6,7 @@
  * used"). Only I/O-space blocks are reported: a hypervisor intercepts ports.
  */
 #include "rt/acpi_fadt.h"
+#include "rt/le_bytes.h"
 
 #define FADT_PM1A_CNT_BLK   64u
 #define FADT_PM1B_CNT_BLK   68u
@@ -19,17 +20,6 @@
 #define FADT_X_MIN_LEN      196u
 #define FLAG_RESET_REG_SUP  (1u << 10)
 #define GAS_SYSTEM_IO       1u
-
-static uint32_t rd32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) |
-	       ((uint32_t)p[3] << 24);
-}
-
-static uint64_t rd64(const uint8_t *p)
-{
-	return rd32(p) | ((uint64_t)rd32(p + 4) << 32);
-}
 
 /* The I/O port of a GAS, or 0 if it is not in I/O space or not a 16-bit port. */
 static uint16_t gas_port(const uint8_t *gas)

@@ -10,6 +10,7 @@
 #include <stddef.h>
 
 #include "hw/hw.h"
+#include "rt/le_bytes.h"
 
 #define BDA_EBDA_SEGMENT 0x40eu
 #define EBDA_SCAN_LEN    1024u
@@ -28,25 +29,6 @@
 #else
 #define NO_IPA __attribute__((noipa))
 #endif
-
-static uint32_t rd32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) |
-	       ((uint32_t)p[3] << 24);
-}
-
-static uint64_t rd64(const uint8_t *p)
-{
-	return rd32(p) | ((uint64_t)rd32(p + 4) << 32);
-}
-
-static bool sums_to_zero(const uint8_t *p, size_t len)
-{
-	uint8_t s = 0;
-	for (size_t i = 0; i < len; i++)
-		s = (uint8_t)(s + p[i]);
-	return s == 0;
-}
 
 /* noipa: GCC otherwise warns about reading the BIOS data area at 0x40E through a
  * constant pointer (-Warray-bounds treats the low 4 KiB as a null page). */
