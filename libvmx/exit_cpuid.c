@@ -12,7 +12,20 @@ void vmx_cpuid_show_hypervisor(bool show)
 	show_hypervisor = show;
 }
 
-#define CPUID7_ECX_OSPKE    (1u << 4)
+#define CPUID7_ECX_OSPKE (1u << 4)
+/*
+ * Tracing and performance monitoring the guest cannot have: their MSRs (DS
+ * area, PEBS, PT, the counters) get #GP under the MSR policy (msr_policy.c),
+ * because they would trace the hypervisor and PALs. An OS that saw the
+ * features would touch those MSRs and take the #GP; hidden, it does not try.
+ */
+#define CPUID1_ECX_DTES64   (1u << 2)
+#define CPUID1_ECX_DS_CPL   (1u << 4)
+#define CPUID1_ECX_PDCM     (1u << 15)
+#define CPUID1_EDX_DS       (1u << 21)
+#define CPUID7_EBX_PT       (1u << 25)
+#define CPUID_LEAF_PERFMON  0xau
+#define CPUID_LEAF_PT       0x14u
 #define CPUID7_1_ECX_MSRIMM (1u << 5) /* RDMSR/WRMSR with an immediate MSR index */
 
 void vmx_exit_cpuid(struct vcpu *v)
@@ -26,6 +39,8 @@ void vmx_exit_cpuid(struct vcpu *v)
 		/* The guest has no VMX: VMXON and friends #UD (exit_misc.c). No
 		 * SMX either: CR4.SMXE is refused and GETSEC is #UD (exit_cr.c). */
 		r.ecx &= ~(CPUID1_ECX_VMX | CPUID1_ECX_SMX);
+		r.ecx &= ~(CPUID1_ECX_DTES64 | CPUID1_ECX_DS_CPL | CPUID1_ECX_PDCM);
+		r.edx &= ~CPUID1_EDX_DS;
 		r.ecx = show_hypervisor ? (r.ecx | CPUID1_ECX_HYPERVISOR)
 		                        : (r.ecx & ~CPUID1_ECX_HYPERVISOR);
 		/* OSXSAVE mirrors CR4.OSXSAVE - the guest's, not the host's. */
@@ -34,9 +49,13 @@ void vmx_exit_cpuid(struct vcpu *v)
 	} else if (leaf == 7 && subleaf == 0) {
 		/* OSPKE mirrors CR4.PKE likewise. */
 		r.ecx = (cr4 & CR4_PKE) ? (r.ecx | CPUID7_ECX_OSPKE) : (r.ecx & ~CPUID7_ECX_OSPKE);
+		r.ebx &= ~CPUID7_EBX_PT;
 	} else if (leaf == 7 && subleaf == 1) {
 		/* Not offered: an intercepted MSR's immediate form gets #UD (exit_misc.c). */
 		r.ecx &= ~CPUID7_1_ECX_MSRIMM;
+	} else if (leaf == CPUID_LEAF_PERFMON || leaf == CPUID_LEAF_PT) {
+		/* Architectural PMU version 0, no Intel PT (SDM Vol. 2A CPUID). */
+		r = (struct hw_cpuid_regs){0};
 	}
 	/* CPUID writes the low 32 bits and clears the high halves. */
 	v->gpr[GPR_RAX] = r.eax;

@@ -53,6 +53,38 @@ static void test_cpuid_hides_vmx_only(void **state)
 	vmx_cpuid_show_hypervisor(false);
 }
 
+/* DS, PEBS, PT and the PMU are hidden: the MSR policy refuses their MSRs. */
+static void test_cpuid_hides_tracing_and_pmu(void **state)
+{
+	struct vcpu *v = env_guest(1, NULL);
+	struct hw_cpuid_regs l1 = {0x50654, 0x800, (1u << 2) | (1u << 4) | (1u << 15) | (1u << 0),
+	                           (1u << 21) | 1u},
+	                     l7 = {0, (1u << 25) | (1u << 0), 0, 0}, la = {0x07300805, 0, 0, 0x603},
+	                     l14 = {1, 0xf, 7, 0};
+	fake_cpuid_set(1, 0, &l1);
+	fake_cpuid_set(7, 0, &l7);
+	fake_cpuid_set(0xa, 0, &la);
+	fake_cpuid_set(0x14, 0, &l14);
+
+	v->gpr[GPR_RAX] = 1;
+	v->gpr[GPR_RCX] = 0;
+	instr_exit(v, VMX_EXIT_CPUID, 0, 2);
+	assert_int_equal(v->gpr[GPR_RCX] & ((1u << 2) | (1u << 4) | (1u << 15)), 0);
+	assert_true(v->gpr[GPR_RCX] & 1u); /* SSE3 stays */
+	assert_int_equal(v->gpr[GPR_RDX], 1u);
+	v->gpr[GPR_RAX] = 7;
+	v->gpr[GPR_RCX] = 0;
+	instr_exit(v, VMX_EXIT_CPUID, 0, 2);
+	assert_int_equal(v->gpr[GPR_RBX], 1u); /* FSGSBASE stays, PT goes */
+	for (uint32_t leaf = 0xa; leaf <= 0x14; leaf += 0xa) {
+		v->gpr[GPR_RAX] = leaf;
+		v->gpr[GPR_RCX] = 0;
+		instr_exit(v, VMX_EXIT_CPUID, 0, 2);
+		assert_int_equal(
+		    v->gpr[GPR_RAX] | v->gpr[GPR_RBX] | v->gpr[GPR_RCX] | v->gpr[GPR_RDX], 0);
+	}
+}
+
 static void test_cpuid_osxsave_follows_guest_cr4(void **state)
 {
 	struct vcpu *v = env_guest(1, NULL);
@@ -123,6 +155,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_cpuid_hides_vmx_only),
 	    cmocka_unit_test(test_cpuid_osxsave_follows_guest_cr4),
+	    cmocka_unit_test(test_cpuid_hides_tracing_and_pmu),
 	    cmocka_unit_test(test_rdmsr_feature_control_shows_vmx_locked_off),
 	    cmocka_unit_test(test_vmx_msrs_and_unknown_msrs_gp),
 	    cmocka_unit_test(test_app_msr_handler),
