@@ -6,7 +6,7 @@
  * waits until the boot CPU has built the guest's memory view (E820 map, EPT,
  * the INT 15h hook, the MBR at 0x7c00), and then enters the guest: the boot CPU
  * in real mode at 0000:7C00 like a BIOS boot, the others in wait-for-SIPI until
- * the guest starts them itself (DESIGN.md section 4).
+ * the guest starts them itself (docs/design.md section 4).
  */
 #include "core/boot.h"
 
@@ -84,7 +84,7 @@ void hv_main(const struct mb_info *mbi)
 		hv_printf("VMX unsupported: %s\n", why);
 		hv_printf("hv: stopping: this image needs Intel VT-x (see README: QEMU needs KVM "
 		          "with nested VMX; Bochs has it)\n");
-		hv_power_off(HV_EXIT_NO_VMX);
+		hv_power_off(HV_POWER_NO_VMX);
 	}
 	vmx_print_caps();
 	vmx_set_app(&hv_app);
@@ -109,7 +109,7 @@ void hv_main(const struct mb_info *mbi)
 	const struct mb_module *mbr = boot_find_module(mbi, "mbr");
 	if (mbr == NULL) {
 		hv_printf("hv: no guest disk (GRUB loaded no MBR module from (hd0)): stopping\n");
-		hv_power_off(0);
+		hv_power_off(HV_POWER_OK);
 	}
 	if (mbr->end - mbr->start < 512)
 		hv_panic("MBR module is %u bytes, expected 512", (unsigned)(mbr->end - mbr->start));
@@ -125,7 +125,7 @@ void hv_main(const struct mb_info *mbi)
 	if (guest_load_mbr(hw_phys_ptr(mbr->start)) != 0) {
 		/* Bad input, not a hypervisor fault: say so and stop like a BIOS would. */
 		hv_printf("hv: the guest disk is not bootable (no 0x55AA signature): stopping\n");
-		hv_power_off(HV_EXIT_NO_GUEST);
+		hv_power_off(HV_POWER_NO_GUEST);
 	}
 
 	__atomic_store_n(&guest_memory_ready, 1, __ATOMIC_RELEASE);

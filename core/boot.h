@@ -6,13 +6,6 @@
 
 #include "rt/multiboot.h"
 
-/* Exit codes an image powers off with (port 0xf4 on QEMU). */
-enum hv_exit_code {
-	HV_EXIT_OK = 0,
-	HV_EXIT_NO_VMX = 2,
-	HV_EXIT_NO_GUEST = 3, /* the guest disk has no boot signature */
-};
-
 void hv_main(const struct mb_info *mbi);
 void hv_ap_main(uint32_t cpu);
 /* The multiboot module whose command line is `name`, or NULL. */

@@ -5,9 +5,9 @@
 #include "hw/hw.h"
 #include "libvmx/vmx_internal.h"
 #include "rt/panic.h"
+#include "rt/power.h"
 
 /* Exit code of a run that ended because a guest CPU triple-faulted. */
-#define POWER_OFF_TRIPLE_FAULT 3
 
 void vmx_exit_invd(struct vcpu *v)
 {
@@ -42,7 +42,7 @@ void vmx_exit_vmx_instruction(struct vcpu *v)
 _Noreturn void vmx_guest_triple_fault(struct vcpu *v, const char *why)
 {
 	/* Bare metal would reset the machine; a hypervisor run ends with a report. */
-	vmx_guest_stop_code(v, POWER_OFF_TRIPLE_FAULT, "guest triple fault (%s)", why);
+	vmx_guest_stop_code(v, HV_POWER_TRIPLE_FAULT, "guest triple fault (%s)", why);
 }
 
 void vmx_exit_triple_fault(struct vcpu *v)

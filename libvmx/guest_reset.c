@@ -43,7 +43,6 @@
 #define RESET_CONTROL_CPU   (1u << 2)
 #define KBC_CMD_WRITE_OUT   0xd1
 #define SYSCTL_A_FAST_RESET (1u << 0)
-#define POWER_OFF_NO_RESET  4 /* the hardware ignored every reset request */
 #define PM1_SLP_EN          (1u << 13)
 
 static struct spinlock lock = SPINLOCK_INIT;
@@ -175,5 +174,5 @@ void vmx_guest_reset_check(struct vcpu *v, uint16_t port, unsigned size, uint32_
 	hw_outb(PORT_RESET_CONTROL, 0x06);
 	hw_outb(PORT_KBC_CMD, 0xfe);
 	hv_printf("hv: the machine did not reset: powering off instead\n");
-	hv_power_off(POWER_OFF_NO_RESET);
+	hv_power_off(HV_POWER_NO_RESET);
 }

@@ -50,7 +50,7 @@ _Noreturn void vmx_guest_stop(struct vcpu *v, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
-	stop(v, VMX_POWER_OFF_GUEST_STOPPED, fmt, ap);
+	stop(v, HV_POWER_GUEST_STOPPED, fmt, ap);
 }
 
 _Noreturn void vmx_guest_stop_code(struct vcpu *v, uint8_t code, const char *fmt, ...)

@@ -47,7 +47,7 @@ _Noreturn void vmx_launch_guest(uint32_t cpu, bool boot_cpu, uint64_t eptp);
 /* "hv: cpu <n> exits: <reason>=<count> ..." for every CPU that has exited. */
 void vmx_print_exit_counters(void);
 
-/* ---- events (DESIGN.md section 3; rules in libvmx/README.md) ---- */
+/* ---- events (docs/design.md section 3; rules in docs/libvmx.md) ---- */
 
 /* Queue a hardware exception for the guest (injected at the next VM entry). */
 void vmx_queue_exception(struct vcpu *v, uint8_t vector, bool has_error, uint32_t error_code);
@@ -92,8 +92,6 @@ void vmx_set_toolkit_hypercall(bool (*handler)(struct vcpu *v));
 
 /* ---- stopping the guest (guest_stop.c) ---- */
 
-/* Exit code (port 0xf4) of a run the hypervisor ended because of the guest. */
-#define VMX_POWER_OFF_GUEST_STOPPED 4
 /*
  * The guest did something with no sensible answer (neither hardware's nor an
  * emulation's): prints "hv: guest stopped on CPU <n>: <why>" and the VMCS and

@@ -6,7 +6,7 @@ only prove that the pieces boot end to end through the same path as `./hv run`.
 
 import harness
 
-NO_VMX_EXIT = 2  # core/boot.h HV_EXIT_NO_VMX
+NO_VMX_EXIT = 2  # rt/power.h HV_POWER_NO_VMX
 
 
 def test_testguest_bare_passes_every_case():

@@ -38,7 +38,7 @@ def test_without_an_iommu_the_kernel_says_none():
     harness.assert_serial_contains(r, "IOMMUTEST: FAIL DMAR table found, translation on")
 
 
-NO_VMX_EXIT = 2  # core/boot.h HV_EXIT_NO_VMX
+NO_VMX_EXIT = 2  # rt/power.h HV_POWER_NO_VMX
 
 
 def _no_vmx_run(app, **kw):
