@@ -44,7 +44,7 @@ struct hv_app {
 	 */
 	bool (*mov_dr)(struct vcpu *v);
 	/*
-	 * The event question (DESIGN.md section 3): may this guest take an NMI
+	 * The event question (docs/design.md section 3): may this guest take an NMI
 	 * now? Asked at injection time, never when the NMI arrived. While it says
 	 * no, the NMI stays pending. NULL = always yes.
 	 */

@@ -3,7 +3,7 @@
  * instead of the normal cases (main.c). The AP in slot 1 sends NMI IPIs to the
  * boot CPU while the boot CPU spins waiting for it; the boot CPU's NMI handler
  * counts (trap.c). Under the hypervisor every NMI is an NMI exit, a pending
- * guest NMI and an injection at a VM entry (DESIGN.md section 3).
+ * guest NMI and an injection at a VM entry (docs/design.md section 3).
  *
  * nmi_storm          one NMI at a time: the sender waits until the handler
  *                    counted it before the next, so nothing can merge and the

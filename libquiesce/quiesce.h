@@ -5,7 +5,7 @@
  * non-root with "NMI exiting" set it causes a VM exit even when the guest runs
  * with interrupts off; in root mode it enters the host NMI handler. A request
  * slot per target CPU tells a quiesce NMI apart from the guest's own NMIs
- * (DESIGN.md section 3).
+ * (docs/design.md section 3).
  *
  * Who calls what (see README.md for the full contract):
  *   boot CPU     quiesce_init(cpus) before starting the APs;

@@ -6,7 +6,7 @@
  * access method then: xAPIC = MMIO at the base address, x2APIC = MSRs.
  *
  * Not NMI-safe: in xAPIC mode an IPI is two MMIO writes (ICR high, then low),
- * so an NMI handler must not send IPIs (it only counts; DESIGN.md section 3).
+ * so an NMI handler must not send IPIs (it only counts; docs/design.md section 3).
  */
 #ifndef LIBSMP_LAPIC_H
 #define LIBSMP_LAPIC_H

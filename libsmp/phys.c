@@ -3,7 +3,7 @@
 
 #include "hw/hw.h"
 
-/* The hypervisor identity-maps the low 4 GiB and nothing else (COMMON.md). */
+/* The hypervisor identity-maps the low 4 GiB and nothing else (docs/design.md section 8). */
 static void *identity_view(uint64_t pa, size_t len)
 {
 	const uint64_t limit = 1ull << 32;

@@ -1,5 +1,5 @@
 /*
- * The event module (DESIGN.md section 3): which event the guest gets at the
+ * The event module (docs/design.md section 3): which event the guest gets at the
  * next VM entry, decided at that moment - never when the event arrived.
  *
  * - The host NMI handler only counts, per CPU (vmx_nmi_arrived()).

@@ -4,7 +4,7 @@
  *
  * A VM exit caused by an NMI leaves NMIs blocked (SDM Vol. 3C 27.1; Vol. 3A
  * 6.7.1: blocking lasts until the next IRET). Hardware with "virtual NMIs"
- * also unblocks them at VM entry, but Bochs 2.7 does not (DESIGN.md section
+ * also unblocks them at VM entry, but Bochs 2.7 does not (docs/design.md section
  * 5): without an IRET in root, a CPU that took one NMI exit never takes
  * another. So, as KVM and Xen do, the NMI-exit handler IRETs to itself.
  * Interrupts stay off (RFLAGS is pushed as it is, IF=0 in root).

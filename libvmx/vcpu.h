@@ -49,7 +49,7 @@ struct vcpu_exit_info {
 
 #define VCPU_NMI_LATENCY_SAMPLES 64
 
-/* Event state for the single injection point (event.c, DESIGN.md section 3). */
+/* Event state for the single injection point (event.c, docs/design.md section 3). */
 struct vcpu_events {
 	/* An event whose delivery a VM exit interrupted (IDT-vectoring info). */
 	bool reinject;

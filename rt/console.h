@@ -3,7 +3,7 @@
  *
  * One lock serialises output; hv_printf holds it for its whole output, so lines
  * from different CPUs never interleave. Lines the hypervisor prints start with
- * "hv: " (COMMON.md); "\n" goes out as "\r\n".
+ * "hv: " (docs/design.md section 8); "\n" goes out as "\r\n".
  */
 #ifndef RT_CONSOLE_H
 #define RT_CONSOLE_H

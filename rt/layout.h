@@ -1,5 +1,5 @@
 /*
- * Fixed memory layout of every hypervisor image (COMMON.md "Memory layout").
+ * Fixed memory layout of every hypervisor image (docs/design.md section 8).
  *
  * Included from C and from the assembly entry stubs, so constants carry no C
  * suffixes in assembly. rt/linker.ld repeats HV_REGION_BASE (linker scripts are

@@ -9,7 +9,7 @@
  * as return address, RFLAGS.IF = 0 (external interrupts stay pending in the
  * local APIC: external-interrupt exiting is off), every exception a VM exit
  * (exception bitmap all ones), the preemption timer armed, and NMIs held: our
- * guest_may_take_nmi() answers no while a PAL runs (DESIGN.md section 3).
+ * guest_may_take_nmi() answers no while a PAL runs (docs/design.md section 3).
  *
  * Exit. The PAL's `ret` jumps to the sentinel, which its page tables do not
  * map: a #PF VM exit at the sentinel. Anything else (another exception, an
@@ -233,7 +233,7 @@ static void exit_pal(struct vcpu *v, int64_t status)
 	pal->running_on = -1;
 	tv_lock_release();
 	c->pal = NULL;
-	/* NMIs held while the PAL ran are delivered on this entry (DESIGN.md 3). */
+	/* NMIs held while the PAL ran are delivered on this entry (docs/design.md 3). */
 	vmx_event_app_unblocked(v);
 }
 

@@ -3,7 +3,7 @@
 
 The kernel comes from Debian's linux-image-amd64 (downloaded with apt-get
 download, unpacked with dpkg -x, no root needed), busybox from the installed
-busybox-static, and the disk is a GRUB2 hybrid image (DESIGN.md section 4)
+busybox-static, and the disk is a GRUB2 hybrid image (docs/design.md section 4)
 padded for Bochs' flat-disk geometry. Outputs are cached by input hash.
 """
 import argparse

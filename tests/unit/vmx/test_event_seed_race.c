@@ -1,5 +1,5 @@
 /*
- * The seed's race, replayed step by step (DESIGN.md section 3, issue 4) against
+ * The seed's race, replayed step by step (docs/design.md section 3, issue 4) against
  * the fake VMCS and the real libvmx exit dispatch and event code.
  *
  * The seed (a TrustVisor build) lost the race below: the NMI's fate was

@@ -1,5 +1,5 @@
 /*
- * libvmx/event.c: the single injection point (DESIGN.md section 3), as a state
+ * libvmx/event.c: the single injection point (docs/design.md section 3), as a state
  * machine against the fake VMCS: priorities, re-injection, the app's NMI
  * question asked at injection time, windows, and every interleaving of
  * {NMI arrives, app blocks, app unblocks, guest IRET, VM exit} up to a length.
