@@ -1,6 +1,6 @@
 """Bochs 2.7 as the emulator of `./hv run`: the bochsrc, the command, and reading its log.
 
-Facts (DESIGN.md section 5, checked again here): Bochs is built with its debugger,
+Facts (docs/design.md section 5, checked again here): Bochs is built with its debugger,
 so it needs `-rc FILE` holding "c" lines then "quit"; writing "Shutdown" to port
 0x8900 makes it log a ">>PANIC<< Shutdown port: shutdown requested" and, with
 `panic: action=fatal`, exit with status 1 - so the log, not the exit status, says

@@ -1,4 +1,4 @@
-"""Guest disks: a GRUB2 hybrid rescue image that boots one kernel (DESIGN.md section 4).
+"""Guest disks: a GRUB2 hybrid rescue image that boots one kernel (docs/design.md section 4).
 
 grub-mkrescue makes an ISO 9660 image with an MBR; attached as a flat hard disk the
 BIOS boots that MBR, so any multiboot kernel or Linux bzImage (+ initramfs) becomes a

@@ -1,6 +1,6 @@
 """QEMU as the emulator of `./hv run`: the command line and KVM/nested-VMX detection.
 
-Without KVM (TCG) QEMU offers no VMX at all (DESIGN.md section 5), so a hypervisor
+Without KVM (TCG) QEMU offers no VMX at all (docs/design.md section 5), so a hypervisor
 image can only report that and stop. With /dev/kvm and nested VMX enabled in the
 host's kvm_intel, `-accel kvm -cpu host` passes VMX through.
 
