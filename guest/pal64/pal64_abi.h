@@ -27,6 +27,7 @@ enum pal64_case {
 	PAL64_CASE_UTPM,
 	PAL64_CASE_BENCH,
 	PAL64_CASE_NMI,
+	PAL64_CASE_FUZZ, /* the hostile-guest fuzzer (fuzz64.h), `fuzz` on the command line */
 };
 
 /* Same values as enum case_result (guest/runner.h). */
@@ -51,11 +52,24 @@ struct pal64_shared {
 	volatile uint32_t nmi_pal_rip;
 	/* stage: NMIs taken at a PAL call's return address (mostly held during the PAL) */
 	volatile uint32_t nmi_at_return;
+	/* fuzz (guest/case_fuzz.c, pal64/fuzz64.h): in */
+	uint32_t fuzz_seed;
+	uint32_t fuzz_count;      /* steps to run */
+	uint32_t fuzz_flags;      /* FUZZ_F_* */
+	uint32_t fuzz_trace_from; /* print every step from this one (0: none) */
+	uint32_t fuzz_other_apic; /* the other CPU's APIC id (FUZZ_F_TWO_CPUS) */
+	/* fuzz: out */
+	uint32_t fuzz_steps;
+	uint32_t fuzz_fails;
+	volatile uint32_t fuzz_stop;    /* stage: the other CPU's stream may stop */
 	char detail[PAL64_DETAIL_SIZE]; /* out: FAIL / SKIP reason */
 };
 
+#define FUZZ_F_AVOID_KNOWN 1u /* skip the variants of the known panics (issue 11 point 4) */
+#define FUZZ_F_TWO_CPUS    2u /* the other CPU runs its own stream (32-bit, case_fuzz.c) */
+
 _Static_assert(sizeof(struct pal64_header) == 16, "same layout in -m32 and -m64");
-_Static_assert(sizeof(struct pal64_shared) == 13 * 4 + PAL64_DETAIL_SIZE,
+_Static_assert(sizeof(struct pal64_shared) == 21 * 4 + PAL64_DETAIL_SIZE,
                "same layout in -m32 and -m64");
 
 #endif /* __ASSEMBLER__ */
