@@ -29,6 +29,29 @@ _START = re.compile(r"^testguest: fuzz: seed=.*$", re.M)
 _CPU1 = re.compile(r"^testguest: fuzz: cpu 1 ran (\d+) steps", re.M)
 _RESULT = re.compile(r"^TESTGUEST: (PASS|FAIL|SKIP) fuzz(?:: (.*))?$", re.M)
 _PANIC = re.compile(r"^.*PANIC.*$", re.M)
+_TSC = re.compile(r"^testguest: fuzz: (\d+) steps in (\d+) TSC ticks$", re.M)
+
+
+class Stamps:
+    """The serial stream's sink: notes when the fuzz start and DONE lines arrived (wall)."""
+
+    def __init__(self, echo=None):
+        self.echo = echo
+        self.start = None
+        self.done = None
+
+    def write(self, text):
+        now = time.monotonic()
+        if self.start is None and text.startswith("testguest: fuzz: seed="):
+            self.start = now
+        if self.done is None and text.startswith("FUZZ: DONE "):
+            self.done = now
+        if self.echo:
+            self.echo.write(text)
+
+    def flush(self):
+        if self.echo:
+            self.echo.flush()
 
 
 def cmdline(seed, count, trace_from=0, avoid_known=False):
@@ -73,24 +96,33 @@ class Report:
         m = _RESULT.search(serial)
         self.result = (m.group(1), m.group(2) or "") if m else None
         self.panic_lines = _PANIC.findall(serial)
+        m = _TSC.search(serial)
+        self.tsc = int(m.group(2)) if m else None
 
     def ok(self, res):
         return (res.status == "poweroff" and self.done and self.fails == 0
                 and not self.fail_lines and self.result is not None and self.result[0] == "PASS")
 
 
-def print_report(rep, res, args, out=sys.stdout):
+def print_report(rep, res, args, stamps, out=sys.stdout):
     w = out.write
     w("hv fuzz: app=%s seed=%d count=%d cpus=%d: %s after %.1f s wall\n"
       % (args.app, args.seed, args.count, args.cpus, res.status, res.seconds))
     if rep.start_line:
         w("hv fuzz: %s\n" % rep.start_line[len("testguest: "):])
     steps = rep.steps if rep.steps is not None else rep.last_step
-    sim = res.simulated_seconds
-    rate = "%.1f steps/s wall" % (steps / res.seconds) if res.seconds > 0 else "n/a"
-    if sim:
-        rate += ", %.0f steps per simulated second (%d Bochs ticks)" % (steps / sim, res.ticks)
+    if stamps.start is not None and stamps.done is not None and stamps.done > stamps.start:
+        wall = stamps.done - stamps.start
+        rate = "%.1f s wall for the steps (boot excluded), %.1f steps/s" % (wall, steps / wall)
+    else:
+        rate = "%.1f steps/s wall (boot included)" % (steps / res.seconds) if res.seconds else "n/a"
+    if rep.tsc:
+        # Bochs: the TSC advances one per instruction tick (ips fixed, tools/bochs.py).
+        sim = rep.tsc / runlib.bochs.IPS
+        rate += "; %d Bochs ticks (%.2f simulated s), %.0f steps per simulated s" % (
+            rep.tsc, sim, steps / sim if sim else 0)
     w("hv fuzz: steps %d%s: %s\n" % (steps, "" if rep.done else " (at least; no DONE line)", rate))
+    w("hv fuzz: whole run %.1f s wall, %s Bochs ticks\n" % (res.seconds, res.ticks))
     if rep.cpu1_steps is not None:
         w("hv fuzz: cpu 1 stream: %d steps\n" % rep.cpu1_steps)
     if rep.exits:
@@ -130,8 +162,9 @@ def main(args):
         os.makedirs(LOG_DIR, exist_ok=True)
         log = args.log or os.path.join(LOG_DIR, "%s-seed%d-count%d-%d.serial" % (
             args.app, args.seed, args.count, int(time.time())))
+        stamps = Stamps(sys.stdout if args.verbose else None)
         res = runlib.run_image(args.app, iso, disk, cpus=args.cpus, timeout=args.timeout,
-                               log=log, quiet=not args.verbose, strict_msrs=True)
+                               log=log, out=stamps, strict_msrs=True)
     except runlib.RunError as e:
         print("hv fuzz: %s" % e, file=sys.stderr)
         return 2
@@ -139,6 +172,6 @@ def main(args):
         print("hv fuzz: %s" % e, file=sys.stderr)
         return 1
     rep = Report(res.serial)
-    print_report(rep, res, args)
+    print_report(rep, res, args, stamps)
     print("hv fuzz: serial log %s" % os.path.relpath(log, bazel.ROOT))
     return 0 if rep.ok(res) else 1

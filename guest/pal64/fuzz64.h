@@ -45,6 +45,7 @@ struct fuzz {
 	bool hv;                            /* the debug hypercall answers: a hypervisor is there */
 	bool tv;                            /* TrustVisor answers its hypercalls */
 	bool canary;                        /* the canary PAL is registered */
+	bool above_4g;                      /* [4 GiB, 5 GiB) mapped (fuzz_map_above_4g) */
 	uint32_t trace_from;                /* 0: no trace */
 	uint32_t other_apic;                /* the other CPU's APIC id, or ~0 */
 	uint32_t self_apic;                 /* this CPU's APIC id */
@@ -75,6 +76,7 @@ void fuzz_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void fuzz_act_rdmsr(void);
 void fuzz_act_wrmsr(void);
 void fuzz_act_port(void);
+void fuzz_act_port_string(void);
 void fuzz_act_cr(void);
 void fuzz_act_dr(void);
 void fuzz_act_invlpg(void);
@@ -91,6 +93,10 @@ void fuzz_act_tv_call(void);
 void fuzz_act_tv_utpm(void);
 void fuzz_act_debug_hc(void);
 void fuzz_act_unknown_hc(void);
+
+/* Maps [4 GiB, 5 GiB) with a 1-GiB page in the stage's tables, if the CPU has them. */
+void fuzz_map_above_4g(void);
+#define FUZZ_ABOVE_4G 0x100000000ull
 
 /* fuzz_tv.c: set up the arena's code patterns; unregister every fuzz PAL (end of run). */
 void fuzz_tv_setup(void);

@@ -198,6 +198,41 @@ void fuzz_act_port(void)
 }
 
 /*
+ * String I/O (OUTSB/INSB, 1-4 bytes) to the same ports; without avoid_known
+ * also OUTSB of a byte that is not 'S' to Bochs's power-off port 0x8900, which
+ * the hypervisor intercepts (libvmx exit_io.c): string I/O there is a known
+ * panic (issue 11 point 4).
+ */
+void fuzz_act_port_string(void)
+{
+	static uint8_t buf[8];
+	bool to_8900 = !(fz.flags & FUZZ_F_AVOID_KNOWN) && fuzz_chance(32);
+	uint16_t port = to_8900 ? 0x8900 : draw_port();
+	uint64_t n = to_8900 ? 1 : 1 + fuzz_below(4), p = (uint64_t)(uintptr_t)buf;
+	bool in = !to_8900 && fuzz_chance(2);
+
+	for (uint32_t i = 0; i < sizeof(buf); i++)
+		buf[i] = (uint8_t)fuzz_rand();
+	if (to_8900)
+		buf[0] = 'x';
+	fuzz_note("%s port=%x count=%llu", in ? "insb" : "outsb", port, (unsigned long long)n);
+	probe64_arm();
+	if (in)
+		__asm__ __volatile__(PROBE64_ASM("rep insb")
+		                     : "+c"(n), "+D"(p), PROBE64_OUT
+		                     : "d"(port)
+		                     : "memory");
+	else
+		__asm__ __volatile__(PROBE64_ASM("rep outsb")
+		                     : "+c"(n), "+S"(p), PROBE64_OUT
+		                     : "d"(port)
+		                     : "memory");
+	uint32_t vec = probe64_disarm();
+	if (vec != PROBE_NONE)
+		fuzz_fail("string I/O at CPL 0 raised vector %u", vec);
+}
+
+/*
  * CR0/CR4: one bit flipped (reserved ones included: #GP), then the old value
  * back; CR0.PG/PE and CR4.PAE cannot be cleared in long mode (#GP). CR3: the
  * same tables with PWT/PCD flipped, or a reserved/no-flush bit. CR8: a TPR.
@@ -476,10 +511,27 @@ void fuzz_act_getsec(void)
 /*
  * Reads of physical addresses outside guest RAM (identity mapped up to 4 GiB):
  * the hypervisor region must fault (#GP) or read 0 / all ones; MMIO and ROM
- * read whatever the device gives. Above RAM (256 MiB in the boot tests) is an
- * EPT violation at an address nothing maps: a known panic (issue 11 point 4),
- * skipped with avoid_known.
+ * read whatever the device gives. Above RAM (256 MiB in the boot tests) up to
+ * 4 GiB libvmx's EPT maps (reads give what the bus gives); above 4 GiB (the
+ * stage maps [4 GiB, 5 GiB) for this, fuzz_map_above_4g) nothing does: an EPT
+ * violation there is a known panic (issue 11 point 4), skipped with avoid_known.
  */
+#define PTE_P_RW_PS 0x83ull
+
+void fuzz_map_above_4g(void)
+{
+	/* CPUID.80000001H:EDX[26]: 1-GiB pages (SDM Vol. 3A 4.1.4). */
+	if (!(cpuid(0x80000001u, 0).edx & (1u << 26)))
+		return;
+	uint64_t cr3;
+	probe64_read_cr3(&cr3);
+	uint64_t *pml4 = (uint64_t *)(uintptr_t)(cr3 & 0x000ffffffffff000ull);
+	uint64_t *pdpt = (uint64_t *)(uintptr_t)(pml4[0] & 0x000ffffffffff000ull);
+	if (!pdpt[4])
+		pdpt[4] = FUZZ_ABOVE_4G | PTE_P_RW_PS;
+	fz.above_4g = true;
+}
+
 void fuzz_act_mem(void)
 {
 	static const uint64_t known_safe[] = {0xfee00030, 0xfec00000, 0xfffffff0, 0xf0000};
@@ -489,7 +541,8 @@ void fuzz_act_mem(void)
 	if (kind == 0)
 		addr = HV_REGION_BASE + (fuzz_below(HV_REGION_SIZE) & ~7u);
 	else if (kind == 1 && !(fz.flags & FUZZ_F_AVOID_KNOWN))
-		addr = 0x10000000ull + ((uint64_t)fuzz_below(0x20000000) & ~7ull);
+		addr = (fuzz_chance(2) || !fz.above_4g ? 0x10000000ull : FUZZ_ABOVE_4G) +
+		       ((uint64_t)fuzz_below(0x20000000) & ~7ull);
 	else
 		addr = fuzz_pick(known_safe, 4);
 	uint64_t v;

@@ -30,6 +30,7 @@ static const struct action actions[] = {
     {"rdmsr", fuzz_act_rdmsr, 8, false},
     {"wrmsr", fuzz_act_wrmsr, 8, false},
     {"port_io", fuzz_act_port, 8, false},
+    {"port_string", fuzz_act_port_string, 2, false},
     {"cr_write", fuzz_act_cr, 5, false},
     {"dr_write", fuzz_act_dr, 3, false},
     {"invlpg", fuzz_act_invlpg, 2, false},
@@ -147,15 +148,11 @@ static const struct action *draw(uint32_t total)
 
 static void summary(uint64_t t0)
 {
-	char line[400];
-	uint32_t len = 0;
-	for (uint32_t i = 0; i < NACTIONS && len + 40 < sizeof(line); i++) {
-		str_format(line + len, sizeof(line) - len, " %s=%u", actions[i].name,
-		           fz.actions_run[i]);
-		while (line[len])
-			len++;
-	}
-	con_printf("testguest: fuzz: actions:%s\n", line);
+	/* In pieces: con_printf formats at most 255 characters at a time. */
+	con_printf("testguest: fuzz: actions:");
+	for (uint32_t i = 0; i < NACTIONS; i++)
+		con_printf(" %s=%u", actions[i].name, fz.actions_run[i]);
+	con_printf("\n");
 	con_printf("testguest: fuzz: %u steps in %llu TSC ticks\n", fz.step,
 	           (unsigned long long)(cpu64_rdtsc() - t0));
 	con_printf("FUZZ: DONE steps=%u fails=%u\n", fz.step, fz.fails);
@@ -173,6 +170,7 @@ uint32_t case64_fuzz(void)
 	fz.action = "setup";
 	fz.note[0] = '\0';
 	fuzz_tv_setup();
+	fuzz_map_above_4g();
 	if (!fuzz_check_setup())
 		return stage_fail("fuzz: setup failed (see the FUZZ line)");
 	for (uint32_t i = 0; i < NACTIONS; i++)
