@@ -106,8 +106,44 @@ static uint32_t lvt_value(void)
 	return v;
 }
 
+/*
+ * IA32_APIC_BASE.EN cleared for a moment (SDM Vol. 3A 11.4.3: the APIC is
+ * off, NMIs and IPIs to it are lost; EN set again resets its registers, so they
+ * are written back). While CPU 1 starts quiesce rounds this is the known panic
+ * "a disabled APIC during quiesce" (issue 11 point 4): not with avoid_known.
+ */
+static void apic_off_and_on(void)
+{
+	static const uint32_t regs[] = {0x080, 0x0d0, 0x0e0, 0x0f0, 0x320, 0x330,
+	                                0x340, 0x350, 0x360, 0x370, 0x3e0, 0x380};
+	uint32_t saved[sizeof(regs) / sizeof(regs[0])];
+	uint64_t base;
+
+	if (probe64_rdmsr(0x1b, &base) != PROBE_NONE)
+		return;
+	for (uint32_t i = 0; i < sizeof(regs) / sizeof(regs[0]); i++)
+		saved[i] = *REG(regs[i]);
+	uint32_t spins = fuzz_below(20000);
+	fuzz_note("apic_base %llx -> %llx for %u pauses", (unsigned long long)base,
+	          (unsigned long long)(base & ~(1ull << 11)), spins);
+	uint32_t vec = probe64_wrmsr(0x1b, base & ~(1ull << 11));
+	for (uint32_t i = 0; i < spins; i++)
+		cpu64_pause();
+	uint32_t vec2 = probe64_wrmsr(0x1b, base);
+	for (uint32_t i = 0; i < sizeof(regs) / sizeof(regs[0]); i++)
+		*REG(regs[i]) = saved[i];
+	if (vec != PROBE_NONE && vec != 13)
+		fuzz_fail("WRMSR APIC_BASE (off) raised vector %u", vec);
+	if (vec2 != PROBE_NONE)
+		fuzz_fail("WRMSR APIC_BASE (on again) raised vector %u", vec2);
+}
+
 void fuzz_act_lapic(void)
 {
+	if (!(fz.flags & FUZZ_F_AVOID_KNOWN) && fuzz_chance(64)) {
+		apic_off_and_on();
+		return;
+	}
 	static const uint32_t regs[] = {0x080, 0x0b0, 0x0d0, 0x0e0, 0x0f0, 0x280, 0x320,
 	                                0x330, 0x340, 0x350, 0x360, 0x370, 0x380, 0x3e0,
 	                                0x030, 0x090, 0x0a0, 0x100, 0x200, 0x3f0};
