@@ -53,6 +53,7 @@ struct fuzz {
 	char note[400];                     /* what the action is doing (printed with a failure) */
 	uint64_t tracked[FUZZ_MAX_TRACKED]; /* entries of fuzz PALs registered, 0 = free */
 	uint32_t actions_run[32];
+	uint32_t tv_registered, tv_calls, tv_calls_ok; /* for the summary */
 };
 
 extern struct fuzz fz;

@@ -153,6 +153,9 @@ static void summary(uint64_t t0)
 	for (uint32_t i = 0; i < NACTIONS; i++)
 		con_printf(" %s=%u", actions[i].name, fz.actions_run[i]);
 	con_printf("\n");
+	con_printf("testguest: fuzz: trustvisor: %u fuzz PALs registered, %u calls of them, %u "
+	           "returned TV_OK\n",
+	           fz.tv_registered, fz.tv_calls, fz.tv_calls_ok);
 	con_printf("testguest: fuzz: %u steps in %llu TSC ticks\n", fz.step,
 	           (unsigned long long)(cpu64_rdtsc() - t0));
 	con_printf("FUZZ: DONE steps=%u fails=%u\n", fz.step, fz.fails);

@@ -14,6 +14,7 @@
  * Without TrustVisor every TrustVisor function must be #UD.
  */
 #include "apps/trustvisor/tv_hypercall.h"
+#include "guest/layout.h"
 #include "guest/pal64/cpu64.h"
 #include "guest/pal64/fuzz64.h"
 #include "guest/pal64/pal_code.h"
@@ -106,6 +107,24 @@ static uint64_t canary_page(void)
 	}
 }
 
+/*
+ * True if a section that TrustVisor could accept (at most TV_MAX_PAL_PAGES)
+ * would cover the guest's own kernel or stage: a boundary value such as 1 << 20
+ * or 1 << 24 lands there. TrustVisor rightly takes such pages and scrubs them
+ * when the guest runs on: the guest would only shoot itself.
+ */
+static bool guest_own(uint64_t gva, uint64_t size)
+{
+	static const uint64_t own[2][2] = {{0x100000, 0x200000},
+	                                   {PAL64_BASE, PAL64_BASE + PAL64_SIZE}};
+	if (size > (uint64_t)TV_MAX_PAL_PAGES * 4096u || gva + size < gva)
+		return false;
+	for (uint32_t i = 0; i < 2; i++)
+		if (gva < own[i][1] && own[i][0] < gva + size)
+			return true;
+	return false;
+}
+
 static uint64_t section_gva(uint32_t kind, uint64_t *size)
 {
 	uint32_t r = fuzz_below(16);
@@ -123,7 +142,10 @@ static uint64_t section_gva(uint32_t kind, uint64_t *size)
 	/* Boundaries: odd sizes and addresses the hypervisor must refuse. */
 	if (fuzz_chance(2))
 		*size = fuzz_chance(2) ? fuzz_value64() : (uint64_t)(TV_MAX_PAL_PAGES + 1) * 4096u;
-	return fuzz_value64() & (fuzz_chance(2) ? ~0xfffull : ~0ull);
+	uint64_t gva = fuzz_value64() & (fuzz_chance(2) ? ~0xfffull : ~0ull);
+	if (guest_own(gva, *size))
+		return FUZZ_PAGE(FUZZ_POOL_FIRST + fuzz_below(FUZZ_POOL_PAGES - 4));
+	return gva;
 }
 
 static void random_desc(struct tv_pal_desc *d, bool *patterned)
@@ -164,6 +186,7 @@ static bool overlaps_canary(const struct tv_pal_desc *d)
 }
 
 static uint64_t patterned_entries[FUZZ_MAX_TRACKED];
+static uint32_t tracked_words[FUZZ_MAX_TRACKED][2]; /* in_words, out_words */
 
 static void track(uint64_t entry, bool patterned)
 {
@@ -171,6 +194,8 @@ static void track(uint64_t entry, bool patterned)
 		if (!fz.tracked[i]) {
 			fz.tracked[i] = entry;
 			patterned_entries[i] = patterned ? entry : 0;
+			tracked_words[i][0] = desc.in_words;
+			tracked_words[i][1] = desc.out_words;
 			return;
 		}
 	}
@@ -224,6 +249,7 @@ void fuzz_act_tv_register(void)
 		          (unsigned long long)where);
 	else if (overlaps_canary(&desc))
 		fuzz_fail("registered a PAL over the canary PAL's pages");
+	fz.tv_registered++;
 	track(desc.entry, patterned);
 }
 
@@ -261,17 +287,45 @@ void fuzz_act_tv_call(void)
 	for (uint32_t k = 0; k < TV_MAX_WORDS + 2; k++)
 		in[k] = out[k] = fuzz_value64();
 	/* in[0..5] = the hypercall of pat_any_hc: mostly the micro-TPM's functions */
-	in[0] = fuzz_chance(4) ? fuzz_value64() : 0x54560010u + fuzz_below(7);
-	uint64_t nin = fuzz_chance(8) ? fuzz_value64() : fuzz_below(TV_MAX_WORDS + 2);
-	uint64_t nout = fuzz_chance(8) ? fuzz_value64() : fuzz_below(TV_MAX_WORDS + 2);
+	/* in[0..5] = the hypercall pat_any_hc makes from inside the PAL */
+	uint32_t hc = fuzz_below(8);
+	if (hc < 4) {
+		in[0] = 0x54560010u + fuzz_below(7); /* micro-TPM, quote key */
+	} else if (hc == 4) {
+		in[0] = fuzz_chance(2) ? TV_HC_UNREGISTER : TV_HC_REGISTER;
+		static const uint64_t targets[] = {0, 1, 2};
+		uint64_t t = fuzz_pick(targets, 3);
+		in[1] = t == 0 ? entry : t == 1 ? fuzz_canary_entry() : (uint64_t)(uintptr_t)&desc;
+	} else if (hc == 5) {
+		in[0] = FUZZ_HC_DEBUG_BASE + fuzz_below(5); /* quiesce storm etc. from a PAL */
+		in[1] = fuzz_below(3);
+	} else {
+		in[0] = fuzz_value64();
+	}
+	/* Mostly what the descriptor allows, sometimes more or anything. */
+	uint64_t nin = fuzz_chance(8)   ? fuzz_value64()
+	               : fuzz_chance(4) ? fuzz_below(TV_MAX_WORDS + 2)
+	                                : fuzz_below(tracked_words[i][0] + 1);
+	uint64_t nout = fuzz_chance(8)   ? fuzz_value64()
+	                : fuzz_chance(4) ? fuzz_below(TV_MAX_WORDS + 2)
+	                                 : fuzz_below(tracked_words[i][1] + 1);
 	uint64_t inp = fuzz_chance(16) ? fuzz_value64() : (uint64_t)(uintptr_t)in;
 	uint64_t outp = fuzz_chance(16) ? fuzz_value64() : (uint64_t)(uintptr_t)out;
 	uint32_t pattern = (uint32_t)((entry - FUZZ_ARENA) >> 12);
-	fuzz_note("entry=%llx pattern=%u in=%llx nin=%llu out=%llx nout=%llu hc=%llx,%llx,%llx",
-	          (unsigned long long)entry, pattern, (unsigned long long)inp,
-	          (unsigned long long)nin, (unsigned long long)outp, (unsigned long long)nout,
-	          (unsigned long long)in[0], (unsigned long long)in[1], (unsigned long long)in[2]);
 
+	/* The caller's stack: normal, misaligned, or the return address across two pages. */
+	static uint8_t altstack[2 * 4096] __attribute__((aligned(4096)));
+	uint32_t sk = fuzz_below(4);
+	uint64_t sp =
+	    sk == 0 ? 0 : (uint64_t)(uintptr_t)altstack + 4096 - (sk == 1 ? 4 : fuzz_below(8));
+	fuzz_note("entry=%llx pattern=%u rsp=%llx in=%llx nin=%llu out=%llx nout=%llu "
+	          "hc=%llx,%llx,%llx",
+	          (unsigned long long)entry, (uint32_t)((entry - FUZZ_ARENA) >> 12),
+	          (unsigned long long)sp, (unsigned long long)inp, (unsigned long long)nin,
+	          (unsigned long long)outp, (unsigned long long)nout, (unsigned long long)in[0],
+	          (unsigned long long)in[1], (unsigned long long)in[2]);
+	register uint64_t e __asm__("r14") = entry;
+	register uint64_t altsp __asm__("r15") = sp;
 	register uint64_t rdi __asm__("rdi") = inp;
 	register uint64_t rsi __asm__("rsi") = nin;
 	register uint64_t rdx __asm__("rdx") = outp;
@@ -282,12 +336,20 @@ void fuzz_act_tv_call(void)
 	register uint64_t r11 __asm__("r11");
 	uint64_t rax = 0, rbx = 0;
 	probe64_arm();
-	__asm__ __volatile__(PROBE64_ASM("call *%[entry]")
+	/* r12 keeps RSP across the call on the other stack (the probe restores it too). */
+	__asm__ __volatile__(PROBE64_ASM("movq %%rsp, %%r12\n\t"
+	                                 "testq %%r15, %%r15\n\t"
+	                                 "cmovnzq %%r15, %%rsp\n\t"
+	                                 "call *%%r14\n\t"
+	                                 "movq %%r12, %%rsp")
 	                     : "+a"(rax), "+b"(rbx), "+r"(rdi), "+r"(rsi), "+r"(rdx), "+r"(rcx),
-	                       "=r"(r8), "=r"(r9), "=r"(r10), "=r"(r11), PROBE64_OUT
-	                     : [entry] "m"(entry)
-	                     : "memory", "cc", "r12", "r13", "r14", "r15");
+	                       "=r"(r8), "=r"(r9), "=r"(r10), "=r"(r11), "+r"(e), "+r"(altsp),
+	                       PROBE64_OUT
+	                     :
+	                     : "memory", "cc", "r12", "r13");
 	uint32_t vec = probe64_disarm();
+	fz.tv_calls++;
+	fz.tv_calls_ok += (int64_t)rax == TV_OK;
 	if (vec != PROBE_NONE) {
 		fuzz_fail("PAL call raised vector %u in the guest (rip %llx)", vec,
 		          (unsigned long long)probe64.rip);
