@@ -8,7 +8,8 @@
  * Options (words on the command line): seed=N (default 1), count=M steps
  * (default 1000), trace=K (print every boot-CPU step from K on, before it
  * runs), avoid-known (skip the variants that hit the panics issue 11 point 4
- * lists, to get past them in long runs).
+ * lists, to get past them in long runs), known=N (only the known-panic
+ * variants whose FUZZ_KNOWN_* bits are in N, pal64/pal64_abi.h).
  *
  * CPU 1's stream cannot take exceptions (only the boot CPU has probes, and the
  * 64-bit stage must not share its stack), so it does what never faults on a
@@ -53,8 +54,11 @@ void fuzz_parse_cmdline(uint32_t mbi_pa)
 	cmdline_value(mbi_pa, "seed", &seed);
 	cmdline_value(mbi_pa, "count", &count);
 	cmdline_value(mbi_pa, "trace", &trace_from);
+	uint32_t known = FUZZ_KNOWN_ALL;
 	if (cmdline_has_word(mbi_pa, "avoid-known"))
-		flags |= FUZZ_F_AVOID_KNOWN;
+		known = 0;
+	cmdline_value(mbi_pa, "known", &known);
+	flags |= (known & FUZZ_KNOWN_ALL) << FUZZ_F_KNOWN_SHIFT;
 }
 
 bool fuzz_requested(void)

@@ -54,12 +54,18 @@ class Stamps:
             self.echo.flush()
 
 
-def cmdline(seed, count, trace_from=0, avoid_known=False):
+# The known-panic variants (guest/pal64/pal64_abi.h FUZZ_KNOWN_*), for --known.
+KNOWN = {1: "GETSEC after CR4.SMXE", 2: "reads above 4 GiB", 4: "OR/XCHG/MOVS to the LAPIC",
+         8: "OUTSB to port 0x8900", 16: "APIC_BASE.EN off"}
+
+
+def cmdline(seed, count, trace_from=0, known=None):
+    """The guest's command line; known: a FUZZ_KNOWN_* mask (None: all, 0: avoid-known)."""
     words = ["fuzz", "seed=%d" % seed, "count=%d" % count]
     if trace_from:
         words.append("trace=%d" % trace_from)
-    if avoid_known:
-        words.append("avoid-known")
+    if known is not None:
+        words.append("known=%d" % known)
     return " ".join(words)
 
 
@@ -157,8 +163,8 @@ def main(args):
     try:
         kernel = bazel.build([GUEST], clang=args.clang, quiet=True)[GUEST][0]
         iso = bazel.build_apps([args.app], clang=args.clang, quiet=True)[args.app]
-        disk = guest_disk(kernel, cmdline(args.seed, args.count, args.trace_from,
-                                          args.avoid_known))
+        known = 0 if args.avoid_known else args.known
+        disk = guest_disk(kernel, cmdline(args.seed, args.count, args.trace_from, known))
         os.makedirs(LOG_DIR, exist_ok=True)
         log = args.log or os.path.join(LOG_DIR, "%s-seed%d-count%d-%d.serial" % (
             args.app, args.seed, args.count, int(time.time())))

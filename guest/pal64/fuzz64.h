@@ -61,6 +61,12 @@ extern struct fuzz fz;
 /* The run (PAL64_CASE_FUZZ). */
 uint32_t case64_fuzz(void);
 
+/* Is this known-panic variant (FUZZ_KNOWN_*) on in this run? */
+static inline bool fuzz_known(uint32_t variant)
+{
+	return (fz.flags >> FUZZ_F_KNOWN_SHIFT) & variant;
+}
+
 /* PRNG (splitmix64) and draws. */
 uint64_t fuzz_rand(void);
 uint32_t fuzz_below(uint32_t n);   /* uniform in [0, n) */

@@ -91,7 +91,7 @@ static const char *const form_names[] = {"mov32", "mov8", "mov16", "or32", "xchg
 
 static uint32_t draw_form(void)
 {
-	if ((fz.flags & FUZZ_F_AVOID_KNOWN) || !fuzz_chance(8))
+	if (!fuzz_known(FUZZ_KNOWN_LAPIC_RMW) || !fuzz_chance(8))
 		return 0;
 	return 3 + fuzz_below(3); /* not mov8/mov16: Bochs stops on them (see the top) */
 }
@@ -140,7 +140,7 @@ static void apic_off_and_on(void)
 
 void fuzz_act_lapic(void)
 {
-	if (!(fz.flags & FUZZ_F_AVOID_KNOWN) && fuzz_chance(64)) {
+	if (fuzz_known(FUZZ_KNOWN_APIC_OFF) && fuzz_chance(64)) {
 		apic_off_and_on();
 		return;
 	}

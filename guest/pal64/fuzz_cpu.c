@@ -206,7 +206,7 @@ void fuzz_act_port(void)
 void fuzz_act_port_string(void)
 {
 	static uint8_t buf[8];
-	bool to_8900 = !(fz.flags & FUZZ_F_AVOID_KNOWN) && fuzz_chance(32);
+	bool to_8900 = fuzz_known(FUZZ_KNOWN_STRING_IO) && fuzz_chance(32);
 	uint16_t port = to_8900 ? 0x8900 : draw_port();
 	uint64_t n = to_8900 ? 1 : 1 + fuzz_below(4), p = (uint64_t)(uintptr_t)buf;
 	bool in = !to_8900 && fuzz_chance(2);
@@ -255,7 +255,7 @@ void fuzz_act_cr(void)
 	case 1:
 		probe64_read_cr4(&old);
 		/* CR4.SMXE is GETSEC's (fuzz_act_getsec); LA57 cannot change in long mode. */
-		if (bit == 14 && (fz.flags & FUZZ_F_AVOID_KNOWN))
+		if (bit == 14 && !fuzz_known(FUZZ_KNOWN_GETSEC))
 			bit = 13;
 		v = old ^ (1ull << bit);
 		fuzz_note("cr4 %llx -> %llx", (unsigned long long)old, (unsigned long long)v);
@@ -494,7 +494,7 @@ void fuzz_act_getsec(void)
 	uint64_t cr4;
 	struct probe64_m128 m = {{0, 0}};
 	uint64_t leaf = fuzz_chance(2) ? 0 : fuzz_below(8);
-	bool smxe = !(fz.flags & FUZZ_F_AVOID_KNOWN) && fuzz_chance(2);
+	bool smxe = fuzz_known(FUZZ_KNOWN_GETSEC) && fuzz_chance(2);
 
 	probe64_read_cr4(&cr4);
 	fuzz_note("getsec leaf=%llx smxe=%u", (unsigned long long)leaf, smxe);
@@ -540,7 +540,7 @@ void fuzz_act_mem(void)
 
 	if (kind == 0)
 		addr = HV_REGION_BASE + (fuzz_below(HV_REGION_SIZE) & ~7u);
-	else if (kind == 1 && !(fz.flags & FUZZ_F_AVOID_KNOWN))
+	else if (kind == 1 && fuzz_known(FUZZ_KNOWN_ABOVE_4G))
 		addr = (fuzz_chance(2) || !fz.above_4g ? 0x10000000ull : FUZZ_ABOVE_4G) +
 		       ((uint64_t)fuzz_below(0x20000000) & ~7ull);
 	else
@@ -548,7 +548,7 @@ void fuzz_act_mem(void)
 	uint64_t v;
 	uint32_t v32 = 0, vec;
 	fuzz_note("read %llx", (unsigned long long)addr);
-	if (kind >= 2 || (kind == 1 && (fz.flags & FUZZ_F_AVOID_KNOWN))) {
+	if (kind >= 2 || (kind == 1 && !fuzz_known(FUZZ_KNOWN_ABOVE_4G))) {
 		vec = probe64_read32(addr, &v32); /* MMIO: 32-bit accesses only */
 		v = v32;
 	} else {

@@ -180,10 +180,10 @@ uint32_t case64_fuzz(void)
 		if (!actions[i].tv_only || fz.tv)
 			total += actions[i].weight;
 	stage_info("fuzz: seed=%u count=%u hypervisor=%s trustvisor=%s canary=%s other_cpu=%s "
-	           "avoid_known=%s",
+	           "known=%u",
 	           stage->fuzz_seed, stage->fuzz_count, fz.hv ? "yes" : "no", fz.tv ? "yes" : "no",
 	           fz.canary ? "yes" : "no", fz.other_apic != ~0u ? "yes" : "no",
-	           (fz.flags & FUZZ_F_AVOID_KNOWN) ? "yes" : "no");
+	           (fz.flags >> FUZZ_F_KNOWN_SHIFT) & FUZZ_KNOWN_ALL);
 
 	uint64_t t0 = cpu64_rdtsc();
 	for (fz.step = 1; fz.step <= stage->fuzz_count && fz.fails < FUZZ_MAX_FAILS; fz.step++) {
