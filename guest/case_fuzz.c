@@ -158,10 +158,13 @@ static void ap_stream(void *arg)
 	uint32_t rng = seed ^ 0x9e3779b9u, bsp = guest_env.bsp_apic_id;
 	if (!rng)
 		rng = 1;
+	while (!s->fuzz_go && !s->fuzz_stop)
+		cpu_pause();
 	for (uint32_t step = 1; !s->fuzz_stop; step++) {
 		ap_step(step, &rng, bsp);
 		ap_steps = step;
 	}
+	__atomic_store_n(&s->fuzz_ap_done, 1, __ATOMIC_SEQ_CST);
 }
 
 static const char *why_cannot(void)
@@ -188,7 +191,7 @@ enum case_result case_fuzz(struct case_ctx *c)
 	shared.fuzz_count = count;
 	shared.fuzz_trace_from = trace_from;
 	shared.fuzz_flags = flags;
-	shared.fuzz_stop = 0;
+	shared.fuzz_go = shared.fuzz_stop = shared.fuzz_ap_done = 0;
 	uint32_t ticket = 0;
 	bool two = smp_ap_count() > 0 && smp_ap(1)->online && guest_under_hv();
 	if (two) {

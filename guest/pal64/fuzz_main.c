@@ -161,6 +161,20 @@ static void summary(uint64_t t0)
 	con_printf("FUZZ: DONE steps=%u fails=%u\n", fz.step, fz.fails);
 }
 
+/* CPU 1's stream stops before this CPU leaves long mode (pal64_abi.h). */
+static void stop_other_cpu(void)
+{
+	__atomic_store_n(&stage->fuzz_stop, 1, __ATOMIC_SEQ_CST);
+	if (!(fz.flags & FUZZ_F_TWO_CPUS))
+		return;
+	uint64_t end = stage_deadline_us(60000000);
+	while (!stage->fuzz_ap_done && !stage_passed(end))
+		cpu64_pause();
+	if (!stage->fuzz_ap_done)
+		fuzz_fail("CPU 1's stream did not stop");
+	stage_delay_us(10000); /* NMIs it sent last are taken here, in long mode */
+}
+
 uint32_t case64_fuzz(void)
 {
 	uint32_t total = 0;
@@ -174,8 +188,10 @@ uint32_t case64_fuzz(void)
 	fz.note[0] = '\0';
 	fuzz_tv_setup();
 	fuzz_map_above_4g();
-	if (!fuzz_check_setup())
+	if (!fuzz_check_setup()) {
+		stop_other_cpu();
 		return stage_fail("fuzz: setup failed (see the FUZZ line)");
+	}
 	for (uint32_t i = 0; i < NACTIONS; i++)
 		if (!actions[i].tv_only || fz.tv)
 			total += actions[i].weight;
@@ -185,6 +201,7 @@ uint32_t case64_fuzz(void)
 	           fz.canary ? "yes" : "no", fz.other_apic != ~0u ? "yes" : "no",
 	           (fz.flags >> FUZZ_F_KNOWN_SHIFT) & FUZZ_KNOWN_ALL);
 
+	__atomic_store_n(&stage->fuzz_go, 1, __ATOMIC_SEQ_CST);
 	uint64_t t0 = cpu64_rdtsc();
 	for (fz.step = 1; fz.step <= stage->fuzz_count && fz.fails < FUZZ_MAX_FAILS; fz.step++) {
 		const struct action *a = draw(total);
@@ -198,6 +215,7 @@ uint32_t case64_fuzz(void)
 			stage_info("fuzz: step %u", fz.step);
 	}
 	fz.step--;
+	stop_other_cpu();
 	fz.action = "final";
 	fz.note[0] = '\0';
 	fuzz_tv_cleanup();

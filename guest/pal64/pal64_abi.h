@@ -61,7 +61,12 @@ struct pal64_shared {
 	/* fuzz: out */
 	uint32_t fuzz_steps;
 	uint32_t fuzz_fails;
-	volatile uint32_t fuzz_stop;    /* stage: the other CPU's stream may stop */
+	/* The other CPU's stream runs from fuzz_go to fuzz_stop, both set by the stage
+	 * while its IDT is loaded (an NMI while the CPU switches modes would triple
+	 * fault); the stage waits for fuzz_ap_done before it leaves long mode. */
+	volatile uint32_t fuzz_go;
+	volatile uint32_t fuzz_stop;
+	volatile uint32_t fuzz_ap_done;
 	char detail[PAL64_DETAIL_SIZE]; /* out: FAIL / SKIP reason */
 };
 
@@ -77,7 +82,7 @@ struct pal64_shared {
 #define FUZZ_F_TWO_CPUS      2u /* the other CPU runs its own stream (32-bit, case_fuzz.c) */
 
 _Static_assert(sizeof(struct pal64_header) == 16, "same layout in -m32 and -m64");
-_Static_assert(sizeof(struct pal64_shared) == 21 * 4 + PAL64_DETAIL_SIZE,
+_Static_assert(sizeof(struct pal64_shared) == 23 * 4 + PAL64_DETAIL_SIZE,
                "same layout in -m32 and -m64");
 
 #endif /* __ASSEMBLER__ */
