@@ -69,6 +69,15 @@ def cmdline(seed, count, trace_from=0, known=None):
     return " ".join(words)
 
 
+def default_timeout(count, cpus):
+    """Wall seconds: boot plus 20 steps/s (runs measured 40-100), Bochs ~8x slower with 2 CPUs.
+
+    Bounded on purpose: a hypervisor hung in a loop that Bochs logs (RDMSR, say)
+    writes gigabytes of bochs.log a minute (22 GB in 30 minutes once).
+    """
+    return (120 + 0.05 * count) * (8 if cpus > 1 else 1)
+
+
 def guest_disk(kernel, line):
     """The test guest booting with `line` (cached in out/disks/ by content)."""
     path = os.path.join(OUT_DIR, "disks", "testguest-fuzz-%s.img" % compare._digest([kernel], line))
@@ -169,7 +178,8 @@ def main(args):
         log = args.log or os.path.join(LOG_DIR, "%s-seed%d-count%d-%d.serial" % (
             args.app, args.seed, args.count, int(time.time())))
         stamps = Stamps(sys.stdout if args.verbose else None)
-        res = runlib.run_image(args.app, iso, disk, cpus=args.cpus, timeout=args.timeout,
+        timeout = args.timeout or default_timeout(args.count, args.cpus)
+        res = runlib.run_image(args.app, iso, disk, cpus=args.cpus, timeout=timeout,
                                log=log, out=stamps, strict_msrs=True)
     except runlib.RunError as e:
         print("hv fuzz: %s" % e, file=sys.stderr)
