@@ -6,7 +6,8 @@
  * tick for tick), does it, and checks the invariants (fuzz_check.c).
  *
  * fuzz_main.c   the loop, the PRNG, the action table, failure lines
- * fuzz_cpu.c    MSRs, port I/O, CR/DR, INVLPG/INVPCID, CPUID, XSETBV, VMX
+ * fuzz_cpu.c    MSRs, CR/DR, INVLPG/INVPCID, CPUID, XSETBV, VMX, GETSEC, reads
+ * fuzz_port.c   port I/O and string I/O
  * fuzz_apic.c   LAPIC register writes, IPIs and NMIs to self and the other CPU
  * fuzz_tv.c     hypercalls: TrustVisor (random and boundary descriptors), the
  *               debug hypercalls, unknown functions; PALs in the fuzz arena
