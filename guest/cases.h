@@ -40,4 +40,12 @@ extern const uint32_t pal_case_count;
 extern const struct test_case pal_reset_cases[];
 extern const uint32_t pal_reset_case_count;
 
+/* Fuzz mode (case_fuzz.c, 64-bit side in pal64/fuzz*.c): with `fuzz` on the
+ * command line, the cases `smp` and `fuzz` instead of the others. */
+void fuzz_parse_cmdline(uint32_t mbi_pa);
+bool fuzz_requested(void);
+enum case_result case_fuzz(struct case_ctx *c);
+extern const struct test_case *const fuzz_cases;
+extern const uint32_t fuzz_case_count;
+
 #endif

@@ -40,6 +40,7 @@ _Noreturn void guest_main(uint32_t magic, uint32_t mbi_pa)
 		nmi_storm_parse_cmdline(mbi_pa);
 		pal_parse_cmdline(mbi_pa);
 		guest_power_off_with_outs = cmdline_has_word(mbi_pa, "outs_poweroff");
+		fuzz_parse_cmdline(mbi_pa);
 	}
 	memmap_print();
 
@@ -62,6 +63,8 @@ _Noreturn void guest_main(uint32_t magic, uint32_t mbi_pa)
 	 * cases; `pal`: the TrustVisor PAL cases instead; both: the workloads, then
 	 * the PAL cases, one DONE line.
 	 */
+	if (fuzz_requested())
+		runner_run(fuzz_cases, fuzz_case_count);
 	if (bench_requested() && pal_requested())
 		runner_run_some(bench_cases, bench_case_count);
 	else if (bench_requested())

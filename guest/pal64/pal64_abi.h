@@ -28,6 +28,7 @@ enum pal64_case {
 	PAL64_CASE_BENCH,
 	PAL64_CASE_NMI,
 	PAL64_CASE_RESET,
+	PAL64_CASE_FUZZ, /* the hostile-guest fuzzer (fuzz64.h), `fuzz` on the command line */
 };
 
 /* Same values as enum case_result (guest/runner.h). */
@@ -52,11 +53,37 @@ struct pal64_shared {
 	volatile uint32_t nmi_pal_rip;
 	/* stage: NMIs taken at a PAL call's return address (mostly held during the PAL) */
 	volatile uint32_t nmi_at_return;
+	/* fuzz (guest/case_fuzz.c, pal64/fuzz64.h): in */
+	uint32_t fuzz_seed;
+	uint32_t fuzz_count;      /* steps to run */
+	uint32_t fuzz_flags;      /* FUZZ_F_* */
+	uint32_t fuzz_trace_from; /* print every step from this one (0: none) */
+	uint32_t fuzz_other_apic; /* the other CPU's APIC id (FUZZ_F_TWO_CPUS) */
+	/* fuzz: out */
+	uint32_t fuzz_steps;
+	uint32_t fuzz_fails;
+	/* The other CPU's stream runs from fuzz_go to fuzz_stop, both set by the stage
+	 * while its IDT is loaded (an NMI while the CPU switches modes would triple
+	 * fault); the stage waits for fuzz_ap_done before it leaves long mode. */
+	volatile uint32_t fuzz_go;
+	volatile uint32_t fuzz_stop;
+	volatile uint32_t fuzz_ap_done;
 	char detail[PAL64_DETAIL_SIZE]; /* out: FAIL / SKIP reason */
 };
 
+/* Bits 8-15: the variants that hit the known panics of issue 11 point 4, each on
+ * (default: all; `avoid-known`: none; `known=N`: the bits of N). */
+#define FUZZ_F_KNOWN_SHIFT   8
+#define FUZZ_KNOWN_GETSEC    1u  /* GETSEC after setting CR4.SMXE */
+#define FUZZ_KNOWN_ABOVE_4G  2u  /* reads above 4 GiB: EPT violation nothing maps */
+#define FUZZ_KNOWN_LAPIC_RMW 4u  /* OR/XCHG/MOVS stores to the LAPIC page */
+#define FUZZ_KNOWN_STRING_IO 8u  /* OUTSB to the intercepted port 0x8900 */
+#define FUZZ_KNOWN_APIC_OFF  16u /* IA32_APIC_BASE.EN off for a moment (quiesce) */
+#define FUZZ_KNOWN_ALL       31u
+#define FUZZ_F_TWO_CPUS      2u /* the other CPU runs its own stream (32-bit, case_fuzz.c) */
+
 _Static_assert(sizeof(struct pal64_header) == 16, "same layout in -m32 and -m64");
-_Static_assert(sizeof(struct pal64_shared) == 13 * 4 + PAL64_DETAIL_SIZE,
+_Static_assert(sizeof(struct pal64_shared) == 23 * 4 + PAL64_DETAIL_SIZE,
                "same layout in -m32 and -m64");
 
 #endif /* __ASSEMBLER__ */

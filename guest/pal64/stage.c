@@ -14,7 +14,9 @@
 #include "guest/console.h"
 #include "guest/layout.h"
 #include "guest/pal64/cpu64.h"
+#include "guest/pal64/fuzz64.h"
 #include "guest/pal64/pal_code.h"
+#include "guest/pal64/probe64.h"
 #include "guest/pal64/tv64.h"
 
 #define VEC_NMI       2
@@ -77,6 +79,13 @@ void stage_interrupt(struct frame64 *f)
 			stage->nmi_pal_rip = (uint32_t)f->rip;
 			__atomic_fetch_add(&stage->nmi_in_pal, 1, __ATOMIC_SEQ_CST);
 		}
+		return;
+	}
+	/* The fuzzer's probes (probe64.h); its self-IPIs may arrive if a stale PAL ran STI. */
+	if (f->vector < 32 && probe64_catch(f->vector, f->error, &f->rip, &f->rsp))
+		return;
+	if (f->vector >= 32 && stage->case_id == PAL64_CASE_FUZZ) {
+		*(volatile uint32_t *)(uintptr_t)(LAPIC_BASE + 0xb0) = 0; /* EOI */
 		return;
 	}
 	if (f->vector < 32) {
@@ -161,6 +170,8 @@ uint32_t stage_main(struct pal64_shared *sh)
 		return case64_pal_nmi();
 	case PAL64_CASE_RESET:
 		return case64_pal_reset();
+	case PAL64_CASE_FUZZ:
+		return case64_fuzz();
 	default:
 		return stage_fail("the stage has no case %u", sh->case_id);
 	}
