@@ -34,7 +34,8 @@ WANT_EXITS_2CPUS = {"VMCALL", "CPUID", "RDMSR", "WRMSR", "EPT-violation", "excep
 
 def _run(app, cpus, line):
     disk = harness.testguest_disk(cmdline=line)
-    return harness.run(app, disk, cpus=cpus, timeout=900, strict_msrs=True)
+    # Not strict_msrs: see tools/fuzz.py (Bochs's PMU MSRs, docs/design.md section 5).
+    return harness.run(app, disk, cpus=cpus, timeout=900)
 
 
 def _check(r, app, count=COUNT, want=WANT_EXITS):
