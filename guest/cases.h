@@ -34,5 +34,14 @@ enum case_result case_pal_bench(struct case_ctx *c);
 enum case_result case_pal_nmi(struct case_ctx *c);
 extern const struct test_case pal_cases[];
 extern const uint32_t pal_case_count;
+/* NULL if TrustVisor answers and the PAL stage can run here, else why not. */
+const char *pal_why_unavailable(void);
+
+/* The NMI sweep (case_sweep.c, pal64/case_sweep64.c): with `sweep=PATH` on the
+ * command line, smp and nmi_sweep instead of every other case. */
+void sweep_parse_cmdline(uint32_t mbi_pa);
+bool sweep_requested(void);
+extern const struct test_case sweep_cases[];
+extern const uint32_t sweep_case_count;
 
 #endif

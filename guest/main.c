@@ -37,6 +37,7 @@ _Noreturn void guest_main(uint32_t magic, uint32_t mbi_pa)
 		bench_parse_cmdline(mbi_pa);
 		nmi_storm_parse_cmdline(mbi_pa);
 		pal_parse_cmdline(mbi_pa);
+		sweep_parse_cmdline(mbi_pa);
 	}
 	memmap_print();
 
@@ -59,6 +60,8 @@ _Noreturn void guest_main(uint32_t magic, uint32_t mbi_pa)
 	 * cases; `pal`: the TrustVisor PAL cases instead; both: the workloads, then
 	 * the PAL cases, one DONE line.
 	 */
+	if (sweep_requested())
+		runner_run(sweep_cases, sweep_case_count);
 	if (bench_requested() && pal_requested())
 		runner_run_some(bench_cases, bench_case_count);
 	else if (bench_requested())

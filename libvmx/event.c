@@ -19,6 +19,9 @@
 #include "libvmx/vmx_internal.h"
 #include "rt/layout.h"
 #include "rt/percpu.h"
+#ifdef HV_NMI_SWEEP
+#include "rt/trap.h"
+#endif
 
 /* Host NMIs per CPU: written by the NMI handler, read at the injection point. */
 static uint32_t host_nmis[HV_MAX_CPUS];
@@ -31,19 +34,55 @@ void vmx_set_nmi_filter(bool (*is_own_signal)(void))
 	nmi_filter = is_own_signal;
 }
 
-void vmx_nmi_arrived(void)
+#ifdef HV_NMI_SWEEP
+/* NMI sweep images: told where each guest NMI landed (vmx.h). */
+static vmx_nmi_probe_fn nmi_probe;
+
+void vmx_set_nmi_probe(vmx_nmi_probe_fn fn)
+{
+	nmi_probe = fn;
+}
+#define NMI_PROBE(v, where, rip)                                                                   \
+	do {                                                                                       \
+		if (nmi_probe)                                                                     \
+			nmi_probe((v), (where), (rip));                                            \
+	} while (0)
+#else
+#define NMI_PROBE(v, where, rip) ((void)0)
+#endif
+
+static bool app_allows_nmi(struct vcpu *v);
+
+/* Counts an NMI for the guest unless the filter claims it; true if counted. */
+static bool count_nmi(void)
 {
 	if (nmi_filter && nmi_filter())
-		return;
+		return false;
 	uint32_t cpu = this_cpu_index();
 	__atomic_store_n(&host_nmi_tsc[cpu], hw_rdtsc(), __ATOMIC_RELAXED);
 	__atomic_fetch_add(&host_nmis[cpu], 1, __ATOMIC_SEQ_CST);
+	return true;
+}
+
+void vmx_nmi_arrived(void)
+{
+	(void)count_nmi();
+}
+
+/* The NMI-exit handler calls this: an NMI that met the guest (or a PAL) running. */
+void vmx_nmi_exit_arrived(struct vcpu *v)
+{
+	if (count_nmi())
+		NMI_PROBE(v, app_allows_nmi(v) ? VMX_NMI_AT_GUEST : VMX_NMI_AT_HELD,
+		          vmcs_readnat(VMCS_GUEST_RIP));
+	(void)v;
 }
 
 /* The rt NMI IDT stub calls this: NMIs taken in root mode. */
 void vmx_host_nmi_handler(void)
 {
-	vmx_nmi_arrived();
+	if (count_nmi())
+		NMI_PROBE(NULL, VMX_NMI_AT_HOST, rt_nmi_interrupted_rip());
 }
 
 void vmx_event_reset(struct vcpu *v)
@@ -51,8 +90,6 @@ void vmx_event_reset(struct vcpu *v)
 	uint32_t seen = __atomic_load_n(&host_nmis[v->cpu], __ATOMIC_SEQ_CST);
 	v->ev = (struct vcpu_events){.host_nmis_seen = seen};
 }
-
-static bool app_allows_nmi(struct vcpu *v);
 
 /*
  * NMIs that arrived since the last look become pending guest NMIs, as many as

@@ -89,6 +89,8 @@ void vmx_event_on_exit(struct vcpu *v);
 void vmx_inject_pending_events(struct vcpu *v);
 void vmx_event_reset(struct vcpu *v);
 void vmx_host_nmi_handler(void);
+/* An NMI VM exit: counted like vmx_nmi_arrived() (and shown to the sweep probe). */
+void vmx_nmi_exit_arrived(struct vcpu *v);
 void vmx_set_nmi_window(struct vcpu *v, bool on);
 
 /* ---- handlers (exit_*.c) ---- */

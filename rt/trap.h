@@ -24,6 +24,12 @@ struct rt_trap_frame {
 /* Called by the stubs. Returns only for an NMI. */
 void rt_trap(struct rt_trap_frame *f);
 
+#ifdef HV_NMI_SWEEP
+/* NMI sweep images: the RIP the calling CPU's latest root-mode NMI interrupted
+ * (from its trap frame); valid inside the installed NMI handler. */
+uint64_t rt_nmi_interrupted_rip(void);
+#endif
+
 /* "UD" for 6, "GP" for 13, ...; "RSVD" for reserved vectors. */
 const char *rt_exception_mnemonic(uint64_t vector);
 

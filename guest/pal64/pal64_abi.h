@@ -27,7 +27,19 @@ enum pal64_case {
 	PAL64_CASE_UTPM,
 	PAL64_CASE_BENCH,
 	PAL64_CASE_NMI,
+	PAL64_CASE_SWEEP,
 };
+
+/* The sweep's operation on the boot CPU (guest/case_sweep.c, `sweep=NAME`). */
+enum pal64_sweep_path {
+	SWEEP_PAL_CALL = 1,   /* the adder PAL called (TrustVisor) */
+	SWEEP_PAL_REGISTER,   /* the adder PAL registered (unregistered after the round) */
+	SWEEP_PAL_UNREGISTER, /* ... unregistered (registered before the round) */
+	SWEEP_VMCALL,         /* a DEBUG_HC_COUNTERS VMCALL (any hvkit image) */
+};
+
+/* Where the NMI of a round met the boot CPU's own code (stage.c records it). */
+enum pal64_sweep_phase { SWEEP_BEFORE = 0, SWEEP_DURING = 1, SWEEP_AFTER = 2 };
 
 /* Same values as enum case_result (guest/runner.h). */
 enum pal64_result { PAL64_PASS = 0, PAL64_FAIL = 1, PAL64_SKIP = 2 };
@@ -51,11 +63,19 @@ struct pal64_shared {
 	volatile uint32_t nmi_pal_rip;
 	/* stage: NMIs taken at a PAL call's return address (mostly held during the PAL) */
 	volatile uint32_t nmi_at_return;
+	/* sweep (case_sweep.c, pal64/case_sweep64.c): in from the command line */
+	uint32_t sweep_path, sweep_rounds, sweep_first, sweep_step, sweep_nmis, sweep_gap;
+	/* boot CPU -> slot 1: round r may start (r = 1, 2, ...); its delay in instructions */
+	volatile uint32_t sweep_go, sweep_delay, sweep_stop;
+	/* slot 1 -> boot CPU: the NMIs of round sweep_sent are out */
+	volatile uint32_t sweep_sent;
+	/* boot CPU: its phase now; the stage's NMI handler copies it at each NMI */
+	volatile uint32_t sweep_phase, nmi_phase;
 	char detail[PAL64_DETAIL_SIZE]; /* out: FAIL / SKIP reason */
 };
 
 _Static_assert(sizeof(struct pal64_header) == 16, "same layout in -m32 and -m64");
-_Static_assert(sizeof(struct pal64_shared) == 13 * 4 + PAL64_DETAIL_SIZE,
+_Static_assert(sizeof(struct pal64_shared) == 25 * 4 + PAL64_DETAIL_SIZE,
                "same layout in -m32 and -m64");
 
 #endif /* __ASSEMBLER__ */

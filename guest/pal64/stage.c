@@ -70,6 +70,7 @@ void stage_interrupt(struct frame64 *f)
 {
 	if (f->vector == VEC_NMI) {
 		bool in_pal = pal_code_contains(f->rip) || cpu64_read_cr3() != guest_cr3;
+		stage->nmi_phase = stage->sweep_phase;
 		__atomic_fetch_add(&stage->nmi_count, 1, __ATOMIC_SEQ_CST);
 		if (f->rip == tv64_return_rip)
 			__atomic_fetch_add(&stage->nmi_at_return, 1, __ATOMIC_SEQ_CST);
@@ -159,6 +160,8 @@ uint32_t stage_main(struct pal64_shared *sh)
 		return case64_pal_bench();
 	case PAL64_CASE_NMI:
 		return case64_pal_nmi();
+	case PAL64_CASE_SWEEP:
+		return case64_sweep();
 	default:
 		return stage_fail("the stage has no case %u", sh->case_id);
 	}
