@@ -62,6 +62,7 @@ class Result:
         self.detail = ""  # what went wrong, for status error
         self.emulator_log = ""  # path of the emulator's log (copied next to --log)
         self.emulator_log_tail = ""
+        self.emulator_out = ""  # the emulator's own output (Bochs: port 0xE9 bytes too)
         self.workdir = None
         self.accel = ""
 
@@ -185,7 +186,7 @@ class _SerialTail:
 
 def run_image(app, image, disk, emulator="bochs", cpus=2, mem=256, timeout=600.0,
               log=None, quiet=False, allow_no_vmx=False, disk_writable=False, keep=False,
-              out=None, strict_msrs=False):
+              out=None, strict_msrs=False, port_e9=False):
     """Boot image (an .iso, or None for bare) with disk as BIOS drive 0x80.
 
     Returns a Result. Raises RunError for bad arguments (before anything starts).
@@ -244,7 +245,8 @@ def run_image(app, image, disk, emulator="bochs", cpus=2, mem=256, timeout=600.0
         iso = os.path.abspath(image) if image else None
         try:
             if emulator == "bochs":
-                argv, serial_path, emu_log = bochs.prepare(workdir, run_disk, iso, cpus, mem, strict_msrs)
+                argv, serial_path, emu_log = bochs.prepare(workdir, run_disk, iso, cpus, mem,
+                                                           strict_msrs, port_e9)
             else:
                 argv, serial_path, emu_log = qemu.prepare(workdir, run_disk, iso, cpus, mem, use_kvm)
         except ValueError as e:
@@ -338,6 +340,7 @@ def _boot(res, argv, workdir, serial_path, emu_log, emulator, timeout, stream, d
             emu_out = f.read().decode("utf-8", "replace")
     except OSError:
         emu_out = ""
+    res.emulator_out = emu_out
     if emulator == "bochs":
         powered_off, res.code, res.ticks = bochs.read_log(emu_log)
         if stop_ticks is not None:

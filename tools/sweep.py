@@ -33,7 +33,7 @@ FLAGS = ("--config=nmi_sweep",)
 WHERE = {1: "guest", 2: "held", 3: "hypervisor"}
 
 _LINE = re.compile(
-    r"^SWEEP: r=(\d+) k=(\d+) sent=(\d+) got=(\d+) pal=(\d+) ok=(\d+) phase=(\d+) hv=(\d+) "
+    r"^SWEEP: r=(\d+) k=(\d+) sent=(\d+) got=(\d+) late=(\d+) pal=(\d+) ok=(\d+) phase=(\d+) hv=(\d+) "
     r"w=(\d+) rip=([0-9a-f]+) w2=(\d+) rip2=([0-9a-f]+)$")
 _END = re.compile(r"^SWEEP-END: rounds=(\d+) .* end=(\w+)$")
 _INSN = re.compile(r"^\s*([0-9a-f]+):\s+(.*)$")
@@ -43,14 +43,14 @@ _ENDS_BLOCK = re.compile(r"^(j[a-z]+|ret[a-z]*|iret[a-z]*|ud2|hlt|vmresume|vmlau
 
 
 class Round:
-    __slots__ = ("r", "k", "sent", "got", "pal", "ok", "phase", "hv", "lands")
+    __slots__ = ("r", "k", "sent", "got", "late", "pal", "ok", "phase", "hv", "lands")
 
     def __init__(self, m):
-        (self.r, self.k, self.sent, self.got, self.pal, self.ok, self.phase,
-         self.hv) = (int(m.group(i)) for i in range(1, 9))
-        self.lands = [(int(m.group(9)), int(m.group(10), 16))]
+        (self.r, self.k, self.sent, self.got, self.late, self.pal, self.ok, self.phase,
+         self.hv) = (int(m.group(i)) for i in range(1, 10))
+        self.lands = [(int(m.group(10)), int(m.group(11), 16))]
         if self.hv > 1:
-            self.lands.append((int(m.group(11)), int(m.group(12), 16)))
+            self.lands.append((int(m.group(12)), int(m.group(13), 16)))
 
     def outcomes(self):
         bad = []
@@ -58,6 +58,8 @@ class Round:
             bad.append("not-sent")
         if self.got < self.sent:
             bad.append("lost")
+        if self.late:
+            bad.append("held-to-next-exit")
         if self.got > self.sent:
             bad.append("doubled")
         if self.pal:
@@ -147,7 +149,16 @@ def coverage(image, rips):
     return per, stray
 
 
-def report(rounds, end, image, out, missed=False, status="poweroff"):
+def describe(image, where, rip):
+    if where != 3:
+        return "%s rip %x" % (WHERE.get(where, "nowhere"), rip)
+    f = image.func_of.get(rip)
+    if f is None:
+        return "hypervisor %x (no instruction start)" % rip
+    return "hypervisor %s+0x%x (%x: %s)" % (f, rip - image.funcs[f][0], rip, image.text[rip])
+
+
+def report(rounds, end, image, out, missed=False, status="poweroff", args_max_bad=20):
     """Prints the summary; returns the number of bad outcomes (a failed run counts)."""
     lands = collections.Counter()
     host = set()
@@ -179,7 +190,15 @@ def report(rounds, end, image, out, missed=False, status="poweroff"):
         if missed:
             for a in miss:
                 w("sweep:     missed %x  %s\n" % (a, image.text[a]))
-    names = ("lost", "doubled", "in-PAL", "wrong", "unrecorded", "not-sent")
+    shown = 0
+    for rd in rounds:
+        b = rd.outcomes()
+        if b and shown < args_max_bad:
+            shown += 1
+            where = ", ".join(describe(image, wh, rip) for wh, rip in rd.lands)
+            w("sweep: bad round r=%d k=%d: %s; landed: %s\n" % (rd.r, rd.k, " ".join(b), where))
+    names = ("lost", "held-to-next-exit", "doubled", "in-PAL", "wrong", "unrecorded",
+             "not-sent")
     w("sweep: outcomes: %s, run %s\n" % (", ".join("%s %d" % (n, bad[n]) for n in names), status))
     return sum(bad.values()) + (status != "poweroff") + (end is None)
 
@@ -209,8 +228,12 @@ def main(args):
         return 1
     image = Image(elf)
     if args.serial:
-        with open(args.serial) as f:
-            text, status, secs, ticks = f.read(), "poweroff", 0.0, None
+        text = ""
+        for p in (args.serial, args.serial + ".e9"):
+            if os.path.exists(p):
+                with open(p) as f:
+                    text += f.read()
+        status = "poweroff"
     else:
         os.makedirs(os.path.join(bazel.ROOT, "out"), exist_ok=True)
         disk = os.path.join(bazel.ROOT, "out", "sweep-%s-%d.img" % (path, os.getpid()))
@@ -220,14 +243,18 @@ def main(args):
                                                            args.step))
             t0 = time.time()
             res = runlib.run_image(app, iso, disk, cpus=args.cpus, timeout=args.timeout,
-                                   log=log, quiet=True)
+                                   log=log, quiet=True, port_e9=True)
         except (runlib.RunError, disklib.DiskError) as e:
             print("hv sweep: %s" % e, file=sys.stderr)
             return 2
         finally:
             if os.path.exists(disk):
                 os.unlink(disk)
-        text, status, secs, ticks = res.serial, res.status, time.time() - t0, res.ticks
+        # The SWEEP lines come through port 0xE9 (the emulator's output), the rest
+        # through the UART; both are kept for --serial.
+        with open(log + ".e9", "w") as f:
+            f.write(res.emulator_out)
+        text, status, secs, ticks = res.serial + res.emulator_out, res.status, time.time() - t0, res.ticks
         print("hv sweep: %s, path %s, %d CPUs: %s after %.1f s wall, %s ticks; serial log %s"
               % (app, path, args.cpus, status, secs, ticks, os.path.relpath(log)))
     rounds, end = parse_serial(text)
