@@ -10,6 +10,7 @@
  *
  *   sweep=pal-call|pal-register|pal-unregister|vmcall   the operation
  *   sweep_rounds=N sweep_first=K sweep_step=S           rounds and delays
+ *   sweep_passes=P                                      the same delays P times
  *   sweep_nmis=1|2 sweep_gap=G                          NMIs per round
  *
  * The sender must not print (the stage has its own console lock).
@@ -56,6 +57,7 @@ void sweep_parse_cmdline(uint32_t mbi_pa)
 	sweep.sweep_step = cmdline_uint(mbi_pa, "sweep_step", 1);
 	sweep.sweep_nmis = cmdline_uint(mbi_pa, "sweep_nmis", 1) == 2 ? 2 : 1;
 	sweep.sweep_gap = cmdline_uint(mbi_pa, "sweep_gap", 64);
+	sweep.sweep_passes = cmdline_uint(mbi_pa, "sweep_passes", 1);
 }
 
 bool sweep_requested(void)

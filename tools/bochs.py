@@ -33,12 +33,13 @@ def _check_path(path, what):
         raise ValueError("%s path %r contains a space, comma or quote, which bochsrc cannot take" % (what, path))
 
 
-def prepare(workdir, disk, iso, cpus, mem, strict_msrs=False, port_e9=False):
+def prepare(workdir, disk, iso, cpus, mem, strict_msrs=False, port_e9=False, quantum=None):
     """Write bochsrc and the rc file; return (argv, serial path, log path).
 
     port_e9: bytes the guest writes to port 0xE9 go to Bochs's standard output at
     once, at no simulated cost (the UART takes ~87 us of simulated time per byte):
-    the NMI sweep's per-round lines (tools/sweep.py)."""
+    the NMI sweep's per-round lines (tools/sweep.py). quantum: instructions a CPU
+    runs before Bochs switches to the next (Bochs's default: 16)."""
     cylinders = disklib.cylinders_of(disk)
     if cylinders is None:
         raise ValueError("disk %s is not a whole number of 516096-byte cylinders" % disk)
@@ -56,7 +57,8 @@ def prepare(workdir, disk, iso, cpus, mem, strict_msrs=False, port_e9=False):
             ips=IPS,
             # Bochs reads unimplemented MSRs as 0 by default; strict makes them #GP as on
             # hardware, but Linux 6.1 then triple-faults (RDMSR 0x1a0 early in boot).
-            cpu_extra=", ignore_bad_msrs=0" if strict_msrs else "",
+            cpu_extra=(", ignore_bad_msrs=0" if strict_msrs else "")
+            + (", quantum=%d" % quantum if quantum else ""),
             disk=disk,
             cylinders=cylinders,
             cdrom=cdrom,

@@ -186,7 +186,7 @@ class _SerialTail:
 
 def run_image(app, image, disk, emulator="bochs", cpus=2, mem=256, timeout=600.0,
               log=None, quiet=False, allow_no_vmx=False, disk_writable=False, keep=False,
-              out=None, strict_msrs=False, port_e9=False):
+              out=None, strict_msrs=False, port_e9=False, quantum=None):
     """Boot image (an .iso, or None for bare) with disk as BIOS drive 0x80.
 
     Returns a Result. Raises RunError for bad arguments (before anything starts).
@@ -246,7 +246,7 @@ def run_image(app, image, disk, emulator="bochs", cpus=2, mem=256, timeout=600.0
         try:
             if emulator == "bochs":
                 argv, serial_path, emu_log = bochs.prepare(workdir, run_disk, iso, cpus, mem,
-                                                           strict_msrs, port_e9)
+                                                           strict_msrs, port_e9, quantum)
             else:
                 argv, serial_path, emu_log = qemu.prepare(workdir, run_disk, iso, cpus, mem, use_kvm)
         except ValueError as e:

@@ -33,7 +33,7 @@ FLAGS = ("--config=nmi_sweep",)
 WHERE = {1: "guest", 2: "held", 3: "hypervisor"}
 
 _LINE = re.compile(
-    r"^SWEEP: r=(\d+) k=(\d+) sent=(\d+) got=(\d+) late=(\d+) pal=(\d+) ok=(\d+) phase=(\d+) hv=(\d+) "
+    r"^SWEEP: r=(\d+) k=(\d+) sent=(\d+) got=(\d+)(?: late=(\d+))? pal=(\d+) ok=(\d+) phase=(\d+) hv=(\d+) "
     r"w=(\d+) rip=([0-9a-f]+) w2=(\d+) rip2=([0-9a-f]+)$")
 _END = re.compile(r"^SWEEP-END: rounds=(\d+) .* end=(\w+)$")
 _INSN = re.compile(r"^\s*([0-9a-f]+):\s+(.*)$")
@@ -47,7 +47,7 @@ class Round:
 
     def __init__(self, m):
         (self.r, self.k, self.sent, self.got, self.late, self.pal, self.ok, self.phase,
-         self.hv) = (int(m.group(i)) for i in range(1, 10))
+         self.hv) = (int(m.group(i) or 0) for i in range(1, 10))
         self.lands = [(int(m.group(10)), int(m.group(11), 16))]
         if self.hv > 1:
             self.lands.append((int(m.group(12)), int(m.group(13), 16)))
@@ -210,8 +210,9 @@ def build(app):
     return iso, out[labels[1]][0], out[labels[2]][0]
 
 
-def cmdline(path, rounds, first, step):
-    return "sweep=%s sweep_rounds=%d sweep_first=%d sweep_step=%d" % (path, rounds, first, step)
+def cmdline(path, rounds, first, step, passes):
+    return "sweep=%s sweep_rounds=%d sweep_first=%d sweep_step=%d sweep_passes=%d" % (
+        path, rounds, first, step, passes)
 
 
 def main(args):
@@ -240,10 +241,11 @@ def main(args):
         log = args.log or os.path.join(bazel.ROOT, "out", "sweep-%s-%s.serial" % (app, path))
         try:
             disklib.make_disk(guest, disk, cmdline=cmdline(path, args.rounds, args.first,
-                                                           args.step))
+                                                           args.step, args.passes))
             t0 = time.time()
             res = runlib.run_image(app, iso, disk, cpus=args.cpus, timeout=args.timeout,
-                                   log=log, quiet=True, port_e9=True)
+                                   log=log, quiet=True, port_e9=True,
+                                   quantum=args.quantum)
         except (runlib.RunError, disklib.DiskError) as e:
             print("hv sweep: %s" % e, file=sys.stderr)
             return 2

@@ -128,42 +128,49 @@ uint32_t case64_sweep(void)
 	if (!hv_record_read(&rec))
 		return stage_fail("the image has no NMI recorder (build it with "
 		                  "--config=nmi_sweep)");
-	for (uint32_t r = 0; r < stage->sweep_rounds && streak < END_STREAK; r++, rounds++) {
-		uint32_t k = stage->sweep_first + r * stage->sweep_step;
-		if (!prepare(&d, registered))
-			return stage_fail("round %u: could not prepare the PAL", r);
-		registered = path == SWEEP_PAL_CALL || path == SWEEP_PAL_UNREGISTER;
-		uint32_t count0 = stage->nmi_count, pal0 = stage->nmi_in_pal;
-		stage->sweep_phase = SWEEP_BEFORE;
-		stage->sweep_delay = k / QUANTUM * QUANTUM;
-		__atomic_store_n(&stage->sweep_go, r + 1, __ATOMIC_SEQ_CST);
-		cpu64_nops(QUANTUM - 1 - k % QUANTUM);
-		stage->sweep_phase = SWEEP_DURING;
-		bool ok = operation(&d, r, k);
-		stage->sweep_phase = SWEEP_AFTER;
-		registered = registered_after(path, ok);
-		uint64_t end = stage_deadline_us(NMI_WAIT_US);
-		while ((stage->sweep_sent != r + 1 || stage->nmi_count - count0 < nmis) &&
-		       !stage_passed(end))
-			cpu64_pause();
-		stage_delay_us(SETTLE_US); /* a doubled NMI shows up here */
-		uint32_t got = stage->nmi_count - count0, pal = stage->nmi_in_pal - pal0;
-		uint32_t sent = stage->sweep_sent == r + 1 ? nmis : 0;
-		if (!hv_record_read(&rec))
-			return stage_fail("round %u: NMI_SWEEP refused", r);
-		/* NMIs the hypervisor had but injected only at that VM exit. */
-		uint32_t late = stage->nmi_count - count0 - got;
-		e9_printf("SWEEP: r=%u k=%u sent=%u got=%u late=%u pal=%u ok=%u phase=%u hv=%u "
-		          "w=%u rip=%llx w2=%u rip2=%llx\n",
-		          r, k, sent, got, late, pal, ok ? 1u : 0u, stage->nmi_phase, rec.count,
-		          rec.where, (unsigned long long)rec.rip, rec.where2,
-		          (unsigned long long)rec.rip2);
-		lost += got < nmis;
-		delayed += late != 0;
-		doubled += got > nmis;
-		in_pal += pal != 0;
-		wrong += !ok;
-		streak = (got == nmis && stage->nmi_phase == SWEEP_AFTER) ? streak + 1 : 0;
+	uint32_t r = 0, passes_ended = 0;
+	for (uint32_t pass = 0; pass < stage->sweep_passes; pass++) {
+		streak = 0;
+		for (uint32_t i = 0; i < stage->sweep_rounds && streak < END_STREAK;
+		     i++, r++, rounds++) {
+			uint32_t k = stage->sweep_first + i * stage->sweep_step;
+			if (!prepare(&d, registered))
+				return stage_fail("round %u: could not prepare the PAL", r);
+			registered = path == SWEEP_PAL_CALL || path == SWEEP_PAL_UNREGISTER;
+			uint32_t count0 = stage->nmi_count, pal0 = stage->nmi_in_pal;
+			stage->sweep_phase = SWEEP_BEFORE;
+			stage->sweep_delay = k / QUANTUM * QUANTUM;
+			__atomic_store_n(&stage->sweep_go, r + 1, __ATOMIC_SEQ_CST);
+			cpu64_nops(QUANTUM - 1 - k % QUANTUM);
+			stage->sweep_phase = SWEEP_DURING;
+			bool ok = operation(&d, r, k);
+			stage->sweep_phase = SWEEP_AFTER;
+			registered = registered_after(path, ok);
+			uint64_t end = stage_deadline_us(NMI_WAIT_US);
+			while ((stage->sweep_sent != r + 1 || stage->nmi_count - count0 < nmis) &&
+			       !stage_passed(end))
+				cpu64_pause();
+			stage_delay_us(SETTLE_US); /* a doubled NMI shows up here */
+			uint32_t got = stage->nmi_count - count0, pal = stage->nmi_in_pal - pal0;
+			uint32_t sent = stage->sweep_sent == r + 1 ? nmis : 0;
+			if (!hv_record_read(&rec))
+				return stage_fail("round %u: NMI_SWEEP refused", r);
+			/* NMIs the hypervisor had but injected only at that VM exit. */
+			uint32_t late = stage->nmi_count - count0 - got;
+			e9_printf(
+			    "SWEEP: r=%u k=%u sent=%u got=%u late=%u pal=%u ok=%u phase=%u hv=%u "
+			    "w=%u rip=%llx w2=%u rip2=%llx\n",
+			    r, k, sent, got, late, pal, ok ? 1u : 0u, stage->nmi_phase, rec.count,
+			    rec.where, (unsigned long long)rec.rip, rec.where2,
+			    (unsigned long long)rec.rip2);
+			lost += got < nmis;
+			delayed += late != 0;
+			doubled += got > nmis;
+			in_pal += pal != 0;
+			wrong += !ok;
+			streak = (got == nmis && stage->nmi_phase == SWEEP_AFTER) ? streak + 1 : 0;
+		}
+		passes_ended += streak >= END_STREAK;
 	}
 	if (registered && tv64_unregister(d.entry) != TV_OK)
 		wrong++;
