@@ -89,6 +89,8 @@ void vmx_event_reset(struct vcpu *v)
 {
 	uint32_t seen = __atomic_load_n(&host_nmis[v->cpu], __ATOMIC_SEQ_CST);
 	v->ev = (struct vcpu_events){.host_nmis_seen = seen};
+	v->entry_nmi_count = &host_nmis[v->cpu];
+	v->entry_nmis_seen = seen;
 }
 
 /*
@@ -330,4 +332,26 @@ void vmx_inject_pending_events(struct vcpu *v)
 	/* An interrupted interrupt or NMI left behind by an exception injected
 	 * first: the window exit right after that delivery brings it in. */
 	vmx_set_nmi_window(v, window || ev->reinject);
+	v->entry_nmis_seen = ev->host_nmis_seen;
+}
+
+/*
+ * vmx_entry.S, just before VMLAUNCH/VMRESUME: root-mode NMIs came in after the
+ * injection point collected them. Left for the next VM exit, they would wait
+ * as long as the guest runs without one (found by the NMI sweep: an NMI that
+ * met the last ~50 instructions before the entry that ends a PAL call reached
+ * the guest only at its next VMCALL). Collect and decide again, keeping an
+ * event the injection point already wrote (the valid bit of the VM-entry
+ * interruption field is cleared by every VM exit, SDM 24.8.3, so a set one is
+ * this exit's): the NMI then waits for the window exit after that delivery.
+ * NMIs during the entry sequence itself are sent back here by rt's restart
+ * range (vmx_cpu.c), so none is left behind.
+ */
+void vmx_entry_recheck_nmis(struct vcpu *v)
+{
+	collect_host_nmis(v);
+	bool injecting = (vmcs_read32(VMCS_VM_ENTRY_INTR_INFO) & INTR_INFO_VALID) != 0;
+	bool window = v->ev.nmi_pending && decide_nmi(v, injecting);
+	vmx_set_nmi_window(v, window || v->ev.reinject);
+	v->entry_nmis_seen = v->ev.host_nmis_seen;
 }

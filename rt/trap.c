@@ -14,6 +14,15 @@
 #endif
 
 static void (*nmi_handler)(void);
+/* rt_set_nmi_restart(): written once at boot, before any NMI can need it. */
+static uintptr_t restart_lo, restart_hi, restart_to;
+
+void rt_set_nmi_restart(uintptr_t lo, uintptr_t hi, uintptr_t to)
+{
+	restart_lo = lo;
+	restart_hi = hi;
+	restart_to = to;
+}
 
 #ifdef HV_NMI_SWEEP
 /* The RIP each CPU's latest root-mode NMI interrupted (NMI sweep images only). */
@@ -73,6 +82,9 @@ void rt_trap(struct rt_trap_frame *f)
 		void (*fn)(void) = __atomic_load_n(&nmi_handler, __ATOMIC_ACQUIRE);
 		if (fn != NULL)
 			fn();
+		/* The IRETQ resumes at the frame's RIP (SDM Vol. 3A 6.14.3). */
+		if (restart_to && f->rip >= restart_lo && f->rip <= restart_hi)
+			f->rip = restart_to;
 		return;
 	}
 	rt_panic_begin("unexpected exception #%s (vector %llu, error code 0x%llx)",
