@@ -3,19 +3,27 @@
  * command line). Each round: start the sender, run the operation, wait for the
  * round's NMIs, read from the hypervisor where they landed (debug hypercall
  * NMI_SWEEP, only in --config=nmi_sweep images) and write one line to port
- * 0xE9 (below)
- *   SWEEP: r=<round> k=<delay> sent=<n> got=<n> pal=<n> ok=<0|1> phase=<p>
- *          hv=<n> w=<where> rip=<hex> w2=<where> rip2=<hex>
+ * 0xE9 (below):
+ *
+ *   SWEEP: r=<round> k=<delay> sent=<n> got=<n> late=<n> pal=<n> ok=<0|1>
+ *          phase=<p> hv=<n> w=<where> rip=<hex> w2=<where> rip2=<hex>
  *
  * got: NMIs this stage's handler took in the round (must equal sent: none
  * lost, none doubled); late: NMIs it took only when the NMI_SWEEP VMCALL made
- * a VM exit (the hypervisor held them with the guest running: a lost NMI in a
- * guest that never exits, so counted as lost too); pal: of those, taken with the PAL's code or page
- * tables current (must be 0); ok: the operation's result was right; phase: where the last NMI met
- * this CPU's own code (0 before the operation, 1 during, 2 after); hv: NMIs the hypervisor
- * recorded; w/rip: where the first two landed (1 guest, 2 guest while the app held NMIs = a PAL, 3
- * hypervisor) and the guest or hypervisor RIP. The sweep ends after sweep_rounds rounds or once
- * END_STREAK rounds in a row saw the NMI only after the operation.
+ * a VM exit (held by the hypervisor while the guest ran: lost for a guest that
+ * never exits, so counted as lost too); pal: of those, taken with the PAL's
+ * code or page tables current (must be 0); ok: the operation's result was
+ * right; phase: where the last NMI met this CPU's own code (0 before the
+ * operation, 1 during, 2 after); hv: NMIs the hypervisor recorded; w/rip:
+ * where the first two landed (1 guest, 2 guest while the app held NMIs = a
+ * PAL, 3 hypervisor) and the guest or hypervisor RIP.
+ *
+ * A pass ends after sweep_rounds rounds or once END_STREAK rounds in a row
+ * saw the NMI only after the operation; the next of sweep_passes passes runs
+ * the same delays again. The arrival point jitters by an instruction or two
+ * from round to round (the sender's wait loop meets the start at a phase that
+ * depends on the rounds before), so a second pass meets most boundaries the
+ * first one stepped over.
  *
  * Bochs runs its CPUs in turns of 16 instructions (its SMP quantum), so an NMI
  * sent by slot 1 is seen here only at the start of one of this CPU's turns.
@@ -121,7 +129,7 @@ uint32_t case64_sweep(void)
 	struct tv_pal_desc d;
 	struct hv_record rec;
 	uint32_t nmis = stage->sweep_nmis, path = stage->sweep_path;
-	uint32_t lost = 0, delayed = 0, doubled = 0, in_pal = 0, wrong = 0, streak = 0, rounds = 0;
+	uint32_t lost = 0, delayed = 0, doubled = 0, in_pal = 0, wrong = 0, streak = 0;
 	bool registered = false;
 
 	tv64_desc(&d, PAL_ADDER);
@@ -131,8 +139,7 @@ uint32_t case64_sweep(void)
 	uint32_t r = 0, passes_ended = 0;
 	for (uint32_t pass = 0; pass < stage->sweep_passes; pass++) {
 		streak = 0;
-		for (uint32_t i = 0; i < stage->sweep_rounds && streak < END_STREAK;
-		     i++, r++, rounds++) {
+		for (uint32_t i = 0; i < stage->sweep_rounds && streak < END_STREAK; i++, r++) {
 			uint32_t k = stage->sweep_first + i * stage->sweep_step;
 			if (!prepare(&d, registered))
 				return stage_fail("round %u: could not prepare the PAL", r);
@@ -176,11 +183,11 @@ uint32_t case64_sweep(void)
 		wrong++;
 	con_printf("SWEEP-END: rounds=%u lost=%u (of which held until the next VM exit %u) "
 	           "doubled=%u in_pal=%u wrong=%u end=%s\n",
-	           rounds, lost, delayed, doubled, in_pal, wrong,
-	           streak >= END_STREAK ? "passed" : "rounds");
+	           r, lost, delayed, doubled, in_pal, wrong,
+	           passes_ended == stage->sweep_passes ? "passed" : "rounds");
 	if (lost || doubled || in_pal || wrong)
 		return stage_fail("%u rounds: %u lost (%u delivered at the next VM exit), %u "
 		                  "doubled, %u in a PAL, %u wrong results",
-		                  rounds, lost, delayed, doubled, in_pal, wrong);
+		                  r, lost, delayed, doubled, in_pal, wrong);
 	return PAL64_PASS;
 }
