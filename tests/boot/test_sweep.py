@@ -31,7 +31,8 @@ def _sweep(app, path, step, min_hits):
     p = subprocess.run(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                        text=True)
     out = p.stdout
-    print(out[-4000:])
+    # The summary, without the per-function lines (the log has everything).
+    print("\n".join(l for l in out.splitlines() if not l.startswith("sweep:   ")))
     if p.returncode != 0:
         raise harness.BootTestFailure("./hv sweep --app %s exited %d" % (app, p.returncode))
     m = re.search(r"^sweep: rounds (\d+) \(delays 0\.\.(\d+)\), end: passed$", out, re.M)
