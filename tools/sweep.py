@@ -200,7 +200,9 @@ def report(rounds, end, image, out, missed=False, status="poweroff", args_max_ba
     names = ("lost", "held-to-next-exit", "doubled", "in-PAL", "wrong", "unrecorded",
              "not-sent")
     w("sweep: outcomes: %s, run %s\n" % (", ".join("%s %d" % (n, bad[n]) for n in names), status))
-    return sum(bad.values()) + (status != "poweroff") + (end is None)
+    # A sweep that stopped before the arrival point passed the operation's end
+    # (too few --rounds) has not covered the path: that fails too.
+    return sum(bad.values()) + (status != "poweroff") + (end != "passed")
 
 
 def build(app):
