@@ -49,6 +49,19 @@ struct hv_app {
 	 */
 	bool (*preemption_timer)(struct vcpu *v);
 	/*
+	 * An INIT signal reached this CPU (INIT VM exit, SDM Vol. 3C 26.2, 27.2)
+	 * and libvmx is about to put the guest CPU in its INIT state (SDM Vol. 3A
+	 * 9.1.1, Table 9-1): called first, with the VMCS as the INIT found it, so
+	 * an app that switched this CPU to a view of its own (EPTP, CR3, exception
+	 * bitmap, pin-based controls) puts the guest's back and ends what it ran
+	 * there. libvmx then resets the guest state, not those controls. Not
+	 * called for the INIT libvmx drops because it was already consumed
+	 * (the one held across a SIPI, libvmx/exit_init_sipi.c). There is no SIPI
+	 * hook: a SIPI exits only in wait-for-SIPI, which only the boot or an
+	 * INIT this hook saw can have put the CPU in.
+	 */
+	void (*before_init)(struct vcpu *v);
+	/*
 	 * Before every VM entry of this CPU (the first one included), after the
 	 * toolkit's own before-entry hooks (core/quiesce_wiring.c: a quiesce round
 	 * has ended by then) and before the injection point. core/boot.c registers

@@ -26,12 +26,18 @@
 #define NMI_CALL_TIMEOUT   180000000u
 #define SETTLE_US          50000u
 
-static bool requested;
+static bool requested, reset_requested;
 static struct pal64_shared shared;
 
 void pal_parse_cmdline(uint32_t mbi_pa)
 {
 	requested = cmdline_has_word(mbi_pa, "pal");
+	reset_requested = cmdline_has_word(mbi_pa, "pal_reset");
+}
+
+bool pal_reset_requested(void)
+{
+	return reset_requested;
 }
 
 bool pal_requested(void)
@@ -87,6 +93,12 @@ enum case_result case_pal_errors(struct case_ctx *c)
 enum case_result case_pal_utpm(struct case_ctx *c)
 {
 	return run(c, PAL64_CASE_UTPM);
+}
+
+/* Ends the run with a machine reset (pal64/case_reset.c). */
+static enum case_result case_pal_reset(struct case_ctx *c)
+{
+	return run(c, PAL64_CASE_RESET);
 }
 
 enum case_result case_pal_bench(struct case_ctx *c)
@@ -149,3 +161,5 @@ const struct test_case pal_cases[] = {
     {"pal_utpm", case_pal_utpm}, {"pal_bench", case_pal_bench}, {"pal_nmi", case_pal_nmi},
 };
 const uint32_t pal_case_count = sizeof(pal_cases) / sizeof(pal_cases[0]);
+const struct test_case pal_reset_cases[] = {{"pal_reset", case_pal_reset}};
+const uint32_t pal_reset_case_count = 1;

@@ -8,6 +8,7 @@ enum case_result case_smp(struct case_ctx *c);
 enum case_result case_hv_memory_hidden(struct case_ctx *c);
 enum case_result case_cpuid(struct case_ctx *c);
 enum case_result case_msr(struct case_ctx *c);
+enum case_result case_apic_base_locked(struct case_ctx *c);
 enum case_result case_idt_exceptions(struct case_ctx *c);
 enum case_result case_timer(struct case_ctx *c);
 enum case_result case_nmi_self(struct case_ctx *c);
@@ -27,6 +28,8 @@ extern const uint32_t nmi_storm_case_count;
  * command line, after the bench workloads if `bench` is there too. */
 void pal_parse_cmdline(uint32_t mbi_pa);
 bool pal_requested(void);
+/* `pal_reset` on the command line: pal_reset_cases only, which end in a reset. */
+bool pal_reset_requested(void);
 enum case_result case_pal_add(struct case_ctx *c);
 enum case_result case_pal_errors(struct case_ctx *c);
 enum case_result case_pal_utpm(struct case_ctx *c);
@@ -34,6 +37,8 @@ enum case_result case_pal_bench(struct case_ctx *c);
 enum case_result case_pal_nmi(struct case_ctx *c);
 extern const struct test_case pal_cases[];
 extern const uint32_t pal_case_count;
+extern const struct test_case pal_reset_cases[];
+extern const uint32_t pal_reset_case_count;
 /* NULL if TrustVisor answers and the PAL stage can run here, else why not. */
 const char *pal_why_unavailable(void);
 

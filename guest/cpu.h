@@ -237,6 +237,15 @@ static inline uint32_t probe_ud2(void)
 	return trap_disarm();
 }
 
+/* MOV to CR4 of v: #GP(0) for a reserved bit (SDM Vol. 2B MOV CRn). Under a
+ * hypervisor the write exits (CR4.VMXE is the hypervisor's), which refuses it. */
+static inline uint32_t probe_write_cr4(uint32_t v)
+{
+	trap_arm();
+	__asm__ __volatile__(PROBE_ASM("movl %[v], %%cr4") : PROBE_OUT : [v] "r"(v) : "memory");
+	return trap_disarm();
+}
+
 /* VMCALL with EAX = *eax, EBX = ebx; *eax = EAX after it. #UD when no hypervisor answers. */
 static inline uint32_t probe_vmcall_eax(uint32_t *eax, uint32_t ebx)
 {

@@ -18,6 +18,7 @@ static const struct test_case cases[] = {
     {"hv_memory_hidden", case_hv_memory_hidden},
     {"cpuid", case_cpuid},
     {"msr", case_msr},
+    {"apic_base_locked", case_apic_base_locked},
     {"idt_exceptions", case_idt_exceptions},
     {"pit_or_apic_timer", case_timer},
     {"nmi_self", case_nmi_self},
@@ -66,6 +67,8 @@ _Noreturn void guest_main(uint32_t magic, uint32_t mbi_pa)
 		runner_run_some(bench_cases, bench_case_count);
 	else if (bench_requested())
 		runner_run(bench_cases, bench_case_count);
+	if (pal_reset_requested())
+		runner_run(pal_reset_cases, pal_reset_case_count);
 	if (pal_requested())
 		runner_run(pal_cases, pal_case_count);
 	if (nmi_storm_requested())

@@ -85,6 +85,7 @@ void guest_interrupt(struct trap_frame *f)
 			trap_probe.vector = f->vector;
 			trap_probe.error = f->error;
 			trap_probe.eip = f->eip;
+			trap_probe.eflags = f->eflags;
 			trap_probe.armed = 0;
 			f->eip = trap_probe.resume_at;
 			return;

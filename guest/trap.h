@@ -19,6 +19,9 @@
 #define VEC_UD  6
 #define VEC_GP  13
 
+/* EFLAGS.RF, pushed set by faults (SDM Vol. 3A 17.3.1.1). */
+#define EFLAGS_RF (1u << 16)
+
 /* Interrupt vectors the guest uses (the 8259 is remapped to 0x20-0x2f). */
 #define VEC_PIC_BASE    0x20
 #define VEC_LAPIC_TIMER 0x30
@@ -41,7 +44,8 @@ struct trap_probe_state {
 	volatile uint32_t resume_at; /* address after it */
 	volatile uint32_t vector;    /* TRAP_NONE if nothing was raised */
 	volatile uint32_t error;
-	volatile uint32_t eip; /* EIP pushed by the CPU */
+	volatile uint32_t eip;    /* EIP pushed by the CPU */
+	volatile uint32_t eflags; /* EFLAGS pushed by the CPU */
 };
 
 extern struct trap_probe_state trap_probe;
@@ -51,6 +55,7 @@ static inline void trap_arm(void)
 	trap_probe.vector = TRAP_NONE;
 	trap_probe.error = 0;
 	trap_probe.eip = 0;
+	trap_probe.eflags = 0;
 	trap_probe.armed = 1;
 }
 

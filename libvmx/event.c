@@ -178,6 +178,23 @@ static bool contributory(uint8_t vec)
 	       vec == X86_VEC_GP;
 }
 
+/*
+ * Fault-class exceptions (SDM Vol. 3A 6.5, Table 6-1): the CPU pushes EFLAGS
+ * with RF = 1 for every fault but an instruction breakpoint (SDM Vol. 3A
+ * 17.3.1.1, "Instruction-Breakpoint Exception Condition"), so that the IRET
+ * back to the faulting instruction does not stop on a breakpoint there again.
+ * VM entry pushes the guest-state RFLAGS as it is (SDM Vol. 3C 26.6.1.1), so
+ * the injector sets RF itself, as KVM does. #DB is left out (a fault or a trap,
+ * and libvmx never raises one); #DF and #MC are aborts, #BP and #OF traps.
+ */
+static bool fault_class(uint8_t vec)
+{
+	return vec == X86_VEC_DE || vec == X86_VEC_BR || vec == X86_VEC_UD || vec == X86_VEC_NM ||
+	       vec == X86_VEC_TS || vec == X86_VEC_NP || vec == X86_VEC_SS || vec == X86_VEC_GP ||
+	       vec == X86_VEC_PF || vec == X86_VEC_MF || vec == X86_VEC_AC || vec == X86_VEC_XM ||
+	       vec == X86_VEC_VE || vec == X86_VEC_CP;
+}
+
 void vmx_queue_exception(struct vcpu *v, uint8_t vector, bool has_error, uint32_t error_code)
 {
 	struct vcpu_events *ev = &v->ev;
@@ -314,6 +331,9 @@ void vmx_inject_pending_events(struct vcpu *v)
 		if (ev->exception_has_error)
 			info |= INTR_INFO_DELIVER_CODE;
 		write_injection(info, ev->exception_error, 0);
+		if (fault_class(ev->exception_vector))
+			vmcs_writenat(VMCS_GUEST_RFLAGS,
+			              vmcs_readnat(VMCS_GUEST_RFLAGS) | RFLAGS_RF);
 		ev->exception = false;
 		injected = true;
 	} else if (ev->reinject) {

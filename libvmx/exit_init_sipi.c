@@ -24,6 +24,14 @@ void vmx_exit_init(struct vcpu *v)
 		return;
 	}
 	/*
+	 * The app first (hv_app.before_init): whatever it runs on this CPU in a
+	 * view of its own (VMCS controls INIT does not reset) must end before the
+	 * guest state is reset under it.
+	 */
+	const struct hv_app *app = vmx_app();
+	if (app && app->before_init)
+		app->before_init(v);
+	/*
 	 * INIT reset (SDM 9.1.1, Table 9-1): pending events are discarded (a
 	 * latched NMI stays latched, as the hardware keeps it), the CPU is put in
 	 * real mode at the reset state; an AP then waits for SIPI (SDM 9.4.4),

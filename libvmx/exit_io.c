@@ -63,6 +63,8 @@ void vmx_exit_io(struct vcpu *v)
 
 	uint32_t mask = size == 4 ? 0xffffffffu : (1u << (size * 8)) - 1;
 	uint32_t value = (uint32_t)v->gpr[GPR_RAX] & mask;
+	if (!in)
+		vmx_guest_reset_check(v, port, size, value);
 	vmx_io_handler h = vmx_io_handler_for(port);
 	if (!h || !h(v, port, in, size, &value)) {
 		if (in) {

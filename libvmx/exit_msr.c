@@ -1,19 +1,30 @@
 /*
- * RDMSR/WRMSR exits. Only MSRs set in the bitmap exit (plus the ones outside
- * the bitmap's ranges, which always do, SDM 25.6.9): everything else runs
- * natively, so an MSR the CPU lacks faults in the guest exactly as on
- * hardware. Of the exiting ones: an app handler if registered, else VMX is
- * hidden (IA32_FEATURE_CONTROL reads as locked with VMX off, IA32_VMX_* #GP),
- * else pass through. Outside the bitmap's ranges there is nothing to pass
- * through safely (an unknown RDMSR in root mode would #GP the hypervisor), so
- * those #GP as they do on hardware without such an MSR.
+ * RDMSR/WRMSR exits. Every MSR exits unless msr_policy.c passes that access
+ * through (its bitmap bit is clear; MSRs outside the bitmap's ranges always
+ * exit, SDM Vol. 3C 25.6.9). An exit goes to the app's handler if one is
+ * registered (vmx_intercept_msr), else to msr_policy.c's rule: emulate, or
+ * #GP(0) as on a CPU without the MSR. The hardware MSR is never touched for
+ * an MSR the policy does not name: an absent MSR would #GP the hypervisor.
  */
 #include "hw/hw.h"
+#include "libvmx/msr_policy.h"
 #include "libvmx/vmx_internal.h"
+#include "rt/console.h"
 
-static bool is_vmx_msr(uint32_t msr)
+/* Refused accesses reported on the console (first ones only: a guest can
+ * make millions). */
+#define MAX_REPORTED 32
+static unsigned reported;
+
+static void report_refused(struct vcpu *v, uint32_t msr, bool write, uint64_t value)
 {
-	return msr >= MSR_IA32_VMX_BASIC && msr <= MSR_IA32_VMX_PROCBASED_CTLS3;
+	if (__atomic_fetch_add(&reported, 1, __ATOMIC_RELAXED) >= MAX_REPORTED)
+		return;
+	if (write)
+		hv_printf("hv: cpu %u: guest WRMSR 0x%x value 0x%llx: #GP (MSR policy)\n", v->cpu,
+		          msr, (unsigned long long)value);
+	else
+		hv_printf("hv: cpu %u: guest RDMSR 0x%x: #GP (MSR policy)\n", v->cpu, msr);
 }
 
 /* Returns false to inject #GP(0). */
@@ -22,25 +33,16 @@ static bool msr_access(struct vcpu *v, uint32_t msr, bool write, uint64_t *value
 	vmx_msr_handler h = vmx_msr_handler_for(msr);
 	if (h)
 		return h(v, msr, write, value);
-	if (msr == MSR_IA32_FEATURE_CONTROL) {
-		/* Locked, VMX disabled both inside and outside SMX; writes to a
-		 * locked register #GP (SDM Vol. 4, IA32_FEATURE_CONTROL). */
-		if (write)
-			return false;
-		*value = (hw_rdmsr(msr) | FEATURE_CONTROL_LOCKED) &
-		         ~(FEATURE_CONTROL_VMX_IN_SMX | FEATURE_CONTROL_VMX_OUTSIDE_SMX);
-		return true;
-	}
-	/* With CPUID.1:ECX.VMX = 0 these MSRs do not exist. */
-	if (is_vmx_msr(msr))
-		return false;
-	if (!vmx_msr_in_bitmap(msr))
-		return false;
-	if (write)
-		hw_wrmsr(msr, *value);
-	else
-		*value = hw_rdmsr(msr);
-	return true;
+
+	const struct msr_policy *p = vmx_msr_policy_for(msr);
+	uint8_t rule = p ? (write ? p->write : p->read) : MSR_GP;
+	/* MSR_PASS exits only if a bitmap bit was set without a handler: an
+	 * emulation answers if the MSR has one; otherwise the hypervisor cannot
+	 * tell whether the MSR exists, so it refuses. */
+	if (rule != MSR_GP && p->emulate)
+		return p->emulate(v, msr, write, value);
+	report_refused(v, msr, write, *value);
+	return false;
 }
 
 void vmx_exit_rdmsr(struct vcpu *v)

@@ -115,6 +115,13 @@ typedef bool (*vmx_msr_handler)(struct vcpu *v, uint32_t msr, bool write, uint64
 /* Returns 0, or -1 if the table is full or the port/MSR cannot be intercepted. */
 int vmx_intercept_io(uint16_t port, vmx_io_handler h);
 int vmx_intercept_msr(uint32_t msr, vmx_msr_handler h);
+/* The ACPI FADT's reset register is I/O port `port` with RESET_VALUE `value`:
+ * a guest write of that value there scrubs (the app's shutdown hook) before it
+ * resets, like the chipset's other reset ports (guest_reset.c). */
+void vmx_guest_reset_watch_port(uint16_t port, uint8_t value);
+/* The FADT's PM1a/PM1b control blocks (I/O ports, 0 = none): a guest write
+ * setting SLP_EN (sleep, soft power-off) runs the app's shutdown hook first. */
+void vmx_guest_reset_watch_pm1(uint16_t pm1a, uint16_t pm1b);
 /* Show CPUID.1:ECX[31] (hypervisor present) to the guest; default: hidden. */
 void vmx_cpuid_show_hypervisor(bool show);
 

@@ -1,12 +1,15 @@
 /*
- * I/O and MSR bitmaps (SDM 25.6.4, 25.6.9), shared by every CPU: everything
- * passes through except what the library or an app intercepts.
+ * I/O and MSR bitmaps (SDM 25.6.4, 25.6.9), shared by every CPU. I/O ports
+ * pass through except what the library or an app intercepts; MSRs exit except
+ * what msr_policy.c allows (the bitmap is filled from its table when
+ * allocated, so an intercept registered earlier or later stays set).
  *
  * Lock: `lock` guards the handler tables and bitmap updates (apps may register
  * from app->boot on several CPUs at once). Lookups at exit time read entries
  * that, once published, never change.
  */
 #include "hw/hw.h"
+#include "libvmx/msr_policy.h"
 #include "libvmx/vmx_internal.h"
 #include "rt/layout.h"
 #include "rt/palloc.h"
@@ -39,6 +42,7 @@ static void alloc_bitmaps(void)
 	msr_bitmap_pa = palloc_page();
 	if (!io_bitmap_pa || !msr_bitmap_pa)
 		hv_panic("libvmx: out of memory for the I/O and MSR bitmaps");
+	vmx_msr_policy_fill_bitmap(hw_phys_ptr(msr_bitmap_pa));
 }
 
 /* The MSR bitmap covers 0-1FFF and C0000000-C0001FFF; others always exit. */
@@ -68,10 +72,8 @@ void vmx_bitmaps_init(void)
 	spin_lock(&lock);
 	alloc_bitmaps();
 	vmx_io_bitmap_set(PORT_BOCHS_SHUTDOWN);
-	/* VMX stays hidden from the guest (exit_msr.c). */
-	vmx_msr_bitmap_set(MSR_IA32_FEATURE_CONTROL);
-	for (uint32_t m = MSR_IA32_VMX_BASIC; m <= MSR_IA32_VMX_PROCBASED_CTLS3; m++)
-		vmx_msr_bitmap_set(m);
+	/* IA32_FEATURE_CONTROL and the VMX MSRs exit like every MSR msr_policy.c
+	 * does not pass through: VMX stays hidden from the guest. */
 	spin_unlock(&lock);
 }
 

@@ -129,8 +129,10 @@ void vmx_prepare_guest(uint32_t cpu, bool boot_cpu, uint64_t eptp)
 	else
 		vmcs_guest_init_state(v, true);
 	__atomic_store_n(&v->waiting_for_sipi, !boot_cpu, __ATOMIC_RELEASE);
-	if (boot_cpu)
+	if (boot_cpu) {
 		vmx_guest_apic_protect(v);
+		vmx_guest_reset_watch();
+	}
 	/* Power-on PAT (SDM Vol. 3A 12.12.4); INIT leaves PAT alone afterwards. */
 	vmcs_write64(VMCS_GUEST_IA32_PAT, 0x0007040600070406ull);
 	if (app && app->boot)

@@ -156,6 +156,29 @@ struct mmio_store {
 /* mode: 16, 32 or 64 (the code size). False if not such a store. */
 bool mmio_decode_store(const uint8_t *b, size_t n, unsigned mode, struct mmio_store *out);
 
+/* ---- guest_reset.c: guest reset requests scrub before they reset ---- */
+struct vmx_reset_state {
+	bool kbc_write_output; /* the 8042's last command was D1h (write output port) */
+	uint8_t sysctl_a;      /* port 0x92 as it reads before the write */
+	bool acpi_watched;     /* the FADT names an I/O reset register: */
+	uint16_t acpi_port;    /*   its port */
+	uint8_t acpi_value;    /*   and RESET_VALUE */
+	uint16_t pm1_port[2];  /* the FADT's PM1a/PM1b control ports (0: none) */
+};
+/* What an OUT of `size` bytes of `value` at `port` would reset (a phrase), or
+ * NULL; updates the 8042 state in `st`. Pure: no I/O. */
+const char *vmx_reset_request(struct vmx_reset_state *st, uint16_t port, unsigned size,
+                              uint32_t value);
+/* What an OUT would put to sleep or power off (ACPI SLP_EN), or NULL. Pure. */
+const char *vmx_sleep_request(const struct vmx_reset_state *st, uint16_t port, unsigned size,
+                              uint32_t value);
+/* Boot CPU, before its first entry: writes to the reset ports exit. */
+void vmx_guest_reset_watch(void);
+/* Every guest OUT, before it is forwarded: a reset request runs the app's
+ * shutdown hook (scrub), then is made to the hardware, and does not return; a
+ * sleep or power-off request runs the hook and returns (the caller forwards). */
+void vmx_guest_reset_check(struct vcpu *v, uint16_t port, unsigned size, uint32_t value);
+
 /* ---- guest_apic.c: the guest's INIT IPIs (Bochs 2.7 workaround) ---- */
 /* Boot CPU, before its first entry: write-protect the LAPIC page in EPT and
  * intercept the x2APIC ICR, unless this is the only CPU. */

@@ -25,6 +25,9 @@ CONTINUES = 16
 _TICK = re.compile(rb"^(\d+)[a-z]\[")
 _PORT_F4 = re.compile(rb"unmapped: \d+-bit write to 00f4 = ([0-9a-fA-F]+)")
 _SHUTDOWN = b"Shutdown port: shutdown requested"
+# An OS's ACPI power-off (SLP_EN with S5 in PM1a control): Bochs's ACPI device
+# logs this panic and, with `panic: action=fatal`, exits. A power-off like any other.
+_ACPI_OFF = b"ACPI control: soft power off"
 
 
 def _check_path(path, what):
@@ -33,13 +36,19 @@ def _check_path(path, what):
         raise ValueError("%s path %r contains a space, comma or quote, which bochsrc cannot take" % (what, path))
 
 
-def prepare(workdir, disk, iso, cpus, mem, strict_msrs=False, port_e9=False, quantum=None):
+def prepare(workdir, disk, iso, cpus, mem, strict_msrs=False, debugger_script=None,
+            port_e9=False, quantum=None):
     """Write bochsrc and the rc file; return (argv, serial path, log path).
 
+    debugger_script: debugger commands instead of the default ("c" at every
+    stop, then "quit"); the debugger stops at power-on, at every machine reset
+    and, with it, at every magic breakpoint (`xchg %bx, %bx`, enabled then).
+    "quit" is appended.
     port_e9: bytes the guest writes to port 0xE9 go to Bochs's standard output at
     once, at no simulated cost (the UART takes ~87 us of simulated time per byte):
     the NMI sweep's per-round lines (tools/sweep.py). quantum: instructions a CPU
-    runs before Bochs switches to the next (Bochs's default: 16)."""
+    runs before Bochs switches to the next (Bochs's default: 16).
+    """
     cylinders = disklib.cylinders_of(disk)
     if cylinders is None:
         raise ValueError("disk %s is not a whole number of 516096-byte cylinders" % disk)
@@ -65,6 +74,7 @@ def prepare(workdir, disk, iso, cpus, mem, strict_msrs=False, port_e9=False, qua
             boot="cdrom, disk" if iso else "disk",
             serial=serial,
             log=log,
+            magic_break="magic_break: enabled=1" if debugger_script else "# no magic breakpoints",
             extra="port_e9_hack: enabled=1" if port_e9 else "",
         )
     rc_path = os.path.join(workdir, "bochsrc")
@@ -72,7 +82,10 @@ def prepare(workdir, disk, iso, cpus, mem, strict_msrs=False, port_e9=False, qua
         f.write(text)
     cmds = os.path.join(workdir, "debugger.rc")
     with open(cmds, "w") as f:
-        f.write("c\n" * CONTINUES + "quit\n")
+        if debugger_script:
+            f.write("".join(cmd + "\n" for cmd in debugger_script) + "quit\n")
+        else:
+            f.write("c\n" * CONTINUES + "quit\n")
     return ["bochs-bin", "-q", "-f", rc_path, "-rc", cmds], serial, log
 
 
@@ -89,7 +102,7 @@ def read_log(log):
                     t = int(m.group(1))
                     if ticks is None or t > ticks:
                         ticks = t
-                if _SHUTDOWN in line:
+                if _SHUTDOWN in line or _ACPI_OFF in line:
                     powered_off = True
                 m = _PORT_F4.search(line)
                 if m:
@@ -120,6 +133,22 @@ def log_tail(log, lines=30):
     except OSError:
         return "(no Bochs log)"
     return "\n".join(data.splitlines()[-lines:])
+
+
+_XP_LINE = re.compile(r"^0x([0-9a-fA-F]+) <[^>]*>:\s*((?:0x[0-9a-fA-F]{2}\s*)+)$")
+
+
+def parse_xp_bytes(text):
+    """{physical address: byte} from the debugger's `xp /Nbx ADDR` output."""
+    mem = {}
+    for line in text.splitlines():
+        m = _XP_LINE.match(line.strip())
+        if not m:
+            continue
+        addr = int(m.group(1), 16)
+        for i, b in enumerate(m.group(2).split()):
+            mem[addr + i] = int(b, 16)
+    return mem
 
 
 def simulated_seconds(ticks):

@@ -38,6 +38,8 @@ KNOWN = [
     ("pal_register", "pal", "PAL register", ("trustvisor",), 5),
     ("pal_null_call", "pal", "PAL null call", ("trustvisor",), 5),
     ("pal_unregister", "pal", "PAL unregister", ("trustvisor",), 5),
+    ("pal_register_64p", "pal", "PAL register, 64 pages (61 code, measured)", ("trustvisor",), 5),
+    ("pal_unregister_64p", "pal", "PAL unregister, 64 pages", ("trustvisor",), 5),
     ("utpm_pcr_read", "pal", "micro-TPM PCR read", ("trustvisor",), 5),
     ("utpm_extend", "pal", "micro-TPM extend", ("trustvisor",), 5),
     ("utpm_seal", "pal", "micro-TPM seal", ("trustvisor",), 5),

@@ -7,6 +7,8 @@ End states and exit codes (the boot tests use the same code path through run()):
             short grace period that lets the register dump reach the log      -> 3
   timeout   no end within --timeout seconds of wall time: killed             -> 4
   error     the emulator failed or exited without powering off              -> 5
+  scripted  (boot tests only) Bochs ran a debugger script to its end: resets
+            and magic breakpoints are the script's business, not errors      -> 6
 """
 
 import os
@@ -20,7 +22,7 @@ import time
 
 from tools import bochs, deps, disk as disklib, qemu
 
-EXIT_CODES = {"poweroff": 0, "panic": 3, "timeout": 4, "error": 5}
+EXIT_CODES = {"poweroff": 0, "panic": 3, "timeout": 4, "error": 5, "scripted": 6}
 HV_MIN_MEM = 256  # the hypervisor region is 192..208 MiB and the guest needs RAM around it
 PANIC_GRACE = 2.0  # seconds to keep reading serial after "PANIC" (register dump)
 PANIC_QUIET = 0.5  # ... or until it has been quiet this long
@@ -62,7 +64,8 @@ class Result:
         self.detail = ""  # what went wrong, for status error
         self.emulator_log = ""  # path of the emulator's log (copied next to --log)
         self.emulator_log_tail = ""
-        self.emulator_out = ""  # the emulator's own output (Bochs: port 0xE9 bytes too)
+        self.emulator_output = ""  # the emulator's stdout (Bochs: what its debugger printed,
+        # and port 0xE9 bytes with port_e9)
         self.workdir = None
         self.accel = ""
 
@@ -186,14 +189,19 @@ class _SerialTail:
 
 def run_image(app, image, disk, emulator="bochs", cpus=2, mem=256, timeout=600.0,
               log=None, quiet=False, allow_no_vmx=False, disk_writable=False, keep=False,
-              out=None, strict_msrs=False, port_e9=False, quantum=None):
+              out=None, strict_msrs=False, debugger_script=None, port_e9=False, quantum=None):
     """Boot image (an .iso, or None for bare) with disk as BIOS drive 0x80.
 
     Returns a Result. Raises RunError for bad arguments (before anything starts).
     out: where the serial stream goes (default sys.stdout; None with quiet).
+    debugger_script (Bochs only): debugger commands run at its stops (power-on,
+    resets, magic breakpoints; tools/bochs.py); the run then ends "scripted"
+    when Bochs quits, and Result.emulator_output holds what the debugger printed.
     """
     if emulator not in ("bochs", "qemu"):
         raise RunError("unknown emulator %r (bochs or qemu)" % emulator)
+    if debugger_script is not None and emulator != "bochs":
+        raise RunError("a debugger script needs Bochs")
     if not os.path.isfile(disk):
         raise RunError("no such disk image: %s" % disk)
     if image is not None and not os.path.isfile(image):
@@ -246,7 +254,8 @@ def run_image(app, image, disk, emulator="bochs", cpus=2, mem=256, timeout=600.0
         try:
             if emulator == "bochs":
                 argv, serial_path, emu_log = bochs.prepare(workdir, run_disk, iso, cpus, mem,
-                                                           strict_msrs, port_e9, quantum)
+                                                           strict_msrs, debugger_script,
+                                                           port_e9, quantum)
             else:
                 argv, serial_path, emu_log = qemu.prepare(workdir, run_disk, iso, cpus, mem, use_kvm)
         except ValueError as e:
@@ -254,7 +263,7 @@ def run_image(app, image, disk, emulator="bochs", cpus=2, mem=256, timeout=600.0
         res.emulator_log = emu_log
         stream = None if quiet else (out or sys.stdout)
         _boot(res, argv, workdir, serial_path, emu_log, emulator, timeout, stream,
-              run_disk + ".lock")
+              run_disk + ".lock", scripted=debugger_script is not None)
         if log:
             os.makedirs(os.path.dirname(os.path.abspath(log)) or ".", exist_ok=True)
             with open(log, "w") as f:
@@ -278,7 +287,8 @@ def run_image(app, image, disk, emulator="bochs", cpus=2, mem=256, timeout=600.0
     return res
 
 
-def _boot(res, argv, workdir, serial_path, emu_log, emulator, timeout, stream, disk_lock):
+def _boot(res, argv, workdir, serial_path, emu_log, emulator, timeout, stream, disk_lock,
+          scripted=False):
     stdout_path = os.path.join(workdir, "emulator.out")
     tail = _SerialTail(serial_path, stream)
     start = time.monotonic()
@@ -294,7 +304,7 @@ def _boot(res, argv, workdir, serial_path, emu_log, emulator, timeout, stream, d
         while True:
             lines = tail.poll()
             now = time.monotonic()
-            if emulator == "bochs" and panic_at is None:
+            if emulator == "bochs" and panic_at is None and not scripted:
                 # The debugger stops (and prints "Next at t=N") at power-on and at every
                 # machine reset; INIT-SIPI-SIPI to APs does not stop it. A reset is a
                 # triple fault or a reset request: never a healthy run's way to end.
@@ -340,7 +350,6 @@ def _boot(res, argv, workdir, serial_path, emu_log, emulator, timeout, stream, d
             emu_out = f.read().decode("utf-8", "replace")
     except OSError:
         emu_out = ""
-    res.emulator_out = emu_out
     if emulator == "bochs":
         powered_off, res.code, res.ticks = bochs.read_log(emu_log)
         if stop_ticks is not None:
@@ -355,9 +364,12 @@ def _boot(res, argv, workdir, serial_path, emu_log, emulator, timeout, stream, d
         m = _SERIAL_CODE.findall(res.serial)
         if m:
             res.code = int(m[-1])
+    res.emulator_output = emu_out
     if state is None:
         if powered_off:
             state = "poweroff"
+        elif scripted:
+            state = "scripted"
         else:
             state = "error"
             res.detail = "%s exited with status %s without powering off" % (emulator, proc.returncode)

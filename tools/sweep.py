@@ -257,8 +257,8 @@ def main(args):
         # The SWEEP lines come through port 0xE9 (the emulator's output), the rest
         # through the UART; both are kept for --serial.
         with open(log + ".e9", "w") as f:
-            f.write(res.emulator_out)
-        text, status, secs, ticks = res.serial + res.emulator_out, res.status, time.time() - t0, res.ticks
+            f.write(res.emulator_output)
+        text, status, secs, ticks = res.serial + res.emulator_output, res.status, time.time() - t0, res.ticks
         # Bochs logs every port 0xE9 byte as an unmapped write (~6 KB a round): keep
         # its log only when the run failed.
         if status == "poweroff" and res.emulator_log and os.path.exists(res.emulator_log):

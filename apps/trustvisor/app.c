@@ -5,7 +5,9 @@
  * The app table: hypercalls (tv_hypercall.h), EPT violations (PAL entry, and
  * guest accesses to PAL pages), exceptions (only seen while a PAL runs, when
  * the exception bitmap is all ones), the event question (no NMI while a PAL
- * runs on this CPU), and shutdown (scrub every PAL).
+ * runs on this CPU), INIT (ends the PAL call first), before entry (INVEPT
+ * after a sync round; a CPU leaves a PAL being torn down) and shutdown (every
+ * PAL scrubbed once no CPU runs it, then the micro-TPM keys): tv_lifecycle.c.
  */
 #include "apps/trustvisor/tv_internal.h"
 #include "apps/trustvisor/tv_platform.h"
@@ -33,7 +35,8 @@ static bool tv_hypercall(struct vcpu *v)
 	case TV_HC_GET_RANDOM:
 		r = in_pal ? tv_utpm_call(v, fn) : TV_ERR_NOT_IN_PAL;
 		break;
-	case TV_HC_QUOTE_KEY: /* public: from anywhere */
+	case TV_HC_QUOTE_KEY:    /* public: from anywhere */
+	case TV_HC_PAL_IDENTITY: /* the PAL itself, or its owner */
 		r = tv_utpm_call(v, fn);
 		break;
 	default:
@@ -49,10 +52,12 @@ static void tv_boot(struct vcpu *v)
 	tv_utpm_boot(v);
 }
 
+/* Power-off, triple fault or a reset request (libvmx/guest_reset.c): nothing
+ * secret may stay in DRAM for whatever boots next. */
 static void tv_shutdown(struct vcpu *v)
 {
-	(void)v;
-	tv_unregister_all();
+	tv_unregister_all(v);
+	tv_utpm_scrub();
 }
 
 const struct hv_app hv_app = {
@@ -64,6 +69,7 @@ const struct hv_app hv_app = {
     .exception = tv_exception,
     .guest_may_take_nmi = tv_may_take_nmi,
     .preemption_timer = tv_timer_expired,
-    .before_entry = tv_platform_before_entry,
+    .before_init = tv_before_init,
+    .before_entry = tv_before_entry,
     .shutdown = tv_shutdown,
 };

@@ -176,13 +176,15 @@ static void enter_pal(struct vcpu *v, struct tv_pal *pal, uint64_t ret_rip, uint
 	pal->calls++;
 }
 
-/* Leaves the PAL on this CPU with `status`; always restores the caller. */
-static void exit_pal(struct vcpu *v, int64_t status)
+/*
+ * The OS's view back on this CPU: the caller's x87/SSE/AVX state (which
+ * replaces the PAL's), its CR3, EPTP, exception bitmap, pin-based controls
+ * (the PAL's timer off) and RFLAGS. Whatever the PAL's exit left to deliver
+ * belongs to the PAL, not the OS: dropped. General registers are the caller's
+ * business (exit_pal, tv_call_drop).
+ */
+static void restore_os_view(struct vcpu *v, struct tv_call *c)
 {
-	struct tv_call *c = &calls[v->cpu];
-	struct tv_pal *pal = c->pal;
-	uint64_t pal_rax = v->gpr[GPR_RAX];
-
 	/* First, so that no path out leaves the PAL's x87/SSE/AVX registers behind. */
 	tv_fpu_exit_pal(v->cpu);
 	vmcs_writenat(VMCS_GUEST_CR3, c->cr3);
@@ -193,10 +195,19 @@ static void exit_pal(struct vcpu *v, int64_t status)
 	vmcs_write32(VMCS_GUEST_INTERRUPTIBILITY,
 	             vmcs_read32(VMCS_GUEST_INTERRUPTIBILITY) &
 	                 ~(INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOV_SS));
-	memcpy(v->gpr, c->gpr, sizeof(v->gpr));
-	/* Whatever the PAL's exit left to deliver belongs to the PAL, not the caller. */
 	v->ev.reinject = false;
 	v->ev.exception = false;
+}
+
+/* Leaves the PAL on this CPU with `status`; always restores the caller. */
+static void exit_pal(struct vcpu *v, int64_t status)
+{
+	struct tv_call *c = &calls[v->cpu];
+	struct tv_pal *pal = c->pal;
+	uint64_t pal_rax = v->gpr[GPR_RAX];
+
+	restore_os_view(v, c);
+	memcpy(v->gpr, c->gpr, sizeof(v->gpr));
 
 	if (status == TV_OK && c->out_count) {
 		uint64_t out[TV_MAX_WORDS];
@@ -219,6 +230,24 @@ static void exit_pal(struct vcpu *v, int64_t status)
 	c->pal = NULL;
 	/* NMIs held while the PAL ran are delivered on this entry (DESIGN.md 3). */
 	vmx_event_app_unblocked(v);
+}
+
+void tv_call_end(struct vcpu *v, int64_t status)
+{
+	exit_pal(v, status);
+}
+
+struct tv_pal *tv_call_drop(struct vcpu *v)
+{
+	struct tv_call *c = &calls[v->cpu];
+	struct tv_pal *pal = c->pal;
+
+	restore_os_view(v, c);
+	/* Neither the PAL's registers nor the caller's: nobody is resumed. */
+	memset(v->gpr, 0, sizeof(v->gpr));
+	c->pal = NULL;
+	vmx_event_app_unblocked(v);
+	return pal;
 }
 
 /* The caller's side of an entry: return address, arguments, checks. */
@@ -313,6 +342,19 @@ bool tv_exception(struct vcpu *v, uint8_t vector, uint32_t error_code)
 
 	if (!c->pal)
 		return false;
+	if (vector == X86_VEC_MC) {
+		/*
+		 * A machine check is the platform's, not the PAL's (SDM Vol. 3B
+		 * 15.10: the OS's #MC handler reads the banks and decides). The call
+		 * ends as a PAL fault, then the #MC is delivered to the OS, in its
+		 * own view, at the caller's return address. The PAL stays READY:
+		 * scrubbing its pages from root could consume poisoned memory and
+		 * take the #MC in the hypervisor; its owner decides (README.md).
+		 */
+		exit_pal(v, TV_ERR_PAL_FAULT);
+		vmx_queue_exception(v, X86_VEC_MC, false, 0);
+		return true;
+	}
 	bool sentinel = vector == X86_VEC_PF && v->exit.qualification == TV_PAL_SENTINEL &&
 	                vmcs_readnat(VMCS_GUEST_RIP) == TV_PAL_SENTINEL;
 	exit_pal(v, sentinel ? TV_OK : TV_ERR_PAL_FAULT);

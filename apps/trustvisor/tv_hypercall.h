@@ -45,6 +45,19 @@
  */
 #define TV_HC_QUOTE_KEY   0x54560016u
 #define TV_QUOTE_KEY_SIZE 65u
+/*
+ * A PAL's identity: the SHA-256 measurement TrustVisor took when it registered
+ * the PAL (its code, entry offset, section layout, in/out words; README.md
+ * "PAL identity" gives the byte format). Every sealed blob is bound to it and
+ * every quote signs it. RBX = output GVA, RCX = capacity (>= 32); inside a PAL
+ * the calling PAL's own identity (into its own writable sections); outside,
+ * for the owner (same CR3), the PAL whose entry point is RDX. Returns 32.
+ * Errors: TV_ERR_INVALID (capacity < 32; in a PAL, a buffer outside it),
+ * TV_ERR_NOT_REGISTERED / TV_ERR_WRONG_PROCESS (no such PAL of this process),
+ * TV_ERR_BUSY (still being registered), and the TV_HC_QUOTE_KEY output errors.
+ */
+#define TV_HC_PAL_IDENTITY 0x54560017u
+#define TV_IDENTITY_SIZE   32u
 
 /* ---- results (RAX) ---- */
 #define TV_OK          0

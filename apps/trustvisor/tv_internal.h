@@ -26,7 +26,8 @@ struct tv_page {
 	unsigned orig_rwx; /* the guest view's permissions before registration */
 };
 
-enum tv_pal_state { TV_PAL_FREE = 0, TV_PAL_SETUP, TV_PAL_READY };
+/* DYING: a teardown (tv_lifecycle.c) owns it: not callable, its CPU leaving it. */
+enum tv_pal_state { TV_PAL_FREE = 0, TV_PAL_SETUP, TV_PAL_READY, TV_PAL_DYING };
 
 struct tv_pal {
 	enum tv_pal_state state;
@@ -63,8 +64,6 @@ int64_t tv_register(struct vcpu *v, uint64_t desc_gva);
 int64_t tv_unregister(struct vcpu *v, uint64_t entry);
 /* The PAL one of whose pages is `gpa_page` (NULL if none). Caller holds tv_lock. */
 struct tv_pal *tv_pal_by_gpa(uint64_t gpa_page);
-/* Scrubs and frees every PAL (shutdown). */
-void tv_unregister_all(void);
 void tv_lock_acquire(void);
 void tv_lock_release(void);
 /* Scrub, give the pages back to the guest, free the tables. tv_lock held. */
@@ -88,12 +87,32 @@ bool tv_exception(struct vcpu *v, uint8_t vector, uint32_t error_code);
 bool tv_timer_expired(struct vcpu *v);
 bool tv_may_take_nmi(struct vcpu *v);
 struct tv_call *tv_call_of(uint32_t cpu);
+/* Ends the PAL call on v's CPU: the OS view back, the caller resumed with
+ * `status` (no outputs unless TV_OK), the PAL's running_on cleared. */
+void tv_call_end(struct vcpu *v, int64_t status);
+/* Takes v's CPU out of its PAL without resuming the caller (INIT): the OS
+ * view back (EPTP, CR3, exception bitmap, pin controls), the caller's x87/SSE
+ * state in place of the PAL's, general registers zeroed, no call on this CPU.
+ * Returns the PAL, still with running_on = this CPU: the caller decides its
+ * fate under tv_lock. */
+struct tv_pal *tv_call_drop(struct vcpu *v);
 /* A vmx_gw_ctx for the guest's current paging mode and CR3 (VMCS). */
 void tv_walk_ctx(struct vmx_gw_ctx *c, uint64_t cr3);
 /* Copies to/from the PAL's own pages; false if outside them (or into code). */
 bool tv_pal_copy(struct tv_pal *pal, uint64_t gva, void *buf, size_t n, bool to_pal);
 /* PAL time budget in preemption-timer ticks (0 = the timer is not used). */
 extern uint32_t tv_pal_timer_ticks;
+
+/* ---- tv_lifecycle.c: teardown, INIT, eviction ---- */
+/* hv_app.before_entry: the platform's (tv_platform_before_entry), then ends
+ * the call of a PAL a teardown marked DYING (this CPU's own VMCS). */
+void tv_before_entry(struct vcpu *v);
+/* hv_app.before_init: an INIT ends the PAL call on this CPU and unregisters
+ * (scrubs) the PAL before the CPU takes the INIT in the OS view. */
+void tv_before_init(struct vcpu *v);
+/* Shutdown, triple fault: every PAL scrubbed and freed, each running one only
+ * after its CPU has left it. `v`: the calling CPU. */
+void tv_unregister_all(struct vcpu *v);
 
 /* ---- tv_fpu.c: x87/SSE/AVX state across a PAL call ---- */
 /* Before a call on `cpu`: TV_OK, TV_ERR_UNSUPPORTED (no XSAVE in root mode, or
@@ -112,7 +131,15 @@ void tv_fpu_restore(const void *area, uint64_t mask);
 /* Per CPU at boot: the BearSSL runtime; on the boot CPU also the hypervisor's keys. */
 void tv_utpm_boot(struct vcpu *v);
 /* A micro-TPM hypercall (RAX): from the PAL running on v's CPU, or
- * TV_HC_QUOTE_KEY from anywhere (the key is public). */
+ * TV_HC_QUOTE_KEY / TV_HC_PAL_IDENTITY from anywhere. */
 int64_t tv_utpm_call(struct vcpu *v, uint32_t fn);
+/* Shutdown or reset: zeroes the sealing and quote keys, the DRBG and every
+ * per-CPU buffer; every later micro-TPM call gets TV_ERR_TPM. */
+void tv_utpm_scrub(void);
+/* Registration, after every CPU dropped the PAL's pages: measures the PAL
+ * (tv_identity.h) from its pages and initialises pal->utpm with the
+ * measurement as identity. TV_OK, or TV_ERR_TPM (no BearSSL runtime on this
+ * CPU: no entropy at boot). */
+int64_t tv_utpm_measure(struct vcpu *v, struct tv_pal *pal);
 
 #endif /* APPS_TRUSTVISOR_TV_INTERNAL_H */

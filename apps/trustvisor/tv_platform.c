@@ -28,6 +28,7 @@
 #include "libvmx/ept.h"
 #include "libvmx/vmx.h"
 #include "libvmx/vmx_caps.h"
+#include "rt/percpu.h"
 
 /* PAL time budget in TSC cycles (about 0.6 s at 3.5 GHz). */
 #define TV_PAL_BUDGET_TSC (1ull << 31)
@@ -78,6 +79,12 @@ void tv_sync_all_cpus(void)
 {
 	__atomic_add_fetch(&generation, 1, __ATOMIC_SEQ_CST);
 	quiesce_run(nothing, NULL);
+}
+
+void tv_relax(void)
+{
+	quiesce_poll(this_cpu_index());
+	hw_pause();
 }
 
 void tv_platform_before_entry(struct vcpu *v)

@@ -17,8 +17,8 @@ struct vcpu;
 
 /* Once per CPU from hv_app.boot (records the guest view, the PAL budget). */
 void tv_platform_boot(struct vcpu *v);
-/* hv_app.before_entry: INVEPT of the guest view if a tv_sync_all_cpus() round
- * happened since this CPU's last entry. */
+/* From hv_app.before_entry (tv_before_entry): INVEPT of the guest view if a tv_sync_all_cpus()
+ * round happened since this CPU's last entry. */
 void tv_platform_before_entry(struct vcpu *v);
 
 /*
@@ -43,6 +43,10 @@ uint64_t tv_guest_eptp(void);
  * Takes no TrustVisor lock; may stop all CPUs (quiesce round).
  */
 void tv_sync_all_cpus(void);
+
+/* One step of a root-mode wait for another CPU: answers a quiesce request
+ * (libquiesce: long root-mode waits poll), then pauses. */
+void tv_relax(void);
 
 /* INVEPT (single context) of `eptp` on this CPU. */
 void tv_invept(uint64_t eptp);

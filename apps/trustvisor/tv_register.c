@@ -5,7 +5,8 @@
  * translates every page with the caller's page tables, then under tv_lock
  * checks it against the other PALs, builds the PAL's private tables, takes the
  * pages out of the guest's EPT view and makes every CPU drop stale
- * translations (tv_sync_all_cpus) before the PAL may be called.
+ * translations (tv_sync_all_cpus), then measures the PAL (its identity,
+ * tv_identity.h) before it may be called.
  *
  * Unregistration scrubs the pages (zeroes them) while the guest still cannot
  * see them, then gives them back. Giving access back needs no all-CPU round: a
@@ -231,7 +232,6 @@ int64_t tv_register(struct vcpu *v, uint64_t desc_gva)
 	*pal = *cand;
 	pal->state = TV_PAL_SETUP; /* owns the slot and its pages; not callable yet */
 	pal->id = next_id++;
-	utpm_pal_init(&pal->utpm);
 	rc = tv_tables_build(pal, (efer & EFER_NXE) != 0, tv_guest_eptp());
 	for (uint32_t j = 0; rc == TV_OK && j < pal->npages; j++) {
 		if (tv_guest_view_set(pal->page[j].gpa, 0) != 0) {
@@ -249,10 +249,25 @@ int64_t tv_register(struct vcpu *v, uint64_t desc_gva)
 	/* Other CPUs may still hold translations of these pages: not callable
 	 * until every CPU has dropped them. */
 	tv_sync_all_cpus();
+	/*
+	 * Measured only now. Before the round another CPU could still write the
+	 * code pages through a translation it cached earlier (EPT translations
+	 * survive the EPT change until INVEPT, SDM Vol. 3C 28.4.3), so a
+	 * measurement taken earlier could differ from the code the PAL runs. The
+	 * PAL is SETUP: nothing else calls, measures or frees it meanwhile.
+	 */
+	rc = tv_utpm_measure(v, pal);
 	tv_lock_acquire();
-	pal->state = TV_PAL_READY;
+	if (rc == TV_OK) {
+		pal->state = TV_PAL_READY;
+	} else {
+		/* Never ran: its pages go back as they were, nothing to scrub. */
+		give_back(pal, pal->npages);
+		tv_tables_free(pal);
+		memset(pal, 0, sizeof(*pal));
+	}
 	tv_lock_release();
-	return TV_OK;
+	return rc;
 }
 
 void tv_pal_destroy(struct tv_pal *pal)
@@ -295,13 +310,4 @@ int64_t tv_unregister(struct vcpu *v, uint64_t entry)
 	tv_lock_release();
 	(void)v;
 	return rc;
-}
-
-void tv_unregister_all(void)
-{
-	tv_lock_acquire();
-	for (uint32_t i = 0; i < TV_MAX_PALS; i++)
-		if (tv_pals[i].state != TV_PAL_FREE)
-			tv_pal_destroy(&tv_pals[i]);
-	tv_lock_release();
 }

@@ -10,8 +10,13 @@
  * others TV_OK; errors are TV_ERR_INVALID (a buffer outside the PAL, a length
  * out of range) or TV_ERR_TPM (the micro-TPM refused, or is not ready).
  * TV_HC_QUOTE_KEY is the exception: the quote key is public, so any caller
- * (ring 3 or 0, in a PAL or not) may read it, and verifiers need it.
+ * (ring 3 or 0, in a PAL or not) may read it, and verifiers need it. So is
+ * TV_HC_PAL_IDENTITY, from the PAL itself or from its owner.
+ *
+ * tv_utpm_measure takes a PAL's identity at registration (tv_identity.h) and
+ * gives it to the PAL's micro-TPM state as its identity register.
  */
+#include "apps/trustvisor/tv_identity.h"
 #include "apps/trustvisor/tv_internal.h"
 #include "apps/trustvisor/tv_platform.h"
 #include "apps/trustvisor/utpm/utpm_entropy.h"
@@ -25,9 +30,12 @@
 #define BUF_SIZE       (UTPM_SEAL_DATA_MAX + UTPM_BLOB_OVERHEAD)
 
 _Static_assert(TV_QUOTE_KEY_SIZE == UTPM_PUBKEY_SIZE, "the ABI's key size is the micro-TPM's");
+_Static_assert(TV_IDENTITY_SIZE == UTPM_DIGEST_SIZE, "an identity is a micro-TPM digest");
 
 static struct utpm_hv hv;
 static bool hv_ready;
+/* BearSSL's runtime (canary block, SSE) is set up on this CPU. */
+static bool runtime_ready[HV_MAX_CPUS];
 static struct spinlock utpm_lock = SPINLOCK_INIT;
 
 struct cpu_scratch {
@@ -64,6 +72,7 @@ void tv_utpm_boot(struct vcpu *v)
 		hv_printf("hv: tv: cpu %u: no entropy for the micro-TPM runtime\n", v->cpu);
 		return;
 	}
+	runtime_ready[v->cpu] = true;
 	/* libvmx took the host state from the registers before this call. */
 	vmcs_writenat(VMCS_HOST_CR0, hw_read_cr0());
 	vmcs_writenat(VMCS_HOST_CR4, hw_read_cr4());
@@ -76,6 +85,16 @@ void tv_utpm_boot(struct vcpu *v)
 	memset(seed, 0, sizeof(seed));
 	hv_printf("hv: tv: micro-TPM %s\n", hv_ready ? "ready" : "unavailable (no entropy)");
 	print_quote_key();
+}
+
+void tv_utpm_scrub(void)
+{
+	spin_lock(&utpm_lock);
+	hv_ready = false;
+	/* Globals: the stores cannot be optimised away. */
+	memset(&hv, 0, sizeof(hv));
+	memset(scratch, 0, sizeof(scratch));
+	spin_unlock(&utpm_lock);
 }
 
 static int64_t status(enum utpm_status s, size_t len)
@@ -171,6 +190,69 @@ static int64_t caller_write(uint64_t gva, const void *src, size_t n)
 	return vmx_gw_write(&c, gva, src, n, acc) == VMX_GW_OK ? TV_OK : TV_ERR_FAULT;
 }
 
+static const void *code_page(void *arg, uint64_t gva)
+{
+	const struct tv_pal *pal = arg;
+	for (uint32_t j = 0; j < pal->npages; j++)
+		if (pal->page[j].gva == gva && pal->page[j].kind == TV_SEC_CODE)
+			return hw_phys_ptr(pal->page[j].hpa);
+	return NULL;
+}
+
+int64_t tv_utpm_measure(struct vcpu *v, struct tv_pal *pal)
+{
+	struct cpu_scratch *b = &scratch[v->cpu];
+	uint8_t id[UTPM_DIGEST_SIZE];
+	bool ok;
+
+	if (!runtime_ready[v->cpu])
+		return TV_ERR_TPM;
+	/* The caller's x87/SSE registers are live: BearSSL's SHA-256 may use them. */
+	tv_fpu_save(b->xsave, XSTATE_X87_SSE);
+	ok = tv_identity_compute(&pal->desc, code_page, pal, id);
+	tv_fpu_restore(b->xsave, XSTATE_X87_SSE);
+	if (!ok || utpm_pal_init(&pal->utpm, id) != UTPM_OK)
+		return TV_ERR_TPM;
+	return TV_OK;
+}
+
+/* TV_HC_PAL_IDENTITY: RBX = output, RCX = capacity, RDX = entry (outside a
+ * PAL); RAX = TV_IDENTITY_SIZE. */
+static int64_t pal_identity(struct tv_pal *pal, uint64_t gva, uint64_t cap, uint64_t entry)
+{
+	uint8_t id[UTPM_DIGEST_SIZE];
+	int64_t r = TV_ERR_NOT_REGISTERED;
+
+	if (cap < sizeof(id))
+		return TV_ERR_INVALID;
+	if (pal) {
+		/* Set before the PAL became callable, never changed: no lock. */
+		utpm_pal_identity(&pal->utpm, id);
+		return tv_pal_copy(pal, gva, id, sizeof(id), true) ? (int64_t)sizeof(id)
+		                                                   : TV_ERR_INVALID;
+	}
+	uint64_t cr3 = vmcs_readnat(VMCS_GUEST_CR3) & 0x000ffffffffff000ull;
+	tv_lock_acquire();
+	for (uint32_t i = 0; i < TV_MAX_PALS; i++) {
+		struct tv_pal *p = &tv_pals[i];
+		if (p->state == TV_PAL_FREE || p->desc.entry != entry)
+			continue;
+		if (p->cr3 != cr3) {
+			r = TV_ERR_WRONG_PROCESS;
+			continue;
+		}
+		/* Being set up: not measured yet. */
+		r = p->state == TV_PAL_READY && utpm_pal_identity(&p->utpm, id) == UTPM_OK
+		        ? TV_OK
+		        : TV_ERR_BUSY;
+		break;
+	}
+	tv_lock_release();
+	if (r == TV_OK)
+		r = caller_write(gva, id, sizeof(id));
+	return r == TV_OK ? (int64_t)sizeof(id) : r;
+}
+
 /* TV_HC_QUOTE_KEY: RBX = output, RCX = capacity; RAX = UTPM_PUBKEY_SIZE. */
 static int64_t quote_key(struct tv_pal *pal, uint64_t gva, uint64_t cap)
 {
@@ -199,6 +281,8 @@ int64_t tv_utpm_call(struct vcpu *v, uint32_t fn)
 
 	if (fn == TV_HC_QUOTE_KEY)
 		return quote_key(pal, a[0], a[1]);
+	if (fn == TV_HC_PAL_IDENTITY)
+		return pal_identity(pal, a[0], a[1], a[2]);
 	if (!pal)
 		return TV_ERR_NOT_IN_PAL;
 	if (!hv_ready)

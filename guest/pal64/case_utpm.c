@@ -13,7 +13,7 @@
 #include "guest/pal64/stage.h"
 #include "guest/pal64/tv64.h"
 
-#define SEALED_SIZE (32 + 88 + 16) /* data + blob header + tag (apps/trustvisor/utpm/utpm.h) */
+#define SEALED_SIZE (32 + 120 + 16) /* data + blob header + tag (apps/trustvisor/utpm/utpm.h) */
 #define SIG_SIZE    64             /* ECDSA P-256 r || s */
 
 struct op_result {

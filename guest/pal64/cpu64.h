@@ -107,6 +107,19 @@ INLINE64 void cpu64_nops(uint64_t n)
 	                     : "rax", "memory");
 }
 
+/* OUT DX, AL. */
+INLINE64 void cpu64_outb(uint16_t port, uint8_t value)
+{
+	__asm__ volatile("outb %0, %1" : : "a"(value), "Nd"(port));
+}
+
+/* Bochs's magic breakpoint (`magic_break: enabled=1`): the debugger stops here.
+ * Elsewhere, a no-op. */
+INLINE64 void cpu64_magic_break(void)
+{
+	__asm__ volatile("xchg %%bx, %%bx" : : : "memory");
+}
+
 INLINE64 void cpu64_pause(void)
 {
 	__asm__ __volatile__("pause" : : : "memory");

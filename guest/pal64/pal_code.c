@@ -71,6 +71,12 @@ uint64_t pal_utpm(const uint64_t *in, uint64_t nin, uint64_t *out, uint64_t nout
 		const volatile uint64_t *sig = (const volatile uint64_t *)d->sig;
 		for (uint32_t i = 0; i < 4; i++)
 			out[i] = sig[i];
+	} else if (op == UTPM_OP_SECRET) {
+		uint64_t x = PAL_SECRET_SEED;
+		for (uint32_t i = 0; i < PAL_SECRET_WORDS; i++) {
+			x = x * 6364136223846793005ull + 1442695040888963407ull;
+			d->secret[i] = x;
+		}
 	}
 	out[4] = rax;
 	out[5] = ticks;

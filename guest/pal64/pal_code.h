@@ -37,8 +37,19 @@ enum utpm_op {
 	UTPM_OP_SEAL,     /* in[1] = PCR selection, in[2..5] = 32 bytes -> the PAL's blob */
 	UTPM_OP_UNSEAL,   /* the PAL's blob -> out[0..3] */
 	UTPM_OP_QUOTE,    /* in[1] = PCR selection, in[2..5] = 32-byte nonce; out = sig[0..31] */
+	UTPM_OP_SECRET,   /* fills the PAL's data page past the blob with pal_secret_word(i) */
 	UTPM_OP_COUNT,
 };
+
+/*
+ * A secret only the PAL ever holds: word i of the sequence x(i+1) = x(i) * A + C
+ * (Knuth's MMIX LCG) from PAL_SECRET_SEED, written by the PAL into its data page
+ * (pal_utpm_data.secret). The caller never has it in its memory; a verifier that
+ * finds PAL_SECRET_WORDS consecutive words of it anywhere in a memory dump found
+ * the PAL's page (tests/boot/test_reset_scrub.py computes the same words).
+ */
+#define PAL_SECRET_SEED  0x7365637265742121ull
+#define PAL_SECRET_WORDS 64u
 
 /* The PAL entry points (in the code page). */
 uint64_t pal_adder(const uint64_t *in, uint64_t nin, uint64_t *out, uint64_t nout);
@@ -50,11 +61,16 @@ struct pal_utpm_data {
 	uint64_t blob_len; /* of the last seal */
 	uint8_t blob[512] __attribute__((aligned(8)));
 	uint8_t sig[128] __attribute__((aligned(8)));
+	uint64_t secret[PAL_SECRET_WORDS];
 };
 
 /* Pages (pal_pages.c), each a whole number of pages. */
 extern uint8_t pal_params_page[PAGE_SIZE];
 extern uint8_t pal_stack_pages[2 * PAGE_SIZE];
+/* Extra code pages (zero) that make the null PAL a 64-page PAL, 61 of them
+ * code: the worst case of registration's measurement (pal_bench). */
+#define PAL_BIG_CODE_PAGES 60u
+extern uint8_t pal_big_code[PAL_BIG_CODE_PAGES * PAGE_SIZE];
 extern union pal_data_page {
 	struct pal_utpm_data utpm;
 	uint8_t bytes[PAGE_SIZE];

@@ -174,6 +174,8 @@ uint32_t stage_main(struct pal64_shared *sh)
 		return case64_pal_bench();
 	case PAL64_CASE_NMI:
 		return case64_pal_nmi();
+	case PAL64_CASE_RESET:
+		return case64_pal_reset();
 	case PAL64_CASE_SWEEP:
 		return case64_sweep();
 	default:

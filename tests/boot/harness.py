@@ -114,13 +114,15 @@ def _log_path():
 
 
 def run(app, disk_path, emulator="bochs", cpus=2, mem=256, timeout=600, allow_no_vmx=False,
-        strict_msrs=False):
+        strict_msrs=False, debugger_script=None):
     """Boot app ('bare', an app name, a label or an .iso path) on disk_path; return a Result.
 
     The Result has .status (poweroff/panic/timeout/error), .serial (text), .seconds,
     .ticks (Bochs instruction ticks, None on QEMU), .code (port 0xf4 value or None),
     .log (serial log path). strict_msrs: Bochs raises #GP on MSRs it does not
     implement, as hardware would (Bochs's default reads them as 0; Linux needs that).
+    debugger_script: Bochs debugger commands for its stops (tools/bochs.py); the
+    run then ends "scripted" and .emulator_output has what the debugger printed.
     """
     if app == "bare":
         name, iso = "bare", None
@@ -131,10 +133,16 @@ def run(app, disk_path, emulator="bochs", cpus=2, mem=256, timeout=600, allow_no
     log = _log_path()
     res = runlib.run_image(name, iso, disk_path, emulator=emulator, cpus=cpus, mem=mem,
                            timeout=timeout, log=log, quiet=True, allow_no_vmx=allow_no_vmx,
-                           strict_msrs=strict_msrs)
+                           strict_msrs=strict_msrs, debugger_script=debugger_script)
     res.log = log
     print("  %s  [%s]" % (res.summary(), os.path.relpath(log, ROOT)), flush=True)
     return res
+
+
+def bochs_xp(res):
+    """{physical address: byte} of every `xp /Nbx` the run's debugger script printed."""
+    from tools import bochs
+    return bochs.parse_xp_bytes(res.emulator_output)
 
 
 def tail(res, lines=TAIL_LINES):

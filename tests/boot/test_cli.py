@@ -196,6 +196,12 @@ def test_run_bare_bochs_timeout_is_exit_4():
     assert ": timeout after " in _summary(r), r.stdout
 
 
+def test_run_bare_bochs_acpi_power_off_is_a_power_off():
+    r = run_logged("bare", "--disk", tiny_disk(4), "--cpus", "1", "--timeout", "120")
+    _expect(r, 0, "tiny: hello from the tiny kernel")
+    assert ": poweroff after " in _summary(r), r.stdout
+
+
 def test_run_bare_bochs_triple_fault_is_an_error():
     r = run_logged("bare", "--disk", tiny_disk(3), "--cpus", "1", "--timeout", "120")
     _expect(r, 5, "tiny: hello", "the machine reset at tick", "3rd (13) exception")

@@ -17,7 +17,8 @@ import harness
 
 CASES = ["smp", "pal_add", "pal_errors", "pal_utpm", "pal_bench", "pal_nmi"]
 PAL_CASES = CASES[1:]
-BENCH_NAMES = ["pal_register", "pal_null_call", "pal_unregister", "utpm_pcr_read",
+BENCH_NAMES = ["pal_register", "pal_null_call", "pal_unregister", "pal_register_64p",
+               "pal_unregister_64p", "utpm_pcr_read",
                "utpm_extend", "utpm_seal", "utpm_unseal", "utpm_quote", "utpm_get_random"]
 _RESULT = re.compile(r"^TESTGUEST: (PASS|FAIL|SKIP) ([a-z0-9_]+)(?:: (.*))?$", re.M)
 _BENCH = re.compile(r"^BENCH: ([a-z0-9_]+) ticks=(\d+) exits=(\d+) quiesce=(\d+) cpus=(\d+)$",

@@ -2,9 +2,15 @@
  * pal_tpm SCENARIO ...: the micro-TPM through real hypercalls, from a PAL.
  *
  *   seal SECRETHEX [SEL]  seal to the PCRs in SEL (hex, default 07), unseal, a
- *                         flipped byte and an extended PCR make unseal fail
+ *                         flipped byte and an extended PCR make unseal fail;
+ *                         then PAL identity: a blob sealed by this PAL (A),
+ *                         to no PCR and to all 8, is refused to PAL B (other
+ *                         code, same layout) and opens in A registered again
  *   quote NONCEHEX [SEL]  extend PCR 1 with the PAL's fixed measurement, quote
- *                         SEL (default 03, at most 4 PCRs) with the nonce
+ *                         SEL (default 03, at most 4 PCRs) with the nonce;
+ *                         prints the PAL's identity (TV_HC_PAL_IDENTITY from
+ *                         inside the PAL and from its owner), which the quote
+ *                         signs
  *   random N              N random bytes (1..232) twice: different, not all zero
  *   outside               micro-TPM hypercalls outside a PAL: TV_ERR_NOT_IN_PAL
  *
@@ -18,8 +24,16 @@
  * in[3..31] = payload (IN_BYTES); out[0] = the hypercall's RAX, out[1..31] =
  * its output (OUT_BYTES). The PAL hands these parameter-section addresses to
  * the hypercalls directly (they are PAL memory), so it copies nothing. A
- * sealed blob (secret + 104 bytes) travels out and back in whole, hence a
- * secret of at most IN_BYTES - 104 = 128 bytes.
+ * sealed blob (secret + 136 bytes) travels out and back in whole, hence a
+ * secret of at most IN_BYTES - 136 = 96 bytes.
+ *
+ * Two PALs over the same params and stack pages: A (pal_entry, section
+ * pal_code) and B (pal_entry_b, pal_code_b, the next page), the same function
+ * over another measurement constant, so their code differs in its bytes (and
+ * the code page's place relative to the others), and so does their identity.
+ * A verifier computes A's identity from this ELF:
+ *   pal_identity pal_tpm in=32 out=32 entry=pal_entry code=pal_entry:4096 \
+ *       params=pal_params:4096 stack=pal_stack:16384
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -31,19 +45,28 @@
 
 #include "apps/trustvisor/guest/tv_guest.h"
 
-#define PAGE        4096
-#define IN_BYTES    (8 * (TV_MAX_WORDS - 3))
-#define OUT_BYTES   (8 * (TV_MAX_WORDS - 1))
-#define DIGEST      32
-#define SIG         64
-#define BLOB_EXTRA  104 /* utpm: 88-byte header + 16-byte tag */
-#define MAX_QUOTED  4   /* sig + PCR 1 before + 4 PCRs fit OUT_BYTES */
-#define MEASURED    1   /* the PCR the quote operation extends */
-#define SECRET_MAX  (IN_BYTES - BLOB_EXTRA)
-#define NONCE_MAX   64
-#define PAL_SECTION __attribute__((section("pal_code"), aligned(PAGE), used, noinline))
+#define PAGE           4096
+#define IN_BYTES       (8 * (TV_MAX_WORDS - 3))
+#define OUT_BYTES      (8 * (TV_MAX_WORDS - 1))
+#define DIGEST         32
+#define SIG            64
+#define BLOB_EXTRA     136 /* utpm: 120-byte header + 16-byte tag */
+#define MAX_QUOTED     4   /* sig + PCR 1 before + 4 PCRs fit OUT_BYTES */
+#define MEASURED       1   /* the PCR the quote operation extends */
+#define SECRET_MAX     (IN_BYTES - BLOB_EXTRA)
+#define NONCE_MAX      64
+#define PAL_SECTION(s) __attribute__((section(s), aligned(PAGE), used, noinline))
 
-enum op { OP_SEAL = 1, OP_UNSEAL, OP_EXTEND, OP_PCR_READ, OP_QUOTE, OP_RANDOM, OP_QUOTE_KEY };
+enum op {
+	OP_SEAL = 1,
+	OP_UNSEAL,
+	OP_EXTEND,
+	OP_PCR_READ,
+	OP_QUOTE,
+	OP_RANDOM,
+	OP_QUOTE_KEY,
+	OP_IDENTITY
+};
 
 /*
  * The PAL's fixed measurement, in its code section (readable by the PAL and
@@ -51,17 +74,22 @@ enum op { OP_SEAL = 1, OP_UNSEAL, OP_EXTEND, OP_PCR_READ, OP_QUOTE, OP_RANDOM, O
  * registration). Subsection 1 puts it after the PAL's code, then pads the
  * section to a whole page.
  */
-extern const uint8_t pal_measurement[DIGEST];
+extern const uint8_t pal_measurement[DIGEST], pal_measurement_b[DIGEST];
 __asm__(".pushsection pal_code,\"ax\",@progbits\n\t.subsection 1\n"
         "pal_measurement:\n\t.ascii \"pal_tpm: PCR 1 quote measurement\"\n"
+        "\t.balign 4096\n\t.popsection");
+__asm__(".pushsection pal_code_b,\"ax\",@progbits\n\t.subsection 1\n"
+        "pal_measurement_b:\n\t.ascii \"pal_tpm: PAL B's own measurement\"\n"
         "\t.balign 4096\n\t.popsection");
 
 /*
  * The PAL: alone in its page-aligned section; it may touch only its own
- * sections and call nothing (tv_vmcall_inline is inlined; no switch, so no
- * jump table in .rodata). Returns 0, or -1 for a malformed request.
+ * sections and call nothing (tv_vmcall_inline and this body are inlined; no
+ * switch, so no jump table in .rodata). Returns 0, or -1 for a malformed
+ * request.
  */
-PAL_SECTION long pal_entry(uint64_t *in, uint64_t nin, uint64_t *out, uint64_t nout)
+static inline __attribute__((always_inline)) long
+pal_body(uint64_t *in, uint64_t nin, uint64_t *out, uint64_t nout, const uint8_t *measurement)
 {
 	uint64_t payload = (uint64_t)(uintptr_t)&in[3], res = (uint64_t)(uintptr_t)&out[1];
 	int64_t r;
@@ -81,6 +109,8 @@ PAL_SECTION long pal_entry(uint64_t *in, uint64_t nin, uint64_t *out, uint64_t n
 		r = tv_vmcall_inline(TV_HC_GET_RANDOM, res, len, 0, 0, 0);
 	} else if (op == OP_QUOTE_KEY) {
 		r = tv_vmcall_inline(TV_HC_QUOTE_KEY, res, OUT_BYTES, 0, 0, 0);
+	} else if (op == OP_IDENTITY) {
+		r = tv_vmcall_inline(TV_HC_PAL_IDENTITY, res, OUT_BYTES, 0, 0, 0);
 	} else if (op == OP_QUOTE) {
 		/* out: signature | PCR 1 before the extend | the selected PCRs. */
 		unsigned n = 0;
@@ -92,7 +122,7 @@ PAL_SECTION long pal_entry(uint64_t *in, uint64_t nin, uint64_t *out, uint64_t n
 		r = tv_vmcall_inline(TV_HC_PCR_READ, MEASURED, p, 0, 0, 0);
 		if (r == TV_OK)
 			r = tv_vmcall_inline(TV_HC_EXTEND, MEASURED,
-			                     (uint64_t)(uintptr_t)pal_measurement, 0, 0, 0);
+			                     (uint64_t)(uintptr_t)measurement, 0, 0, 0);
 		for (unsigned i = 0; i < 8 && r == TV_OK; i++) {
 			if ((arg >> i) & 1) {
 				p += DIGEST;
@@ -107,12 +137,29 @@ PAL_SECTION long pal_entry(uint64_t *in, uint64_t nin, uint64_t *out, uint64_t n
 	out[0] = (uint64_t)r;
 	return 0;
 }
+
+/* PAL A, the one every scenario uses. */
+PAL_SECTION("pal_code") long pal_entry(uint64_t *in, uint64_t nin, uint64_t *out, uint64_t nout)
+{
+	return pal_body(in, nin, out, nout, pal_measurement);
+}
 __asm__(".pushsection pal_code,\"ax\",@progbits\n\t.subsection 1\n\t.balign 4096\n\t.popsection");
+
+/* PAL B: the same layout, other code (the OS's PAL, in the seal scenario). */
+PAL_SECTION("pal_code_b")
+long pal_entry_b(uint64_t *in, uint64_t nin, uint64_t *out, uint64_t nout)
+{
+	return pal_body(in, nin, out, nout, pal_measurement_b);
+}
+__asm__(".pushsection pal_code_b,\"ax\",@progbits\n\t.subsection 1\n\t.balign 4096\n"
+        "\t.popsection");
 
 static uint8_t pal_params[PAGE] __attribute__((aligned(PAGE)));
 static uint8_t pal_stack[4 * PAGE] __attribute__((aligned(PAGE)));
 static bool failed;
 static const char *scenario;
+/* The registered PAL pal_op calls: pal_entry (A) or pal_entry_b (B). */
+static const void *cur_entry;
 /* pal_measurement, read before registration: afterwards any access by the
  * program to the PAL's code page would scrub and unregister the PAL. */
 static uint8_t measurement[DIGEST];
@@ -148,19 +195,22 @@ static long parse_hex(const char *s, uint8_t *out, size_t cap)
 	return (long)(n / 2);
 }
 
-static int64_t pal_register(void)
+/* Registers the PAL at entry (pal_entry or pal_entry_b: the code page starts
+ * there) over the same params and stack pages; pal_op calls it from now on. */
+static int64_t pal_register(const void *entry)
 {
 	struct tv_pal_desc d;
 	memset(&d, 0, sizeof(d));
 	d.version = TV_DESC_VERSION;
 	d.nsections = 3;
-	d.entry = (uint64_t)(uintptr_t)pal_entry;
+	d.entry = (uint64_t)(uintptr_t)entry;
 	d.in_words = TV_MAX_WORDS;
 	d.out_words = TV_MAX_WORDS;
-	d.sec[0] = (struct tv_section){(uint64_t)(uintptr_t)pal_entry, PAGE, TV_SEC_CODE, 0};
+	d.sec[0] = (struct tv_section){(uint64_t)(uintptr_t)entry, PAGE, TV_SEC_CODE, 0};
 	d.sec[1] = (struct tv_section){(uint64_t)(uintptr_t)pal_params, PAGE, TV_SEC_PARAMS, 0};
 	d.sec[2] =
 	    (struct tv_section){(uint64_t)(uintptr_t)pal_stack, sizeof(pal_stack), TV_SEC_STACK, 0};
+	cur_entry = entry;
 	return tv_register(&d);
 }
 
@@ -183,14 +233,14 @@ static int64_t pal_op(enum op op, uint64_t arg, const void *payload, size_t len,
 	if (payload)
 		memcpy(&in[3], payload, len);
 	uint32_t nin = payload ? (uint32_t)(3 + (len + 7) / 8) : 3;
-	int64_t s = tv_call((const void *)pal_entry, in, nin, out, TV_MAX_WORDS, &pal_ret);
+	int64_t s = tv_call(cur_entry, in, nin, out, TV_MAX_WORDS, &pal_ret);
 	if (s != TV_OK || pal_ret != 0) {
 		printf("PALTPM: PAL call (op %d) failed: %s, PAL returned %lld\n", (int)op,
 		       tv_strerror(s), (long long)pal_ret);
 		printf("PALTPM: %s FAIL\n", scenario);
 		/* Hand the pages back now rather than leave the PAL to be scrubbed
 		 * when the kernel reuses them after exit. */
-		tv_unregister((const void *)pal_entry);
+		tv_unregister(cur_entry);
 		exit(1);
 	}
 	if (res_len)
@@ -208,7 +258,7 @@ static void seal(const uint8_t *secret, size_t n, uint8_t sel)
 	print_hex("secret", secret, n);
 	print_hex("blob", blob, r > 0 && (size_t)r <= sizeof(blob) ? (size_t)r : 0);
 	printf("\n");
-	check(r == (int64_t)blen, "seal returns secret length + 104");
+	check(r == (int64_t)blen, "seal returns secret length + 136");
 	r = pal_op(OP_UNSEAL, 0, blob, blen, back, sizeof(back));
 	check(r == (int64_t)n && memcmp(back, secret, n) == 0, "unseal gives the secret back");
 
@@ -249,6 +299,79 @@ static void seal(const uint8_t *secret, size_t n, uint8_t sel)
 	      "seal and unseal under the new PCR value");
 }
 
+/*
+ * The registered PAL's identity, asked from inside it (TV_HC_PAL_IDENTITY) and
+ * by its owner (by entry point): both must agree. Printed as
+ * "PALTPM: identity NAME pal=HEX" for the verifier, who computes it from this
+ * ELF on its own.
+ */
+static void identity(const char *name, uint8_t id[DIGEST])
+{
+	uint8_t in_pal[OUT_BYTES], outside[DIGEST];
+
+	memset(outside, 0, sizeof(outside)); /* a present, written page */
+	int64_t r = pal_op(OP_IDENTITY, 0, NULL, 0, in_pal, sizeof(in_pal));
+	int64_t o = tv_pal_identity(cur_entry, outside);
+	printf("PALTPM: identity %s", name);
+	print_hex("pal", outside, DIGEST);
+	printf("\n");
+	check(r == DIGEST && o == DIGEST && memcmp(in_pal, outside, DIGEST) == 0,
+	      "identity from inside the PAL and from its owner agree");
+	memcpy(id, outside, DIGEST);
+}
+
+/* Unregisters the current PAL and registers the one at entry. */
+static bool switch_pal(const void *entry, const char *what)
+{
+	int64_t u = tv_unregister(cur_entry), r = pal_register(entry);
+	if (u != TV_OK || r != TV_OK)
+		printf("PALTPM: %s: unregister %s, register %s\n", what, tv_strerror(u),
+		       tv_strerror(r));
+	check(u == TV_OK && r == TV_OK, what);
+	return u == TV_OK && r == TV_OK;
+}
+
+/*
+ * PAL identity, as the OS would attack it: PAL A (freshly registered, PCRs
+ * zero) seals to no PCR and to all 8; the OS registers PAL B (other code, the
+ * same params and stack pages, PCRs zero too) and hands it the blobs: refused. A
+ * registered again has the same identity and opens them.
+ */
+static void other_pal(const uint8_t *secret, size_t n)
+{
+	static const uint8_t sels[] = {0x00, 0xff};
+	uint8_t blob[2][IN_BYTES], back[OUT_BYTES], id_a[DIGEST], id_b[DIGEST], again[DIGEST];
+	size_t blen = n + BLOB_EXTRA;
+
+	if (!switch_pal((const void *)pal_entry, "register PAL A afresh"))
+		return;
+	identity("A", id_a);
+	for (size_t k = 0; k < 2; k++)
+		check(pal_op(OP_SEAL, sels[k], secret, n, blob[k], sizeof(blob[k])) ==
+		          (int64_t)blen,
+		      "PAL A seals");
+	if (!switch_pal((const void *)pal_entry_b, "register PAL B (other code)"))
+		return;
+	identity("B", id_b);
+	check(memcmp(id_a, id_b, DIGEST) != 0, "PAL B's identity is not PAL A's");
+	for (size_t k = 0; k < 2; k++) {
+		int64_t r = pal_op(OP_UNSEAL, 0, blob[k], blen, back, sizeof(back));
+		printf("PALTPM: PAL B unseal of PAL A's blob sel=%02x -> %s\n", sels[k],
+		       tv_strerror(r));
+		check(r == TV_ERR_TPM, "PAL B cannot unseal PAL A's blob");
+	}
+	if (!switch_pal((const void *)pal_entry, "register PAL A again"))
+		return;
+	identity("A-again", again);
+	check(memcmp(again, id_a, DIGEST) == 0, "PAL A registered again has the same identity");
+	for (size_t k = 0; k < 2; k++) {
+		int64_t r = pal_op(OP_UNSEAL, 0, blob[k], blen, back, sizeof(back));
+		printf("PALTPM: PAL A again unseal sel=%02x -> %lld\n", sels[k], (long long)r);
+		check(r == (int64_t)n && memcmp(back, secret, n) == 0,
+		      "PAL A registered again unseals its blob");
+	}
+}
+
 static void quote(const uint8_t *nonce, size_t n, uint8_t sel)
 {
 	uint8_t key[TV_QUOTE_KEY_SIZE], pal_key[OUT_BYTES], res[OUT_BYTES], zero[DIGEST];
@@ -266,6 +389,8 @@ static void quote(const uint8_t *nonce, size_t n, uint8_t sel)
 	check(k == TV_QUOTE_KEY_SIZE && memcmp(pal_key, key, sizeof(key)) == 0,
 	      "the same key from inside the PAL");
 
+	uint8_t id[DIGEST];
+	identity("A", id);
 	int64_t r = pal_op(OP_QUOTE, sel, nonce, n, res, sizeof(res));
 	check(r == SIG, "quote returns a 64-byte signature");
 	memset(zero, 0, sizeof(zero));
@@ -379,19 +504,20 @@ int main(int argc, char **argv)
 		outside();
 	} else {
 		/* One registration for the whole scenario: PCRs persist between calls. */
-		int64_t r = pal_register();
+		int64_t r = pal_register((const void *)pal_entry);
 		if (r != TV_OK) {
 			printf("PALTPM: register failed: %s\n", tv_strerror(r));
 			printf("PALTPM: %s FAIL\n", what);
 			return 1;
 		}
-		if (is_seal)
+		if (is_seal) {
 			seal(arg, (size_t)n, (uint8_t)sel);
-		else if (is_quote)
+			other_pal(arg, (size_t)n);
+		} else if (is_quote)
 			quote(arg, (size_t)n, (uint8_t)sel);
 		else
 			random_bytes((size_t)n);
-		r = tv_unregister((const void *)pal_entry);
+		r = tv_unregister(cur_entry);
 		check(r == TV_OK, "unregister");
 	}
 	printf("PALTPM: %s %s\n", what, failed ? "FAIL" : "PASS");

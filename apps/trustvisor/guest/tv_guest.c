@@ -22,6 +22,12 @@ int64_t tv_quote_key(uint8_t out[TV_QUOTE_KEY_SIZE])
 	return tv_vmcall(TV_HC_QUOTE_KEY, (uint64_t)(uintptr_t)out, TV_QUOTE_KEY_SIZE, 0, 0, 0);
 }
 
+int64_t tv_pal_identity(const void *entry, uint8_t out[TV_IDENTITY_SIZE])
+{
+	return tv_vmcall(TV_HC_PAL_IDENTITY, (uint64_t)(uintptr_t)out, TV_IDENTITY_SIZE,
+	                 (uint64_t)(uintptr_t)entry, 0, 0);
+}
+
 int64_t tv_register(const struct tv_pal_desc *desc)
 {
 	return tv_vmcall(TV_HC_REGISTER, (uint64_t)(uintptr_t)desc, 0, 0, 0, 0);

@@ -35,6 +35,10 @@ tv_vmcall_inline(uint32_t fn, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4
  * (TV_ERR_FAULT otherwise). */
 int64_t tv_quote_key(uint8_t out[TV_QUOTE_KEY_SIZE]);
 
+/* TV_HC_PAL_IDENTITY for the owner: the identity of this process's PAL at
+ * `entry` into out (a present, written page); TV_IDENTITY_SIZE or TV_ERR_*. */
+int64_t tv_pal_identity(const void *entry, uint8_t out[TV_IDENTITY_SIZE]);
+
 int64_t tv_register(const struct tv_pal_desc *desc);
 int64_t tv_unregister(const void *entry);
 

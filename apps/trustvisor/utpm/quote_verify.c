@@ -1,10 +1,13 @@
 /*
  * quote_verify: checks a micro-TPM quote outside the hypervisor.
  *
- *   quote_verify [-f FILE] pubkey=HEX nonce=HEX sig=HEX [pcrN=HEX ...]
+ *   quote_verify [-f FILE] pubkey=HEX pal=HEX nonce=HEX sig=HEX [pcrN=HEX ...]
  *
- * pubkey: the 65-byte uncompressed P-256 point from utpm_get_pubkey; nonce: the
- * challenge; sig: the 64-byte raw signature (r | s); pcrN (N = 0..7): the value
+ * pubkey: the 65-byte uncompressed P-256 point from utpm_get_pubkey; pal: the
+ * 32-byte identity of the PAL the verifier expects (TrustVisor's measurement
+ * of it, apps/trustvisor/README.md "PAL identity"; //apps/trustvisor:pal_identity
+ * computes it from the PAL's ELF): a quote made by any other PAL fails; nonce:
+ * the challenge; sig: the 64-byte raw signature (r | s); pcrN (N = 0..7): the value
  * of each quoted PCR, which also gives the selection. FILE holds the same
  * name=HEX words, separated by blanks or newlines ('#' starts a comment); words
  * on the command line come after the file's and override them.
@@ -28,19 +31,21 @@
 
 struct quote_input {
 	uint8_t pubkey[UTPM_PUBKEY_SIZE];
+	uint8_t identity[UTPM_DIGEST_SIZE];
 	uint8_t nonce[UTPM_NONCE_MAX];
 	size_t nonce_len;
 	uint8_t sig[UTPM_SIG_SIZE];
 	uint8_t pcr[UTPM_PCR_COUNT][UTPM_DIGEST_SIZE];
 	uint8_t select;
-	bool have_pubkey, have_nonce, have_sig;
+	bool have_pubkey, have_identity, have_nonce, have_sig;
 };
 
 static void usage(void)
 {
-	fprintf(stderr,
-	        "usage: quote_verify [-f FILE] pubkey=HEX nonce=HEX sig=HEX [pcrN=HEX ...]\n"
-	        "exit 0 if the quote is valid, 1 if not (reason printed), 2 on bad input\n");
+	fprintf(
+	    stderr,
+	    "usage: quote_verify [-f FILE] pubkey=HEX pal=HEX nonce=HEX sig=HEX [pcrN=HEX ...]\n"
+	    "exit 0 if the quote is valid, 1 if not (reason printed), 2 on bad input\n");
 }
 
 static int hex_digit(char c)
@@ -100,6 +105,10 @@ static bool take_word(struct quote_input *q, const char *word)
 		q->have_pubkey = decode_exact("pubkey", hex, q->pubkey, UTPM_PUBKEY_SIZE);
 		return q->have_pubkey;
 	}
+	if (nlen == 3 && strncmp(word, "pal", 3) == 0) {
+		q->have_identity = decode_exact("pal", hex, q->identity, UTPM_DIGEST_SIZE);
+		return q->have_identity;
+	}
 	if (nlen == 3 && strncmp(word, "sig", 3) == 0) {
 		q->have_sig = decode_exact("sig", hex, q->sig, UTPM_SIG_SIZE);
 		return q->have_sig;
@@ -125,7 +134,8 @@ static bool take_word(struct quote_input *q, const char *word)
 		q->select |= (uint8_t)(1u << i);
 		return true;
 	}
-	fprintf(stderr, "quote_verify: unknown name in \"%s\" (pubkey, nonce, sig, pcr0..pcr%d)\n",
+	fprintf(stderr,
+	        "quote_verify: unknown name in \"%s\" (pubkey, pal, nonce, sig, pcr0..pcr%d)\n",
 	        word, UTPM_PCR_COUNT - 1);
 	return false;
 }
@@ -207,16 +217,19 @@ int main(int argc, char **argv)
 			return EXIT_USAGE;
 		}
 	}
-	if (!q.have_pubkey || !q.have_nonce || !q.have_sig) {
-		fprintf(stderr, "quote_verify: missing%s%s%s\n", q.have_pubkey ? "" : " pubkey",
-		        q.have_nonce ? "" : " nonce", q.have_sig ? "" : " sig");
+	if (!q.have_pubkey || !q.have_identity || !q.have_nonce || !q.have_sig) {
+		fprintf(stderr, "quote_verify: missing%s%s%s%s\n", q.have_pubkey ? "" : " pubkey",
+		        q.have_identity ? "" : " pal", q.have_nonce ? "" : " nonce",
+		        q.have_sig ? "" : " sig");
 		usage();
 		return EXIT_USAGE;
 	}
 
 	utpm_composite_digest(q.select, q.pcr, composite);
-	utpm_quote_hash(composite, q.nonce, q.nonce_len, hash);
-	printf("selection 0x%02x, composite ", q.select);
+	utpm_quote_hash(q.identity, composite, q.nonce, q.nonce_len, hash);
+	printf("pal ");
+	print_hex(stdout, q.identity, sizeof(q.identity));
+	printf(", selection 0x%02x, composite ", q.select);
 	print_hex(stdout, composite, sizeof(composite));
 	printf("\n");
 
@@ -233,8 +246,8 @@ int main(int argc, char **argv)
 	if (br_ecdsa_i31_vrfy_raw(&br_ec_p256_m31, hash, sizeof(hash), &pk, q.sig, sizeof(q.sig)) !=
 	    1) {
 		fprintf(stderr,
-		        "quote INVALID: the signature does not match this key over these PCR "
-		        "values and nonce\n");
+		        "quote INVALID: the signature does not match this key over this PAL "
+		        "identity, these PCR values and nonce\n");
 		return EXIT_INVALID;
 	}
 	printf("quote valid\n");

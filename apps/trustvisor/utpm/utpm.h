@@ -8,7 +8,9 @@
  *    that draw from the DRBG (utpm_seal, utpm_get_random, utpm_hv_reseed) change
  *    it and must be serialised by the caller; utpm_quote and utpm_unseal only
  *    read it.
- *  - struct utpm_pal: one PAL's PCRs.
+ *  - struct utpm_pal: one PAL's identity and PCRs. The identity is set once by
+ *    utpm_pal_init (TrustVisor: the PAL's measurement at registration) and no
+ *    call changes it; seal binds every blob to it and quote signs it.
  *
  * Every function returns an enum utpm_status; sizes are checked against the
  * limits below before anything is written. On any error no output buffer is
@@ -33,10 +35,10 @@
 #define UTPM_SEAL_DATA_MAX 2048 /* utpm_seal plaintext bytes */
 
 /* Sealed blob: header (the AEAD's authenticated data) | ciphertext | tag.
- * Header: "uTPM" | version 1 | PCR selection | 2 zero bytes | data length (LE32) |
- * composite digest of all PCRs at seal time | composite digest required at
- * unseal | 12-byte nonce. */
-#define UTPM_BLOB_HEADER_SIZE 88
+ * Header: "uTPM" | version 2 | PCR selection | 2 zero bytes | data length (LE32) |
+ * the sealing PAL's identity | composite digest of all PCRs at seal time |
+ * composite digest required at unseal | 12-byte nonce. */
+#define UTPM_BLOB_HEADER_SIZE 120
 #define UTPM_BLOB_TAG_SIZE    16
 #define UTPM_BLOB_OVERHEAD    (UTPM_BLOB_HEADER_SIZE + UTPM_BLOB_TAG_SIZE)
 #define UTPM_BLOB_SIZE(n)     ((size_t)(n) + UTPM_BLOB_OVERHEAD)
@@ -53,6 +55,7 @@ enum utpm_status {
 	UTPM_ERR_PCR_MISMATCH, /* blob is intact but the current PCRs are not the required ones */
 	UTPM_ERR_CRYPTO,       /* BearSSL reported a failure (key generation, signing) */
 	UTPM_ERR_NO_ENTROPY,   /* no RDSEED/RDRAND, or it kept failing */
+	UTPM_ERR_WRONG_PAL,    /* blob is intact but was sealed by a PAL of another identity */
 };
 
 /* A short constant name ("UTPM_ERR_TAMPERED"), "UTPM_?" for unknown values. */
@@ -68,7 +71,8 @@ struct utpm_hv {
 };
 
 struct utpm_pal {
-	uint32_t ready; /* internal */
+	uint32_t ready;                     /* internal */
+	uint8_t identity[UTPM_DIGEST_SIZE]; /* set by utpm_pal_init only */
 	uint8_t pcr[UTPM_PCR_COUNT][UTPM_DIGEST_SIZE];
 };
 
@@ -95,8 +99,11 @@ enum utpm_status utpm_get_pubkey(const struct utpm_hv *hv, uint8_t *out, size_t 
 enum utpm_status utpm_get_random(struct utpm_hv *hv, uint8_t *out, size_t len);
 
 /* ---- PAL state and PCRs ---- */
-/* All PCRs zero. */
-enum utpm_status utpm_pal_init(struct utpm_pal *pal);
+/* All PCRs zero, the identity register = identity (the PAL's measurement). No
+ * other call changes the identity: a PAL cannot take another PAL's. */
+enum utpm_status utpm_pal_init(struct utpm_pal *pal, const uint8_t identity[UTPM_DIGEST_SIZE]);
+/* The identity given to utpm_pal_init. */
+enum utpm_status utpm_pal_identity(const struct utpm_pal *pal, uint8_t out[UTPM_DIGEST_SIZE]);
 enum utpm_status utpm_pcr_read(const struct utpm_pal *pal, uint32_t index,
                                uint8_t out[UTPM_DIGEST_SIZE]);
 /* PCR[index] = SHA-256(PCR[index] || measurement), the measurement a digest. */
@@ -108,14 +115,16 @@ enum utpm_status utpm_policy_current(const struct utpm_pal *pal, uint8_t select,
 
 /* ---- seal / unseal (ChaCha20-Poly1305 under the hypervisor's sealing key) ---- */
 /* out receives UTPM_BLOB_SIZE(in_len) bytes; in_len <= UTPM_SEAL_DATA_MAX. The
- * header records the composite digest of all 8 PCRs now and the one policy
- * requires, both authenticated. in may be NULL when in_len is 0; in and out must
- * not overlap. */
+ * header records the sealing PAL's identity, the composite digest of all 8 PCRs
+ * now and the one policy requires, all authenticated. in may be NULL when in_len is 0; in and out
+ * must not overlap. */
 enum utpm_status utpm_seal(struct utpm_hv *hv, const struct utpm_pal *pal,
                            const struct utpm_pcr_policy *policy, const void *in, size_t in_len,
                            uint8_t *out, size_t cap, size_t *out_len);
-/* Checks format, then authenticity (UTPM_ERR_TAMPERED), then that the PAL's PCRs
- * match the sealed policy (UTPM_ERR_PCR_MISMATCH), then decrypts into out. On
+/* Checks format, then authenticity (UTPM_ERR_TAMPERED), then that this PAL has
+ * the sealer's identity (UTPM_ERR_WRONG_PAL, whatever the selection), then that
+ * the PAL's PCRs match the sealed policy (UTPM_ERR_PCR_MISMATCH), then decrypts
+ * into out. On
  * success, digest_at_seal (may be NULL) receives the sealer's composite digest of
  * all PCRs (select 0xff) so the PAL can tell who sealed. blob and out must not
  * overlap. */
@@ -123,7 +132,7 @@ enum utpm_status utpm_unseal(const struct utpm_hv *hv, const struct utpm_pal *pa
                              const uint8_t *blob, size_t blob_len, uint8_t *out, size_t cap,
                              size_t *out_len, uint8_t digest_at_seal[UTPM_DIGEST_SIZE]);
 
-/* ---- quote (ECDSA P-256 over utpm_quote_hash(composite, nonce)) ---- */
+/* ---- quote (ECDSA P-256 over utpm_quote_hash(identity, composite, nonce)) ---- */
 /* nonce_len in [UTPM_NONCE_MIN, UTPM_NONCE_MAX]. sig receives UTPM_SIG_SIZE bytes; composite (may
  * be NULL) the signed composite digest of the selected PCRs. */
 enum utpm_status utpm_quote(const struct utpm_hv *hv, const struct utpm_pal *pal,

@@ -33,6 +33,8 @@ const char *utpm_status_name(enum utpm_status s)
 		return "UTPM_ERR_CRYPTO";
 	case UTPM_ERR_NO_ENTROPY:
 		return "UTPM_ERR_NO_ENTROPY";
+	case UTPM_ERR_WRONG_PAL:
+		return "UTPM_ERR_WRONG_PAL";
 	}
 	return "UTPM_?";
 }
@@ -140,11 +142,22 @@ enum utpm_status utpm_get_random(struct utpm_hv *hv, uint8_t *out, size_t len)
 	return UTPM_OK;
 }
 
-enum utpm_status utpm_pal_init(struct utpm_pal *pal)
+enum utpm_status utpm_pal_init(struct utpm_pal *pal, const uint8_t identity[UTPM_DIGEST_SIZE])
 {
-	if (pal == NULL)
+	if (pal == NULL || identity == NULL)
 		return UTPM_ERR_NULL;
 	memset(pal, 0, sizeof(*pal));
+	memcpy(pal->identity, identity, UTPM_DIGEST_SIZE);
 	pal->ready = UTPM_PAL_READY;
+	return UTPM_OK;
+}
+
+enum utpm_status utpm_pal_identity(const struct utpm_pal *pal, uint8_t out[UTPM_DIGEST_SIZE])
+{
+	if (pal == NULL || out == NULL)
+		return UTPM_ERR_NULL;
+	if (!utpm_pal_ok(pal))
+		return UTPM_ERR_NOT_READY;
+	memcpy(out, pal->identity, UTPM_DIGEST_SIZE);
 	return UTPM_OK;
 }

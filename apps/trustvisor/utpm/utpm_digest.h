@@ -21,8 +21,12 @@
 void utpm_composite_digest(uint8_t select, const uint8_t value[UTPM_PCR_COUNT][UTPM_DIGEST_SIZE],
                            uint8_t out[UTPM_DIGEST_SIZE]);
 
-/* The hash a quote signs: SHA-256(composite || nonce). */
-void utpm_quote_hash(const uint8_t composite[UTPM_DIGEST_SIZE], const uint8_t *nonce,
+/* The hash a quote signs: SHA-256(identity || composite || nonce), identity
+ * the quoting PAL's 32-byte identity (the TrustVisor measurement taken at its
+ * registration, apps/trustvisor/README.md "PAL identity"). Both digests have a
+ * fixed size, so the byte string parses one way only. */
+void utpm_quote_hash(const uint8_t identity[UTPM_DIGEST_SIZE],
+                     const uint8_t composite[UTPM_DIGEST_SIZE], const uint8_t *nonce,
                      size_t nonce_len, uint8_t out[UTPM_DIGEST_SIZE]);
 
 #endif /* APPS_TRUSTVISOR_UTPM_UTPM_DIGEST_H */

@@ -1,6 +1,8 @@
 /*
  * Quote: an ECDSA P-256 signature with the hypervisor's quote key over
- * utpm_quote_hash(composite digest of the selected PCRs, nonce). BearSSL's
+ * utpm_quote_hash(the PAL's identity, composite digest of the selected PCRs
+ * (which covers the selection), nonce). The identity is always signed, so a
+ * quote says which PAL made it whatever the selection. BearSSL's
  * signer derives the per-signature secret deterministically from the key and
  * the hash (RFC 6979), so quoting needs no randomness and only reads *hv.
  */
@@ -25,7 +27,7 @@ enum utpm_status utpm_quote(const struct utpm_hv *hv, const struct utpm_pal *pal
 	}
 
 	utpm_composite_digest(select, pal->pcr, comp);
-	utpm_quote_hash(comp, nonce, nonce_len, hash);
+	utpm_quote_hash(pal->identity, comp, nonce, nonce_len, hash);
 	br_ec_private_key sk = utpm_quote_key(hv);
 	/* Signed into a local buffer: sig is written only on success. */
 	if (br_ecdsa_i31_sign_raw(&br_ec_p256_m31, &br_sha256_vtable, hash, &sk, raw) !=

@@ -1,8 +1,15 @@
 /*
  * Seal and unseal: ChaCha20-Poly1305 (RFC 8439) under the hypervisor's 256-bit
  * sealing key, with a fresh 96-bit nonce from the DRBG per blob. The blob header
- * (utpm.h) is the AEAD's additional data, so the PCR policy and the sealer's PCR
- * digest cannot be changed without failing authentication.
+ * (utpm.h) is the AEAD's additional data, so the sealer's identity, the PCR
+ * policy and the sealer's PCR digest cannot be changed without failing
+ * authentication.
+ *
+ * Identity binding: every blob names the identity of the PAL that sealed it
+ * (its registration measurement, struct utpm_pal.identity) and only a PAL with
+ * the same identity may unseal it, whatever the PCR selection. Without it a
+ * blob sealed with selection 0 (or to PCR values another PAL can reproduce by
+ * the same extends) would open in any PAL the OS registers.
  *
  * Why ChaCha20-Poly1305 rather than AES-GCM: BearSSL's portable ChaCha20 and
  * Poly1305 are constant-time in plain C on any x86-64, whereas constant-time
@@ -17,11 +24,12 @@
 #define OFF_SELECT     5
 #define OFF_RESERVED   6
 #define OFF_LEN        8
-#define OFF_DIGEST_NOW 12
+#define OFF_IDENTITY   12
+#define OFF_DIGEST_NOW (OFF_IDENTITY + UTPM_DIGEST_SIZE)
 #define OFF_DIGEST_REQ (OFF_DIGEST_NOW + UTPM_DIGEST_SIZE)
 #define OFF_NONCE      (OFF_DIGEST_REQ + UTPM_DIGEST_SIZE)
 #define NONCE_SIZE     12
-#define BLOB_VERSION   1
+#define BLOB_VERSION   2 /* 2: the sealer's identity in the header */
 
 _Static_assert(OFF_NONCE + NONCE_SIZE == UTPM_BLOB_HEADER_SIZE, "blob header layout");
 
@@ -59,6 +67,7 @@ enum utpm_status utpm_seal(struct utpm_hv *hv, const struct utpm_pal *pal,
 	out[OFF_SELECT] = policy->select;
 	out[OFF_RESERVED] = out[OFF_RESERVED + 1] = 0;
 	put_le32(out + OFF_LEN, (uint32_t)in_len);
+	memcpy(out + OFF_IDENTITY, pal->identity, UTPM_DIGEST_SIZE);
 	utpm_composite_digest(0xff, pal->pcr, out + OFF_DIGEST_NOW);
 	utpm_composite_digest(policy->select, policy->value, out + OFF_DIGEST_REQ);
 	br_hmac_drbg_generate(&hv->drbg, out + OFF_NONCE, NONCE_SIZE);
@@ -123,6 +132,9 @@ enum utpm_status utpm_unseal(const struct utpm_hv *hv, const struct utpm_pal *pa
 	if (!utpm_ct_equal(tag, data + len, UTPM_BLOB_TAG_SIZE))
 		return UTPM_ERR_TAMPERED;
 
+	/* Authentic, so the identity field is the sealer's: it must be this PAL. */
+	if (!utpm_ct_equal(pal->identity, blob + OFF_IDENTITY, UTPM_DIGEST_SIZE))
+		return UTPM_ERR_WRONG_PAL;
 	utpm_composite_digest(blob[OFF_SELECT], pal->pcr, now);
 	if (!utpm_ct_equal(now, blob + OFF_DIGEST_REQ, UTPM_DIGEST_SIZE))
 		return UTPM_ERR_PCR_MISMATCH;

@@ -20,6 +20,8 @@ void tvf_reset(void)
 	for (size_t i = 0; i < TVF_RAM_SIZE / 4096; i++)
 		tvf_view[i] = EPT_RWX;
 	tvf_syncs = tvf_invepts = 0;
+	tvf_sync_hook = NULL;
+	tvf_view_set_hook = NULL;
 }
 
 void tv_platform_boot(struct vcpu *v)
@@ -60,6 +62,8 @@ int tv_guest_view_set(uint64_t gpa_page, unsigned rwx)
 {
 	if (!is_ram(gpa_page))
 		return -1;
+	if (tvf_view_set_hook)
+		tvf_view_set_hook(gpa_page, rwx);
 	tvf_view[gpa_page / 4096] = rwx;
 	return 0;
 }
@@ -69,9 +73,21 @@ uint64_t tv_guest_eptp(void)
 	return tvf_eptp;
 }
 
+void (*tvf_sync_hook)(void);
+
 void tv_sync_all_cpus(void)
 {
 	tvf_syncs++;
+	if (tvf_sync_hook)
+		tvf_sync_hook();
+}
+
+void (*tvf_view_set_hook)(uint64_t gpa_page, unsigned rwx);
+
+/* hw_pause: a test's fake_set_pause_hook lets other CPUs progress meanwhile. */
+void tv_relax(void)
+{
+	hw_pause();
 }
 
 void tv_invept(uint64_t eptp)

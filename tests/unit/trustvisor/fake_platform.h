@@ -17,6 +17,12 @@ extern unsigned tvf_view[TVF_RAM_SIZE / 4096]; /* guest view rwx per page */
 extern unsigned tvf_syncs, tvf_invepts;
 /* The guest view libvmx runs with (a real EPT built by tv_env.c). */
 extern uint64_t tvf_eptp;
+/* Run by tv_sync_all_cpus() (where the image's quiesce round makes every
+ * other CPU exit: what another CPU still does with its stale translations, or
+ * a CPU leaving its PAL), and by every change of the guest view, before it is
+ * made; NULL (tvf_reset) = none. */
+extern void (*tvf_sync_hook)(void);
+extern void (*tvf_view_set_hook)(uint64_t gpa_page, unsigned rwx);
 
 void tvf_reset(void);
 

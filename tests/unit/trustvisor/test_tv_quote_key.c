@@ -174,6 +174,10 @@ static void test_pal_gets_the_key_quotes_verify_under_it(void **state)
 	assert_int_equal(quote_key(BUF_GVA, KEY), TV_ERR_INVALID);  /* not the PAL's */
 	assert_int_equal(quote_key(DATA_GVA, KEY - 1), TV_ERR_INVALID);
 
+	/* The PAL's identity, which every quote signs. */
+	v->gpr[GPR_RCX] = TV_IDENTITY_SIZE;
+	assert_int_equal(hypercall(TV_HC_PAL_IDENTITY, DATA_GVA + 0x300), TV_IDENTITY_SIZE);
+	const uint8_t *id = tvf_ram + 0x205300;
 	/* TV_HC_QUOTE over PCR 0 (all zero in a new PAL) and PCR 2. */
 	v->gpr[GPR_RAX] = TV_HC_QUOTE;
 	v->gpr[GPR_RBX] = DATA_GVA;
@@ -185,14 +189,14 @@ static void test_pal_gets_the_key_quotes_verify_under_it(void **state)
 	assert_int_equal((int64_t)v->gpr[GPR_RAX], UTPM_SIG_SIZE);
 	memset(pcr, 0, sizeof(pcr));
 	utpm_composite_digest(0x05, (const uint8_t(*)[UTPM_DIGEST_SIZE])pcr, composite);
-	utpm_quote_hash(composite, nonce, sizeof(nonce), hash);
+	utpm_quote_hash(id, composite, nonce, sizeof(nonce), hash);
 	br_ec_public_key pk = {.curve = BR_EC_secp256r1, .q = boot_key, .qlen = KEY};
 	assert_int_equal(br_ecdsa_i31_vrfy_raw(&br_ec_p256_m31, hash, sizeof(hash), &pk,
 	                                       tvf_ram + 0x205200, UTPM_SIG_SIZE),
 	                 1);
 	/* And not under another nonce. */
 	nonce[0] ^= 1;
-	utpm_quote_hash(composite, nonce, sizeof(nonce), hash);
+	utpm_quote_hash(id, composite, nonce, sizeof(nonce), hash);
 	assert_int_equal(br_ecdsa_i31_vrfy_raw(&br_ec_p256_m31, hash, sizeof(hash), &pk,
 	                                       tvf_ram + 0x205200, UTPM_SIG_SIZE),
 	                 0);
@@ -212,6 +216,19 @@ static void test_other_utpm_calls_still_need_a_pal(void **state)
 	}
 }
 
+/* Power-off, triple fault and reset requests run the shutdown hook: the keys
+ * are zeroed then, so the micro-TPM has nothing left to give (before the
+ * scrub existed the key was still served after shutdown). */
+static void test_shutdown_zeroes_the_keys(void **state)
+{
+	(void)state;
+	assert_int_equal(quote_key(BUF_GVA, KEY), KEY);
+	hv_app.shutdown(v);
+	memset(tvf_ram + 0x301000, 0x5a, KEY);
+	assert_int_equal(quote_key(BUF_GVA, KEY), TV_ERR_TPM);
+	assert_true(untouched(0x301000, KEY));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -221,6 +238,7 @@ int main(void)
 	    cmocka_unit_test_setup(test_no_write_into_a_pal_from_outside, setup_quote_key),
 	    cmocka_unit_test_setup(test_pal_gets_the_key_quotes_verify_under_it, setup_quote_key),
 	    cmocka_unit_test_setup(test_other_utpm_calls_still_need_a_pal, setup_quote_key),
+	    cmocka_unit_test_setup(test_shutdown_zeroes_the_keys, setup_quote_key),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -2,6 +2,7 @@
 #include "tests/unit/trustvisor/tv_env.h"
 
 #include "hw/hw.h"
+#include "libvmx/vmx.h"
 #include "tests/unit/trustvisor/fake_platform.h"
 
 static void tv_machine(void)
@@ -17,9 +18,19 @@ static void tv_machine(void)
 	                        (1ull << 20) | (1ull << 25) | (1ull << 26));
 }
 
+static const struct hv_app *booting;
+
+/* As core/boot.c does: the app's before-entry hook in libvmx's chain. */
+static void register_app_hooks(void)
+{
+	if (booting->before_entry)
+		vmx_add_before_entry_hook(booting->before_entry);
+}
+
 struct vcpu *env_guest(uint32_t ncpus, const struct hv_app *app)
 {
 	fixture_setup(ncpus, tv_machine);
 	tvf_eptp = fixture_build_ept();
-	return fixture_guest(ncpus, app, tvf_eptp, NULL);
+	booting = app;
+	return fixture_guest(ncpus, app, tvf_eptp, app ? register_app_hooks : NULL);
 }

@@ -79,6 +79,7 @@ int setup(void **state)
 	tvf_reset();
 	memset(tv_pals, 0, sizeof(struct tv_pal) * TV_MAX_PALS);
 	memset(tv_call_of(0), 0, sizeof(struct tv_call));
+	memset(tv_call_of(1), 0, sizeof(struct tv_call));
 	tv_pal_timer_ticks = 12345;
 	next_table = 0x100000;
 	cr3_a = next_table;

@@ -31,7 +31,7 @@ static void test_extend_known_vectors(void **state)
 	struct utpm_pal pal;
 	uint8_t zero[32] = {0}, want[32], got[32];
 
-	assert_int_equal(utpm_pal_init(&pal), UTPM_OK);
+	assert_int_equal(utpm_pal_init(&pal, test_pal_id), UTPM_OK);
 	assert_int_equal(utpm_pcr_read(&pal, 3, got), UTPM_OK);
 	assert_memory_equal(got, zero, 32);
 
@@ -55,7 +55,7 @@ static void test_extend_matches_reference(void **state)
 	struct utpm_pal pal;
 	uint8_t ref[32] = {0}, buf[64], m[32], got[32], zero[32] = {0};
 
-	utpm_pal_init(&pal);
+	utpm_pal_init(&pal, test_pal_id);
 	for (uint8_t k = 1; k <= 5; k++) {
 		test_measurement(m, k);
 		assert_int_equal(utpm_extend(&pal, 7, m), UTPM_OK);
@@ -77,8 +77,8 @@ static void test_extend_order_matters(void **state)
 	struct utpm_pal a, b;
 	uint8_t va[32], vb[32];
 
-	utpm_pal_init(&a);
-	utpm_pal_init(&b);
+	utpm_pal_init(&a, test_pal_id);
+	utpm_pal_init(&b, test_pal_id);
 	test_extend(&a, 0, 1);
 	test_extend(&a, 0, 2);
 	test_extend(&b, 0, 2);
@@ -94,7 +94,7 @@ static void test_policy_current(void **state)
 	struct utpm_pcr_policy pol;
 	uint8_t v[32], zero[32] = {0};
 
-	utpm_pal_init(&pal);
+	utpm_pal_init(&pal, test_pal_id);
 	test_extend(&pal, 1, 9);
 	test_extend(&pal, 4, 8);
 	memset(&pol, 0xee, sizeof(pol));
@@ -134,8 +134,8 @@ static void test_bad_arguments(void **state)
 	uint8_t v[32] = {0}, before[32];
 
 	memset(&raw, 0, sizeof(raw)); /* never initialised */
-	assert_int_equal(utpm_pal_init(NULL), UTPM_ERR_NULL);
-	utpm_pal_init(&pal);
+	assert_int_equal(utpm_pal_init(NULL, test_pal_id), UTPM_ERR_NULL);
+	utpm_pal_init(&pal, test_pal_id);
 
 	assert_int_equal(utpm_pcr_read(NULL, 0, v), UTPM_ERR_NULL);
 	assert_int_equal(utpm_pcr_read(&pal, 0, NULL), UTPM_ERR_NULL);

@@ -12,7 +12,7 @@ static int setup(void **state)
 {
 	size_t len = 0;
 	test_hv_init(&hv, 3);
-	utpm_pal_init(&pal);
+	utpm_pal_init(&pal, test_pal_id);
 	test_extend(&pal, 0, 0x10);
 	test_extend(&pal, 1, 0x11);
 	test_extend(&pal, 6, 0x16);
@@ -23,9 +23,10 @@ static int setup(void **state)
 }
 
 /* The verifier's side, written from the format in utpm_digest.h (not with it):
- * SHA-256(SHA-256(select || selected PCR values) || nonce), ECDSA P-256. */
-static bool verify(const uint8_t *key, uint8_t select, const uint8_t vals[UTPM_PCR_COUNT][32],
-                   const uint8_t *n, size_t n_len, const uint8_t *sig)
+ * SHA-256(identity || SHA-256(select || selected PCR values) || nonce), ECDSA P-256. */
+static bool verify(const uint8_t *key, const uint8_t *id, uint8_t select,
+                   const uint8_t vals[UTPM_PCR_COUNT][32], const uint8_t *n, size_t n_len,
+                   const uint8_t *sig)
 {
 	br_sha256_context c;
 	uint8_t comp[32], hash[32];
@@ -37,6 +38,7 @@ static bool verify(const uint8_t *key, uint8_t select, const uint8_t vals[UTPM_P
 			br_sha256_update(&c, vals[i], 32);
 	br_sha256_out(&c, comp);
 	br_sha256_init(&c);
+	br_sha256_update(&c, id, 32);
 	br_sha256_update(&c, comp, 32);
 	br_sha256_update(&c, n, n_len);
 	br_sha256_out(&c, hash);
@@ -60,7 +62,8 @@ static void test_quote_verifies(void **state)
 	    UTPM_OK);
 	assert_int_equal(sig_len, UTPM_SIG_SIZE);
 	read_all(vals);
-	assert_true(verify(pub, 0x43, (const uint8_t(*)[32])vals, nonce, sizeof(nonce), sig));
+	assert_true(
+	    verify(pub, test_pal_id, 0x43, (const uint8_t(*)[32])vals, nonce, sizeof(nonce), sig));
 	utpm_composite_digest(0x43, (const uint8_t(*)[32])vals, want_comp);
 	assert_memory_equal(comp, want_comp, 32);
 }
@@ -75,25 +78,25 @@ static void test_quote_fails_on_other_inputs(void **state)
 	    UTPM_OK);
 	read_all(vals);
 	const uint8_t(*cv)[32] = (const uint8_t(*)[32])vals;
-	assert_true(verify(pub, 0x43, cv, nonce, sizeof(nonce), sig));
+	assert_true(verify(pub, test_pal_id, 0x43, cv, nonce, sizeof(nonce), sig));
 
 	/* another nonce (one bit, or one byte shorter) */
 	memcpy(other_nonce, nonce, sizeof(nonce));
 	other_nonce[7] ^= 1;
-	assert_false(verify(pub, 0x43, cv, other_nonce, sizeof(nonce), sig));
-	assert_false(verify(pub, 0x43, cv, nonce, sizeof(nonce) - 1, sig));
+	assert_false(verify(pub, test_pal_id, 0x43, cv, other_nonce, sizeof(nonce), sig));
+	assert_false(verify(pub, test_pal_id, 0x43, cv, nonce, sizeof(nonce) - 1, sig));
 	/* another value of a quoted PCR */
 	vals[6][0] ^= 0x80;
-	assert_false(verify(pub, 0x43, cv, nonce, sizeof(nonce), sig));
+	assert_false(verify(pub, test_pal_id, 0x43, cv, nonce, sizeof(nonce), sig));
 	vals[6][0] ^= 0x80;
 	/* another selection (PCR 2 is zero, but selecting it changes the composite) */
-	assert_false(verify(pub, 0x47, cv, nonce, sizeof(nonce), sig));
+	assert_false(verify(pub, test_pal_id, 0x47, cv, nonce, sizeof(nonce), sig));
 	/* an unquoted PCR may differ */
 	vals[3][5] ^= 1;
-	assert_true(verify(pub, 0x43, cv, nonce, sizeof(nonce), sig));
+	assert_true(verify(pub, test_pal_id, 0x43, cv, nonce, sizeof(nonce), sig));
 	/* a modified signature */
 	sig[10] ^= 4;
-	assert_false(verify(pub, 0x43, cv, nonce, sizeof(nonce), sig));
+	assert_false(verify(pub, test_pal_id, 0x43, cv, nonce, sizeof(nonce), sig));
 	sig[10] ^= 4;
 	/* another hypervisor's key */
 	struct utpm_hv other;
@@ -102,7 +105,45 @@ static void test_quote_fails_on_other_inputs(void **state)
 	test_hv_init(&other, 4);
 	utpm_get_pubkey(&other, other_pub, sizeof(other_pub), &len);
 	assert_memory_not_equal(other_pub, pub, UTPM_PUBKEY_SIZE);
-	assert_false(verify(other_pub, 0x43, cv, nonce, sizeof(nonce), sig));
+	assert_false(verify(other_pub, test_pal_id, 0x43, cv, nonce, sizeof(nonce), sig));
+}
+
+/*
+ * The attack: the OS registers a PAL B of its own, replays PAL A's extends so
+ * every PCR matches, and quotes. B's quote must not pass as A's: it verifies
+ * only under B's identity, never under A's (any selection, even none).
+ */
+static void test_quote_of_another_pal_fails_against_its_identity(void **state)
+{
+	struct utpm_pal b;
+	uint8_t sig[UTPM_SIG_SIZE], vals[UTPM_PCR_COUNT][32];
+	size_t len;
+	static const uint8_t sels[] = {0x00, 0x43, 0xff};
+
+	utpm_pal_init(&b, test_pal_id_b);
+	test_extend(&b, 0, 0x10);
+	test_extend(&b, 1, 0x11);
+	test_extend(&b, 6, 0x16);
+	read_all(vals);
+	for (unsigned i = 0; i < UTPM_PCR_COUNT; i++) {
+		uint8_t bv[32];
+		utpm_pcr_read(&b, i, bv);
+		assert_memory_equal(bv, vals[i], 32); /* B's PCRs are A's */
+	}
+	for (size_t k = 0; k < sizeof(sels); k++) {
+		const uint8_t(*cv)[32] = (const uint8_t(*)[32])vals;
+		assert_int_equal(utpm_quote(&hv, &b, nonce, sizeof(nonce), sels[k], sig,
+		                            sizeof(sig), &len, NULL),
+		                 UTPM_OK);
+		assert_false(verify(pub, test_pal_id, sels[k], cv, nonce, sizeof(nonce), sig));
+		assert_true(verify(pub, test_pal_id_b, sels[k], cv, nonce, sizeof(nonce), sig));
+		/* and A's own quote verifies under A's identity only */
+		assert_int_equal(utpm_quote(&hv, &pal, nonce, sizeof(nonce), sels[k], sig,
+		                            sizeof(sig), &len, NULL),
+		                 UTPM_OK);
+		assert_true(verify(pub, test_pal_id, sels[k], cv, nonce, sizeof(nonce), sig));
+		assert_false(verify(pub, test_pal_id_b, sels[k], cv, nonce, sizeof(nonce), sig));
+	}
 }
 
 /* After an extend, the old quote no longer matches the PAL's PCRs; a new one does. */
@@ -115,8 +156,10 @@ static void test_quote_follows_pcrs(void **state)
 	test_extend(&pal, 0, 0x99);
 	utpm_quote(&hv, &pal, nonce, sizeof(nonce), 0x01, sig2, sizeof(sig2), &len, NULL);
 	read_all(vals);
-	assert_false(verify(pub, 0x01, (const uint8_t(*)[32])vals, nonce, sizeof(nonce), sig1));
-	assert_true(verify(pub, 0x01, (const uint8_t(*)[32])vals, nonce, sizeof(nonce), sig2));
+	assert_false(
+	    verify(pub, test_pal_id, 0x01, (const uint8_t(*)[32])vals, nonce, sizeof(nonce), sig1));
+	assert_true(
+	    verify(pub, test_pal_id, 0x01, (const uint8_t(*)[32])vals, nonce, sizeof(nonce), sig2));
 }
 
 /* The same seed gives the same quote key (a persistent seed keeps the key). */
@@ -139,10 +182,12 @@ static void test_nonce_sizes(void **state)
 	read_all(vals);
 	assert_int_equal(
 	    utpm_quote(&hv, &pal, big, UTPM_NONCE_MIN, 1, sig, sizeof(sig), &len, NULL), UTPM_OK);
-	assert_true(verify(pub, 1, (const uint8_t(*)[32])vals, big, UTPM_NONCE_MIN, sig));
+	assert_true(
+	    verify(pub, test_pal_id, 1, (const uint8_t(*)[32])vals, big, UTPM_NONCE_MIN, sig));
 	assert_int_equal(
 	    utpm_quote(&hv, &pal, big, UTPM_NONCE_MAX, 1, sig, sizeof(sig), &len, NULL), UTPM_OK);
-	assert_true(verify(pub, 1, (const uint8_t(*)[32])vals, big, UTPM_NONCE_MAX, sig));
+	assert_true(
+	    verify(pub, test_pal_id, 1, (const uint8_t(*)[32])vals, big, UTPM_NONCE_MAX, sig));
 	assert_int_equal(utpm_quote(&hv, &pal, big, 0, 1, sig, sizeof(sig), &len, NULL),
 	                 UTPM_ERR_SIZE);
 	assert_int_equal(
@@ -194,9 +239,13 @@ int main(void)
 {
 #define T(fn) cmocka_unit_test_setup(fn, setup)
 	const struct CMUnitTest tests[] = {
-	    T(test_quote_verifies),     T(test_quote_fails_on_other_inputs),
-	    T(test_quote_follows_pcrs), T(test_key_from_seed),
-	    T(test_nonce_sizes),        T(test_bad_arguments),
+	    T(test_quote_verifies),
+	    T(test_quote_fails_on_other_inputs),
+	    T(test_quote_follows_pcrs),
+	    T(test_key_from_seed),
+	    T(test_quote_of_another_pal_fails_against_its_identity),
+	    T(test_nonce_sizes),
+	    T(test_bad_arguments),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -22,7 +22,7 @@ static int setup(void **state)
 {
 	memset(&f, 0, sizeof(f));
 	test_hv_init(&f.hv, 1);
-	utpm_pal_init(&f.pal);
+	utpm_pal_init(&f.pal, test_pal_id);
 	test_extend(&f.pal, 0, 0xa0);
 	test_extend(&f.pal, 2, 0xa2);
 	test_extend(&f.pal, 5, 0xa5);
@@ -88,14 +88,15 @@ static void test_round_trip(void **state)
 	    UTPM_OK);
 }
 
-/* Another PAL with the same selected PCRs unseals; an unselected PCR may differ. */
+/* Another instance of the same PAL (same identity: the same code registered
+ * again) with the same selected PCRs unseals; an unselected PCR may differ. */
 static void test_other_pal_same_pcrs(void **state)
 {
 	struct utpm_pal other;
 	uint8_t out[64];
 	size_t out_len;
 
-	utpm_pal_init(&other);
+	utpm_pal_init(&other, test_pal_id);
 	test_extend(&other, 0, 0xa0);
 	test_extend(&other, 2, 0xa2);
 	test_extend(&other, 6, 0x66);
@@ -103,6 +104,57 @@ static void test_other_pal_same_pcrs(void **state)
 	    utpm_unseal(&f.hv, &other, f.blob, f.blob_len, out, sizeof(out), &out_len, NULL),
 	    UTPM_OK);
 	assert_memory_equal(out, SECRET, SECRET_LEN);
+}
+
+/*
+ * The attack: the OS registers a PAL B of its own (another identity) and
+ * replays A's extends, so every PCR matches. A's blob must not open in B,
+ * sealed to no PCR (selection 0) or to all 8, and nothing may reach B's buffer.
+ */
+static void test_other_identity_cannot_unseal(void **state)
+{
+	static const uint8_t sels[] = {0x00, 0xff};
+	struct utpm_pal b;
+	uint8_t blob[UTPM_BLOB_SIZE(SECRET_LEN)], out[64];
+	size_t len, out_len;
+
+	utpm_pal_init(&b, test_pal_id_b);
+	test_extend(&b, 0, 0xa0);
+	test_extend(&b, 2, 0xa2);
+	test_extend(&b, 5, 0xa5);
+	for (size_t k = 0; k < sizeof(sels); k++) {
+		struct utpm_pcr_policy pol;
+		assert_int_equal(utpm_policy_current(&f.pal, sels[k], &pol), UTPM_OK);
+		assert_int_equal(
+		    utpm_seal(&f.hv, &f.pal, &pol, SECRET, SECRET_LEN, blob, sizeof(blob), &len),
+		    UTPM_OK);
+		memset(out, FILL, sizeof(out));
+		out_len = 12345;
+		assert_int_equal(
+		    utpm_unseal(&f.hv, &b, blob, len, out, sizeof(out), &out_len, NULL),
+		    UTPM_ERR_WRONG_PAL);
+		assert_untouched(out, sizeof(out));
+		assert_int_equal(out_len, 12345);
+		/* A itself still opens it. */
+		assert_int_equal(
+		    utpm_unseal(&f.hv, &f.pal, blob, len, out, sizeof(out), &out_len, NULL),
+		    UTPM_OK);
+		assert_memory_equal(out, SECRET, SECRET_LEN);
+	}
+}
+
+/* The identity field of a blob cannot be rewritten to B's: the tag covers it. */
+static void test_identity_field_rewritten_fails(void **state)
+{
+	struct utpm_pal b;
+	uint8_t out[64];
+	size_t out_len;
+
+	utpm_pal_init(&b, test_pal_id_b);
+	memcpy(f.blob + 12, test_pal_id_b, UTPM_DIGEST_SIZE); /* header offset 12 */
+	assert_int_equal(
+	    utpm_unseal(&f.hv, &b, f.blob, f.blob_len, out, sizeof(out), &out_len, NULL),
+	    UTPM_ERR_TAMPERED);
 }
 
 static void test_changed_pcr_fails(void **state)
@@ -114,7 +166,7 @@ static void test_changed_pcr_fails(void **state)
 	test_extend(&f.pal, 2, 0x01);
 	assert_int_equal(try_unseal(f.blob, f.blob_len), UTPM_ERR_PCR_MISMATCH);
 	/* and a fresh PAL (all zero) too */
-	utpm_pal_init(&f.pal);
+	utpm_pal_init(&f.pal, test_pal_id);
 	assert_int_equal(try_unseal(f.blob, f.blob_len), UTPM_ERR_PCR_MISMATCH);
 }
 
@@ -309,6 +361,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    T(test_round_trip),
 	    T(test_other_pal_same_pcrs),
+	    T(test_other_identity_cannot_unseal),
+	    T(test_identity_field_rewritten_fails),
 	    T(test_changed_pcr_fails),
 	    T(test_seal_to_future_values),
 	    T(test_every_bit_flip_fails),

@@ -13,6 +13,10 @@
 
 #include "apps/trustvisor/utpm/utpm.h"
 
+/* Two PAL identities (TrustVisor's registration measurements of two PALs). */
+static const uint8_t test_pal_id[UTPM_DIGEST_SIZE] = "identity of PAL A, 32 bytes ...";
+static const uint8_t test_pal_id_b[UTPM_DIGEST_SIZE] = "identity of PAL B, 32 bytes ...";
+
 /* A seed of `len` bytes: seed[i] = tag + 7 * i (different tags, different seeds). */
 static inline void test_seed(uint8_t *seed, size_t len, uint8_t tag)
 {

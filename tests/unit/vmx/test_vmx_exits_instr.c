@@ -49,8 +49,11 @@ static void test_vmx_instructions_ud(void **state)
 {
 	struct vcpu *v = env_guest(1, NULL);
 
+	vmcs_set(VMCS_GUEST_RFLAGS.enc, 0x2);
 	instr_exit(v, VMX_EXIT_VMXON, 0, 4);
 	assert_int_equal(injected(), INTR_INFO(X86_VEC_UD, INTR_TYPE_HW_EXCEPTION));
+	/* #UD is a fault: the pushed EFLAGS has RF = 1 (SDM Vol. 3A 17.3.1.1). */
+	assert_int_equal(vmcs_get(VMCS_GUEST_RFLAGS.enc), 0x2 | RFLAGS_RF);
 	instr_exit(v, VMX_EXIT_INVEPT, 0, 5);
 	assert_int_equal(injected(), INTR_INFO(X86_VEC_UD, INTR_TYPE_HW_EXCEPTION));
 }

@@ -33,4 +33,6 @@ void assert_gp0_injected(void)
 	                 INTR_INFO(X86_VEC_GP, INTR_TYPE_HW_EXCEPTION) | INTR_INFO_DELIVER_CODE);
 	assert_int_equal(vmcs_get(VMCS_VM_ENTRY_EXCEPTION_ERROR_CODE.enc), 0);
 	assert_int_equal(rip(), 0x1000); /* a fault: the instruction did not complete */
+	/* ... and the guest's handler sees RF = 1 in the pushed EFLAGS, as from hardware. */
+	assert_true(vmcs_get(VMCS_GUEST_RFLAGS.enc) & RFLAGS_RF);
 }

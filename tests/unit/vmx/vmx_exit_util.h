@@ -16,7 +16,8 @@ uint64_t rip(void);
 uint32_t injected(void);
 /* An instruction exit of `len` bytes at guest RIP 0x1000. */
 void instr_exit(struct vcpu *v, uint32_t reason, uint64_t qual, uint32_t len);
-/* #GP(0) is injected and RIP stayed at 0x1000 (the instruction faulted). */
+/* #GP(0) is injected, RIP stayed at 0x1000 (the instruction faulted) and RF is
+ * set in the RFLAGS the injection pushes. */
 void assert_gp0_injected(void);
 
 #endif

@@ -56,7 +56,7 @@ static void entropy(uint8_t *out, size_t n, const char *what)
 void hv_main(const struct mb_info *mbi)
 {
 	uint8_t seed[48], canary[8], m[UTPM_DIGEST_SIZE], blob[UTPM_BLOB_SIZE(SECRET_LEN)], out[64],
-	    sig[UTPM_SIG_SIZE], pub[UTPM_PUBKEY_SIZE], v[UTPM_DIGEST_SIZE];
+	    sig[UTPM_SIG_SIZE], pub[UTPM_PUBKEY_SIZE], v[UTPM_DIGEST_SIZE], id[UTPM_DIGEST_SIZE];
 	static const uint8_t nonce[20] = "utpm smoke nonce 01";
 	struct utpm_pcr_policy pol;
 	size_t blob_len, out_len, len;
@@ -74,7 +74,8 @@ void hv_main(const struct mb_info *mbi)
 
 	uint64_t t0 = hw_rdtsc();
 	check(utpm_hv_init(&hv, seed, sizeof(seed)), UTPM_OK, "hv init (DRBG, keys)");
-	check(utpm_pal_init(&pal), UTPM_OK, "pal init");
+	memset(id, 0x1d, sizeof(id)); /* a fixed PAL identity: no TrustVisor here */
+	check(utpm_pal_init(&pal, id), UTPM_OK, "pal init");
 	memset(m, 0x11, sizeof(m));
 	check(utpm_extend(&pal, 0, m), UTPM_OK, "extend PCR0");
 	memset(m, 0x22, sizeof(m));
@@ -96,6 +97,7 @@ void hv_main(const struct mb_info *mbi)
 	      UTPM_OK, "quote PCR0+1");
 	check(utpm_get_pubkey(&hv, pub, sizeof(pub), &len), UTPM_OK, "public key");
 	print_hex("utpm-quote ", "pubkey", pub, sizeof(pub));
+	print_hex("utpm-quote ", "pal", id, sizeof(id));
 	print_hex("utpm-quote ", "nonce", nonce, sizeof(nonce));
 	print_hex("utpm-quote ", "sig", sig, sizeof(sig));
 	for (uint32_t i = 0; i < 2; i++) {
