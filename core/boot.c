@@ -11,6 +11,7 @@
 #include "core/boot.h"
 
 #include "core/debug_hypercall.h"
+#include "core/dma_protection.h"
 #include "core/hv_app.h"
 #include "core/quiesce_wiring.h"
 #include "libquiesce/quiesce.h"
@@ -20,6 +21,8 @@
 #include "libvmx/ept.h"
 #include "libvmx/guest_memory.h"
 #include "libvmx/vmx.h"
+#include "rt/acpi_fadt.h"
+#include "rt/acpi_find.h"
 #include "rt/console.h"
 #include "rt/multiboot.h"
 #include "rt/panic.h"
@@ -34,6 +37,27 @@ static uint64_t guest_eptp;
 static uint32_t aps_in_vmx_root;
 /* Set (release) by the boot CPU once guest memory is ready. */
 static uint32_t guest_memory_ready;
+
+/*
+ * The guest's ACPI sleep, soft power-off and FADT reset requests scrub first,
+ * like the chipset's reset ports (libvmx/guest_reset.c, docs/design.md 6.1).
+ */
+static void watch_acpi_power(void)
+{
+	struct acpi_fadt_power p;
+	uint64_t pa;
+	uint32_t len;
+
+	if (!acpi_find_table("FACP", &pa, &len) || !acpi_fadt_power(hw_phys_ptr(pa), len, &p)) {
+		hv_printf("hv: no ACPI FADT: the guest's ACPI sleep requests are not watched\n");
+		return;
+	}
+	vmx_guest_reset_watch_pm1(p.pm1a_cnt, p.pm1b_cnt);
+	if (p.reset_io)
+		vmx_guest_reset_watch_port(p.reset_port, p.reset_value);
+	hv_printf("hv: ACPI power control watched: PM1a 0x%x, PM1b 0x%x, reset register %s\n",
+	          p.pm1a_cnt, p.pm1b_cnt, p.reset_io ? "an I/O port" : "none or not I/O");
+}
 
 const struct mb_module *boot_find_module(const struct mb_info *mbi, const char *name)
 {
@@ -55,6 +79,7 @@ void hv_main(const struct mb_info *mbi)
 	char why[192];
 
 	hv_printf("hv: %s hypervisor (hvkit) starting on CPU 0\n", hv_app.name);
+	dma_protection_boot(mbi);
 	if (!vmx_supported(why, sizeof(why))) {
 		hv_printf("VMX unsupported: %s\n", why);
 		hv_printf("hv: stopping: this image needs Intel VT-x (see README: QEMU needs KVM "
@@ -74,6 +99,7 @@ void hv_main(const struct mb_info *mbi)
 	if (hv_app.before_entry)
 		vmx_add_before_entry_hook(hv_app.before_entry);
 	debug_hypercall_install();
+	watch_acpi_power();
 	quiesce_cpu_online(0);
 	if (smp_start_aps(hv_ap_main) != 0)
 		hv_panic("not every CPU in the MADT could be started");
@@ -95,6 +121,7 @@ void hv_main(const struct mb_info *mbi)
 	guest_eptp = ept_build(&guest_map);
 	if (guest_eptp == 0)
 		hv_panic("cannot build the EPT (out of hypervisor memory?)");
+	dma_protection_hide_units(guest_eptp);
 	if (guest_load_mbr(hw_phys_ptr(mbr->start)) != 0) {
 		/* Bad input, not a hypervisor fault: say so and stop like a BIOS would. */
 		hv_printf("hv: the guest disk is not bootable (no 0x55AA signature): stopping\n");

@@ -36,6 +36,14 @@ struct hv_app {
 	/* An exception in exception_bitmap. Return true if handled. */
 	bool (*exception)(struct vcpu *v, uint8_t vector, uint32_t error_code);
 	/*
+	 * MOV to/from a debug register (basic exit reason 29, qualification per
+	 * SDM Vol. 3C 28.2.1 Table 28-4): only apps that set "MOV-DR exiting"
+	 * (primary processor-based control bit 23) see it. Return true if handled
+	 * (the app then set RIP and any event); NULL or false: libvmx executes the
+	 * instruction against the guest's debug registers, as hardware would.
+	 */
+	bool (*mov_dr)(struct vcpu *v);
+	/*
 	 * The event question (DESIGN.md section 3): may this guest take an NMI
 	 * now? Asked at injection time, never when the NMI arrived. While it says
 	 * no, the NMI stays pending. NULL = always yes.

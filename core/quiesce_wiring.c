@@ -38,9 +38,16 @@ static void before_entry(struct vcpu *v)
 		quiesce_poll(v->cpu);
 }
 
+/* A round that cannot complete: the guest disabled a local APIC (quiesce_platform.c). */
+static void stop_guest(const char *why)
+{
+	vmx_guest_stop(vmx_vcpu(this_cpu_index()), "%s", why);
+}
+
 void quiesce_wiring_install(uint32_t cpu_count)
 {
 	quiesce_init(cpu_count);
+	quiesce_set_stop_handler(stop_guest);
 	vmx_set_nmi_filter(nmi_is_quiesce_signal);
 	vmx_set_after_exit_hook(after_exit);
 	/* First in libvmx's before-entry chain (core/boot.c registers the app's

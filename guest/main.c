@@ -2,6 +2,7 @@
 #include "guest/acpi.h"
 #include "guest/bench/bench.h"
 #include "guest/cases.h"
+#include "guest/cmdline.h"
 #include "guest/console.h"
 #include "guest/lapic.h"
 #include "guest/memmap.h"
@@ -39,6 +40,7 @@ _Noreturn void guest_main(uint32_t magic, uint32_t mbi_pa)
 		nmi_storm_parse_cmdline(mbi_pa);
 		pal_parse_cmdline(mbi_pa);
 		sweep_parse_cmdline(mbi_pa);
+		guest_power_off_with_outs = cmdline_has_word(mbi_pa, "outs_poweroff");
 	}
 	memmap_print();
 

@@ -46,11 +46,22 @@ void runner_info(const char *fmt, ...)
 	con_printf("testguest: %s\n", line);
 }
 
+bool guest_power_off_with_outs;
+
 _Noreturn void guest_power_off(uint8_t code)
 {
 	/* QEMU isa-debug-exit first (Bochs just logs the unmapped port), then Bochs' shutdown port.
 	 */
 	outb(0xf4, code);
+	if (guest_power_off_with_outs) {
+		runner_info("powering off with REP OUTSB");
+		con_flush();
+		outsb_rep(0x8900, "Shutdown", 8);
+		/* No fallback: a run that gets here failed (the boot test times out). */
+		con_printf("TESTGUEST: REP OUTSB to 0x8900 did not power off\n");
+		con_flush();
+		cpu_halt_forever();
+	}
 	for (const char *p = "Shutdown"; *p; p++)
 		outb(0x8900, (uint8_t)*p);
 	cpu_halt_forever();

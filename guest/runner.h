@@ -58,7 +58,10 @@ _Noreturn void runner_run(const struct test_case *cases, uint32_t n);
 /* The same without DONE: more cases follow in this run (`bench pal`). */
 void runner_run_some(const struct test_case *cases, uint32_t n);
 
-/* Writes the exit code to QEMU's isa-debug-exit (0xf4), then "Shutdown" to Bochs (0x8900). */
+/* Writes the exit code to QEMU's isa-debug-exit (0xf4), then "Shutdown" to Bochs (0x8900):
+ * byte by byte with OUT, or with one REP OUTSB if `outs_poweroff` was on the command line
+ * (string I/O to a port the hypervisor watches: issue 11.4). */
 _Noreturn void guest_power_off(uint8_t code);
+extern bool guest_power_off_with_outs;
 
 #endif

@@ -53,6 +53,14 @@ void hw_write_cr2(uint64_t v); /* the guest's CR2 is not in the VMCS */
 void hw_invlpg(uint64_t va);
 uint64_t hw_xgetbv(uint32_t index);
 void hw_xsetbv(uint32_t index, uint64_t value);
+/*
+ * Debug registers DR0-DR3, DR6 and DR7 (n = 0..3, 6, 7; any other n reads 0
+ * and writes nothing). VM exits and entries do not switch DR0-DR3 and DR6
+ * (SDM Vol. 3C 27.3.1, 26.3.2.1): in VMX root they hold the guest's values.
+ * DR7 is the guest's in the VMCS ("save/load debug controls").
+ */
+uint64_t hw_read_dr(unsigned n);
+void hw_write_dr(unsigned n, uint64_t v);
 uint64_t hw_read_rflags(void);
 uint64_t hw_rdtsc(void);
 /* RDRAND/RDSEED (SDM Vol. 2B): true (CF=1) with a random value in *out; false
@@ -67,6 +75,9 @@ void hw_outw(uint16_t port, uint16_t v);
 void hw_outl(uint16_t port, uint32_t v);
 uint32_t hw_mmio_read32(uint64_t pa);
 void hw_mmio_write32(uint64_t pa, uint32_t v);
+/* One aligned 64-bit access (VT-d registers, Intel VT-d spec 10.2). */
+uint64_t hw_mmio_read64(uint64_t pa);
+void hw_mmio_write64(uint64_t pa, uint64_t v);
 void hw_pause(void);
 void hw_halt(void); /* hlt (interrupts as they are) */
 void hw_cli(void);
@@ -155,6 +166,45 @@ static inline void hw_xsetbv(uint32_t index, uint64_t value)
 {
 	__asm__ volatile("xsetbv" ::"c"(index), "a"((uint32_t)value), "d"((uint32_t)(value >> 32)));
 }
+/* MOV to/from DRn takes the register number in the opcode: one case each. */
+#define HW_DR_READ(n)                                                                              \
+	case n:                                                                                    \
+		__asm__ volatile("mov %%dr" #n ", %0" : "=r"(v));                                  \
+		break;
+#define HW_DR_WRITE(n)                                                                             \
+	case n:                                                                                    \
+		__asm__ volatile("mov %0, %%dr" #n ::"r"(v) : "memory");                           \
+		break;
+static inline uint64_t hw_read_dr(unsigned n)
+{
+	uint64_t v = 0;
+	switch (n) {
+		HW_DR_READ(0)
+		HW_DR_READ(1)
+		HW_DR_READ(2)
+		HW_DR_READ(3)
+		HW_DR_READ(6)
+		HW_DR_READ(7)
+	default:
+		break;
+	}
+	return v;
+}
+static inline void hw_write_dr(unsigned n, uint64_t v)
+{
+	switch (n) {
+		HW_DR_WRITE(0)
+		HW_DR_WRITE(1)
+		HW_DR_WRITE(2)
+		HW_DR_WRITE(3)
+		HW_DR_WRITE(6)
+		HW_DR_WRITE(7)
+	default:
+		break;
+	}
+}
+#undef HW_DR_READ
+#undef HW_DR_WRITE
 static inline uint64_t hw_read_rflags(void)
 {
 	uint64_t f;
@@ -216,6 +266,14 @@ static inline uint32_t hw_mmio_read32(uint64_t pa)
 static inline void hw_mmio_write32(uint64_t pa, uint32_t v)
 {
 	*(volatile uint32_t *)(uintptr_t)pa = v;
+}
+static inline uint64_t hw_mmio_read64(uint64_t pa)
+{
+	return *(volatile uint64_t *)(uintptr_t)pa;
+}
+static inline void hw_mmio_write64(uint64_t pa, uint64_t v)
+{
+	*(volatile uint64_t *)(uintptr_t)pa = v;
 }
 static inline void hw_pause(void)
 {

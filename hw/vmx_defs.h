@@ -235,6 +235,13 @@ enum vmx_exit_reason {
 	VMX_EXIT_XRSTORS = 64,
 	VMX_EXIT_REASON_COUNT = 65,
 };
+/* Newer reasons (SDM Vol. 3D Appendix C; Intel TDX and MSR-immediate ISA
+ * extensions), past the name table: instructions a guest kernel can execute
+ * that exit with no control enabling the exit. */
+#define VMX_EXIT_SEAMCALL  76u
+#define VMX_EXIT_TDCALL    77u
+#define VMX_EXIT_RDMSR_IMM 84u
+#define VMX_EXIT_WRMSR_IMM 85u
 
 /* Name of a basic exit reason (bits 15:0 are used); "unknown" if not in 0..64. */
 const char *vmx_exit_reason_name(uint32_t reason);

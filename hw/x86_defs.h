@@ -165,9 +165,10 @@
 #define RFLAGS_ID        (1ull << 21)
 
 /* XCR0 (SDM Vol. 1 13.3) */
-#define XCR0_X87 (1ull << 0)
-#define XCR0_SSE (1ull << 1)
-#define XCR0_AVX (1ull << 2)
+#define XCR0_X87  (1ull << 0)
+#define XCR0_SSE  (1ull << 1)
+#define XCR0_AVX  (1ull << 2)
+#define XCR0_PKRU (1ull << 9) /* PKRU, XSAVE-managed even with CR4.PKE = 0 (SDM Vol. 1 13.5.7) */
 
 /* ---- exception vectors (SDM Vol. 3A Table 6-1) ---- */
 enum x86_vector {
@@ -195,6 +196,7 @@ enum x86_vector {
 
 /* CPUID leaf 1 feature bits used by the hypervisor (SDM Vol. 2A, CPUID) */
 #define CPUID1_ECX_VMX        (1u << 5)
+#define CPUID1_ECX_SMX        (1u << 6)
 #define CPUID1_ECX_X2APIC     (1u << 21)
 #define CPUID1_ECX_XSAVE      (1u << 26)
 #define CPUID1_ECX_OSXSAVE    (1u << 27)

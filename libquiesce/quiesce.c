@@ -286,6 +286,17 @@ void quiesce_end(void)
 	__atomic_store_n(&g.lock, 0, __ATOMIC_RELEASE);
 }
 
+void quiesce_abandon_round(void)
+{
+	if (__atomic_load_n(&g.owner, __ATOMIC_RELAXED) != g.ops->this_cpu())
+		return;
+	g.depth = 0;
+	__atomic_store_n(&g.owner, NO_CPU, __ATOMIC_RELAXED);
+	/* As quiesce_end: the parked CPUs leave; a late one parks and leaves at once. */
+	__atomic_store_n(&g.released, g.round, __ATOMIC_RELEASE);
+	__atomic_store_n(&g.lock, 0, __ATOMIC_RELEASE);
+}
+
 void quiesce_run(void (*fn)(void *), void *arg)
 {
 	quiesce_begin();

@@ -90,6 +90,28 @@ bool quiesce_handle_nmi(uint32_t cpu);
  */
 void quiesce_poll(uint32_t cpu);
 
+/*
+ * A round that cannot complete (a CPU never answers, or this CPU cannot send
+ * its NMIs): from the quiescer only, in its stuck hook. Releases the CPUs
+ * already parked and frees the round lock, so that the caller can stop the
+ * machine without waiting on locks they hold. The caller must not return into
+ * code that thinks the other CPUs are stopped.
+ */
+void quiesce_abandon_round(void);
+
+/*
+ * The production platform's answer to a round that cannot complete: with no
+ * handler it panics; with one it abandons the round and calls `stop` with the
+ * reason (core/quiesce_wiring.c: stop the guest cleanly, which is what makes
+ * it happen: its local APIC disabled). `stop` must not return.
+ */
+void quiesce_set_stop_handler(void (*stop)(const char *why));
+#ifdef HV_HOST
+/* Host tests: the production platform's kick and stuck limits, in relax steps
+ * (QUIESCE_KICK_SPINS / QUIESCE_STUCK_SPINS are minutes of host time). */
+void quiesce_platform_set_spins(uint64_t kick_spins, uint64_t stuck_spins);
+#endif
+
 /* Counters. */
 struct quiesce_cpu_stats {
 	uint64_t nmis_sent;     /* quiesce NMIs sent to this CPU */

@@ -26,6 +26,11 @@ bool lapic_is_x2apic(void)
 	return (apic_base_msr() & APIC_BASE_X2APIC) != 0;
 }
 
+bool lapic_is_enabled(void)
+{
+	return (apic_base_msr() & APIC_BASE_ENABLE) != 0;
+}
+
 static uint64_t xapic_reg(uint64_t base_msr, uint32_t offset)
 {
 	return (base_msr & APIC_BASE_ADDR_MASK) + offset;

@@ -18,6 +18,9 @@
 uint32_t lapic_id(void);
 /* True when IA32_APIC_BASE.EXTD (bit 10) is set. */
 bool lapic_is_x2apic(void);
+/* IA32_APIC_BASE[11]: false if this CPU's local APIC is globally disabled, when
+ * it neither sends nor (on hardware) receives IPIs (SDM Vol. 3A 11.4.3). */
+bool lapic_is_enabled(void);
 
 /* IPIs to one CPU by physical APIC ID (SDM Vol. 3A 10.6.1, 10.12.9). */
 void lapic_send_init(uint32_t apic_id);

@@ -31,24 +31,57 @@ struct pdpt_load {
 	uint64_t e[4];
 };
 
+/* The CPU's physical-address width: CPUID.80000008H:EAX[7:0], 36 without the
+ * leaf (SDM Vol. 3A 4.1.4). */
+static unsigned maxphyaddr(void)
+{
+	struct hw_cpuid_regs r;
+
+	hw_cpuid(0x80000000u, 0, &r);
+	if (r.eax < 0x80000008u)
+		return 36;
+	hw_cpuid(0x80000008u, 0, &r);
+	return (r.eax & 0xffu) ? (r.eax & 0xffu) : 36;
+}
+
+/* Bits at or above the physical-address width: reserved in CR3 and PDPTEs. */
+static bool beyond_maxphyaddr(uint64_t x)
+{
+	unsigned w = maxphyaddr();
+	return w < 64 && (x >> w) != 0;
+}
+
+/* A present PAE PDPTE with reserved bits set: 2:1, 8:5 and MAXPHYADDR up
+ * (SDM Vol. 3A 4.4.1, Table 4-8). Loading one is #GP(0) (SDM Vol. 3A 4.4.1),
+ * and VM entry would refuse it (SDM Vol. 3C 27.3.1.6): the hypervisor must
+ * never put one in the VMCS. */
+static bool pdpte_reserved(uint64_t e)
+{
+	return (e & 1) && ((e & 0x1e6ull) || beyond_maxphyaddr(e));
+}
+
 /*
  * PAE paging outside long mode with EPT: VM entry loads the PDPTEs from the
  * VMCS (SDM 26.3.2.4), so a CR0/CR3/CR4 change done for the guest must load
  * them as the CPU would, from guest-physical CR3[31:5]. The CPU's own load is
  * an EPT-checked read (SDM Vol. 3C 28.3.3.2): a PDPT outside the guest's view
- * (the hypervisor, a PAL's page) is refused, not read (false).
+ * (the hypervisor, a PAL's page) is refused, not read (CR_DENIED); reserved
+ * bits in an entry are #GP (CR_GP).
  */
-static bool pdptes_fetch(uint64_t cr0, uint64_t cr4, uint64_t efer, uint64_t cr3,
-                         struct pdpt_load *l)
+static enum cr_result pdptes_fetch(uint64_t cr0, uint64_t cr4, uint64_t efer, uint64_t cr3,
+                                   struct pdpt_load *l)
 {
 	l->needed = (cr0 & CR0_PG) && (cr4 & CR4_PAE) && !(efer & EFER_LMA);
 	if (!l->needed)
-		return true;
+		return CR_DONE;
 	l->pa = cr3 & 0xffffffe0ull;
 	if (!vmx_guest_gpa_allowed(l->pa, EPT_READ))
-		return false;
+		return CR_DENIED;
 	memcpy(l->e, guest_phys_ptr(l->pa), sizeof(l->e));
-	return true;
+	for (unsigned i = 0; i < 4; i++)
+		if (pdpte_reserved(l->e[i]))
+			return CR_GP;
+	return CR_DONE;
 }
 
 static void pdptes_store(const struct pdpt_load *l)
@@ -82,9 +115,10 @@ static enum cr_result write_cr0(struct vcpu *v, uint64_t val, struct pdpt_load *
 		entry &= ~ENTRY_IA32E_MODE_GUEST;
 	}
 	bool paging = ((val ^ old) & CR_PAGING_BITS) != 0;
-	if (paging &&
-	    !pdptes_fetch(val, vmcs_readnat(VMCS_GUEST_CR4), efer, vmcs_readnat(VMCS_GUEST_CR3), l))
-		return CR_DENIED;
+	enum cr_result r;
+	if (paging && (r = pdptes_fetch(val, vmcs_readnat(VMCS_GUEST_CR4), efer,
+	                                vmcs_readnat(VMCS_GUEST_CR3), l)) != CR_DONE)
+		return r;
 	vmcs_write64(VMCS_GUEST_IA32_EFER, efer);
 	vmcs_write32(VMCS_ENTRY_CONTROLS, entry);
 	vmcs_writenat(VMCS_CR0_READ_SHADOW, val);
@@ -101,15 +135,17 @@ static enum cr_result write_cr4(struct vcpu *v, uint64_t val, struct pdpt_load *
 	uint64_t old = vmcs_readnat(VMCS_CR4_READ_SHADOW);
 	uint64_t efer = vmcs_read64(VMCS_GUEST_IA32_EFER);
 
-	/* VMXE is hidden (CPUID says no VMX) and bits the CPU cannot set are
-	 * reserved: both #GP, as is clearing PAE in long mode. */
-	if ((val & CR4_VMXE) || (val & ~vmx_config()->cr4_fixed1) ||
+	/* VMXE and SMXE are hidden (CPUID says no VMX, no SMX) and bits the CPU
+	 * cannot set are reserved: all #GP (SDM Vol. 3A 2.5), as is clearing PAE
+	 * in long mode. */
+	if ((val & (CR4_VMXE | CR4_SMXE)) || (val & ~vmx_config()->cr4_fixed1) ||
 	    ((efer & EFER_LMA) && !(val & CR4_PAE)))
 		return CR_GP;
 	bool paging = ((val ^ old) & CR4_PAGING_BITS) != 0;
-	if (paging &&
-	    !pdptes_fetch(vmcs_readnat(VMCS_GUEST_CR0), val, efer, vmcs_readnat(VMCS_GUEST_CR3), l))
-		return CR_DENIED;
+	enum cr_result r;
+	if (paging && (r = pdptes_fetch(vmcs_readnat(VMCS_GUEST_CR0), val, efer,
+	                                vmcs_readnat(VMCS_GUEST_CR3), l)) != CR_DONE)
+		return r;
 	vmcs_writenat(VMCS_CR4_READ_SHADOW, val);
 	vmcs_writenat(VMCS_GUEST_CR4, vmx_cr4_actual(val));
 	if (paging) {
@@ -122,10 +158,17 @@ static enum cr_result write_cr4(struct vcpu *v, uint64_t val, struct pdpt_load *
 static enum cr_result write_cr3(struct vcpu *v, uint64_t val, struct pdpt_load *l)
 {
 	uint64_t cr3 = val & ~(1ull << 63);
+	uint64_t efer = vmcs_read64(VMCS_GUEST_IA32_EFER);
 
-	if (!pdptes_fetch(vmcs_readnat(VMCS_GUEST_CR0), vmcs_readnat(VMCS_GUEST_CR4),
-	                  vmcs_read64(VMCS_GUEST_IA32_EFER), cr3, l))
-		return CR_DENIED;
+	/* Bits beyond the physical-address width are reserved: #GP (SDM Vol. 2B
+	 * MOV CRn), where VM entry would refuse the guest state (SDM Vol. 3C
+	 * 27.3.1.1). Bit 63 is PCID's "do not flush", not part of CR3. */
+	if (beyond_maxphyaddr(cr3))
+		return CR_GP;
+	enum cr_result r =
+	    pdptes_fetch(vmcs_readnat(VMCS_GUEST_CR0), vmcs_readnat(VMCS_GUEST_CR4), efer, cr3, l);
+	if (r != CR_DONE)
+		return r;
 	vmcs_writenat(VMCS_GUEST_CR3, cr3);
 	pdptes_store(l);
 	vmx_flush_guest_tlb(v);
@@ -149,6 +192,10 @@ void vmx_exit_cr_access(struct vcpu *v)
 	switch (CRQUAL_ACCESS(q)) {
 	case CRQUAL_ACCESS_MOV_TO: {
 		uint64_t val = vcpu_gpr_read(v, CRQUAL_GPR(q));
+		/* Outside 64-bit mode the operand is 32 bits (SDM Vol. 2B MOV CRn):
+		 * bits 63:32 the guest left in the register are not written. */
+		if (vmx_guest_code_size() != 64)
+			val &= 0xffffffffull;
 		if (cr == 0) {
 			r = write_cr0(v, val, &l);
 		} else if (cr == 4) {

@@ -14,7 +14,9 @@ static const vmx_exit_handler handlers[VMX_EXIT_REASON_COUNT] = {
     [VMX_EXIT_INIT] = vmx_exit_init,
     [VMX_EXIT_SIPI] = vmx_exit_sipi,
     [VMX_EXIT_NMI_WINDOW] = vmx_exit_nmi_window,
+    [VMX_EXIT_TASK_SWITCH] = vmx_exit_task_switch,
     [VMX_EXIT_CPUID] = vmx_exit_cpuid,
+    [VMX_EXIT_GETSEC] = vmx_exit_getsec,
     [VMX_EXIT_HLT] = vmx_exit_hlt,
     [VMX_EXIT_INVD] = vmx_exit_invd,
     [VMX_EXIT_VMCALL] = vmx_exit_vmcall,
@@ -31,6 +33,7 @@ static const vmx_exit_handler handlers[VMX_EXIT_REASON_COUNT] = {
     [VMX_EXIT_INVEPT] = vmx_exit_vmx_instruction,
     [VMX_EXIT_INVVPID] = vmx_exit_vmx_instruction,
     [VMX_EXIT_CR_ACCESS] = vmx_exit_cr_access,
+    [VMX_EXIT_MOV_DR] = vmx_exit_mov_dr,
     [VMX_EXIT_IO_INSTRUCTION] = vmx_exit_io,
     [VMX_EXIT_RDMSR] = vmx_exit_rdmsr,
     [VMX_EXIT_WRMSR] = vmx_exit_wrmsr,
@@ -43,7 +46,17 @@ static const vmx_exit_handler handlers[VMX_EXIT_REASON_COUNT] = {
 
 vmx_exit_handler vmx_exit_handler_for(uint32_t basic_reason)
 {
-	return basic_reason < VMX_EXIT_REASON_COUNT ? handlers[basic_reason] : NULL;
+	if (basic_reason < VMX_EXIT_REASON_COUNT)
+		return handlers[basic_reason];
+	switch (basic_reason) {
+	case VMX_EXIT_SEAMCALL:
+	case VMX_EXIT_TDCALL:
+	case VMX_EXIT_RDMSR_IMM:
+	case VMX_EXIT_WRMSR_IMM:
+		return vmx_exit_unsupported_instruction;
+	default:
+		return NULL;
+	}
 }
 
 void vmx_read_exit_info(struct vcpu *v)
@@ -58,6 +71,25 @@ void vmx_read_exit_info(struct vcpu *v)
 	e->idt_vectoring_info = vmcs_read32(VMCS_IDT_VECTORING_INFO);
 	e->idt_vectoring_error = vmcs_read32(VMCS_IDT_VECTORING_ERROR_CODE);
 	e->gpa = vmcs_read64(VMCS_GUEST_PHYSICAL_ADDRESS);
+}
+
+/*
+ * VM entry into an IA-32e mode guest requires TR to be a busy 64-bit TSS,
+ * type 11 (SDM Vol. 3C 27.3.1.2), but a CPU entering long mode checks no TSS
+ * type (SDM Vol. 3A 9.8.5; 10.8.5 in editions since 2023): a guest that ran
+ * LTR with a 16-bit TSS (busy: type 3) and then set CR0.PG with EFER.LME
+ * (which does not exit under unrestricted guest) would fail the next VM
+ * entry. The type only matters to a task switch, which long mode does not
+ * have, so make it 11, as KVM does ("tss fixup for long mode"), rather than
+ * let the guest reach the entry-failure panic.
+ */
+static void long_mode_tr_fixup(void)
+{
+	if (!(vmcs_read32(VMCS_ENTRY_CONTROLS) & ENTRY_IA32E_MODE_GUEST))
+		return;
+	uint32_t ar = vmcs_read32(VMCS_GUEST_TR_ACCESS_RIGHTS);
+	if ((ar & 0xf) == 3)
+		vmcs_write32(VMCS_GUEST_TR_ACCESS_RIGHTS, (ar & ~0xfu) | 11);
 }
 
 void vmx_handle_exit(struct vcpu *v)
@@ -96,6 +128,7 @@ void vmx_handle_exit(struct vcpu *v)
 		hv_panic("unhandled VM exit on CPU %u: reason %u (%s)", v->cpu, basic,
 		         vmx_exit_reason_name(basic));
 	h(v);
+	long_mode_tr_fixup();
 	vmx_before_entry(v);
 }
 

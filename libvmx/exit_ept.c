@@ -2,8 +2,11 @@
  * EPT violations and misconfigurations (SDM 29.3.3). The app sees violations
  * first. By default, an access to the hypervisor's region (absent from EPT,
  * reserved in the guest's E820) is reported and gets #GP(0), so a stray guest
- * cannot touch the hypervisor and the run goes on; any other violation means
- * the EPT is wrong, which is a hypervisor bug: panic.
+ * cannot touch the hypervisor and the run goes on; an access where the EPT
+ * maps nothing at all (above RAM and 4 GiB) is one to a bus with no device
+ * (guest_mmio.c). Any other violation is at a mapped page whose rights someone
+ * took away without handling the exit: the EPT is wrong, a hypervisor bug:
+ * panic.
  */
 #include "hw/hw.h"
 #include "libvmx/vmx_internal.h"
@@ -43,6 +46,8 @@ void vmx_exit_ept_violation(struct vcpu *v)
 		vmx_queue_exception(v, X86_VEC_GP, true, 0);
 		return;
 	}
+	if (vmx_mmio_no_device(v))
+		return;
 	hv_panic("EPT violation on CPU %u at GPA 0x%llx, qualification 0x%llx, guest RIP 0x%llx",
 	         v->cpu, (unsigned long long)gpa, (unsigned long long)q,
 	         (unsigned long long)vmcs_readnat(VMCS_GUEST_RIP));

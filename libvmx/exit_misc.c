@@ -1,12 +1,10 @@
 /*
- * Small exits: cache-control instructions, HLT, VMX instructions, triple fault,
- * the VMX-preemption timer (handed to the app).
+ * Small exits: cache-control instructions, HLT, VMX instructions, GETSEC, task
+ * switches, triple fault, the VMX-preemption timer (handed to the app).
  */
 #include "hw/hw.h"
 #include "libvmx/vmx_internal.h"
-#include "rt/console.h"
 #include "rt/panic.h"
-#include "rt/power.h"
 
 /* Exit code of a run that ended because a guest CPU triple-faulted. */
 #define POWER_OFF_TRIPLE_FAULT 3
@@ -44,18 +42,51 @@ void vmx_exit_vmx_instruction(struct vcpu *v)
 _Noreturn void vmx_guest_triple_fault(struct vcpu *v, const char *why)
 {
 	/* Bare metal would reset the machine; a hypervisor run ends with a report. */
-	hv_printf("hv: cpu %u: guest triple fault (%s): stopping\n", v->cpu, why);
-	vmx_dump_vmcs();
-	vmx_print_exit_counters();
-	const struct hv_app *app = vmx_app();
-	if (app && app->shutdown)
-		app->shutdown(v);
-	hv_power_off(POWER_OFF_TRIPLE_FAULT);
+	vmx_guest_stop_code(v, POWER_OFF_TRIPLE_FAULT, "guest triple fault (%s)", why);
 }
 
 void vmx_exit_triple_fault(struct vcpu *v)
 {
 	vmx_guest_triple_fault(v, "triple-fault VM exit");
+}
+
+void vmx_exit_task_switch(struct vcpu *v)
+{
+	/*
+	 * Task switches exit unconditionally (SDM Vol. 3C 26.4.2) and are not
+	 * emulated yet (issue 15: the guest-compatibility work). Nothing the
+	 * guest could be given instead is what hardware does, so the run ends
+	 * with a clear report instead of a panic.
+	 */
+	static const char *const source[4] = {"CALL", "IRET", "JMP", "IDT task gate"};
+	uint64_t q = v->exit.qualification;
+
+	vmx_guest_stop(v, "task switch (%s to TSS selector 0x%llx) is not emulated",
+	               source[(q >> 30) & 3], (unsigned long long)(q & 0xffff));
+}
+
+void vmx_exit_getsec(struct vcpu *v)
+{
+	/*
+	 * GETSEC exits unconditionally once CR4.SMXE is set (SDM Vol. 3C 26.1.2,
+	 * Vol. 2B GETSEC). The guest sees no SMX (CPUID.1:ECX.SMX = 0) and cannot
+	 * set CR4.SMXE (exit_cr.c), so for it GETSEC is #UD, as it is on a CPU
+	 * with CR4.SMXE clear.
+	 */
+	vmx_queue_exception(v, X86_VEC_UD, false, 0);
+}
+
+void vmx_exit_unsupported_instruction(struct vcpu *v)
+{
+	/*
+	 * SEAMCALL and TDCALL exit in VMX non-root whatever the controls (Intel
+	 * TDX CPU architectural extensions; KVM gives #UD the same way), and the
+	 * immediate forms of RDMSR/WRMSR exit for an MSR the bitmap intercepts.
+	 * The guest is shown neither TDX nor MSR-immediate (exit_cpuid.c): to
+	 * it these are instructions its CPU does not have, #UD. (Issue 11.1's
+	 * MSR handling may emulate the immediate forms instead.)
+	 */
+	vmx_queue_exception(v, X86_VEC_UD, false, 0);
 }
 
 void vmx_exit_preemption_timer(struct vcpu *v)

@@ -127,15 +127,6 @@ void vmx_guest_apic_ap_started(struct vcpu *v)
 		hv_panic("libvmx: cannot give the LAPIC page its write access back");
 }
 
-/* The guest's code size: 64 (long mode, CS.L), 32 (CS.D) or 16. */
-static unsigned code_size(void)
-{
-	uint32_t ar = vmcs_read32(VMCS_GUEST_CS_ACCESS_RIGHTS);
-	if ((vmcs_read64(VMCS_GUEST_IA32_EFER) & EFER_LMA) && (ar & (1u << 13)))
-		return 64;
-	return (ar & (1u << 14)) ? 32 : 16;
-}
-
 bool vmx_guest_apic_write(struct vcpu *v)
 {
 	uint64_t gpa = v->exit.gpa;
@@ -149,17 +140,11 @@ bool vmx_guest_apic_write(struct vcpu *v)
 		return true;
 	}
 
-	unsigned mode = code_size();
-	uint64_t rip = vmcs_readnat(VMCS_GUEST_RIP);
-	uint64_t la = mode == 64 ? rip : (vmcs_readnat(VMCS_GUEST_CS_BASE) + rip) & 0xffffffffull;
+	struct mmio_access st;
 	uint8_t bytes[15];
-	size_t n = 0;
+	size_t n;
 	uint64_t denied = UINT64_MAX;
-	/* Byte by byte: the instruction may end just before an unmapped page. */
-	while (n < sizeof(bytes) && vmx_guest_read_linear(la + n, &bytes[n], 1, &denied))
-		n++;
-	struct mmio_store st;
-	bool decoded = mmio_decode_store(bytes, n, mode, &st);
+	bool decoded = vmx_guest_decode_mmio(&st, bytes, &n, &denied);
 	if (!decoded && denied != UINT64_MAX) {
 		/* The bytes are on a page the guest may not read in this view (a
 		 * PAL's, reached through a stale TLB entry): never decoded, so none
@@ -167,24 +152,39 @@ bool vmx_guest_apic_write(struct vcpu *v)
 		vmx_guest_access_denied(v, denied, EPTQUAL_READ);
 		return true;
 	}
-	if (!decoded || st.size < 4)
-		hv_panic(
-		    "CPU %u: cannot emulate the guest's store to LAPIC offset 0x%llx at RIP 0x%llx "
-		    "(%u-bit code, bytes %02x %02x %02x %02x %02x %02x)",
-		    v->cpu, (unsigned long long)(gpa & 0xfff), (unsigned long long)rip, mode,
+	if (!decoded || !st.store)
+		vmx_guest_stop(
+		    v,
+		    "store to LAPIC offset 0x%llx at RIP 0x%llx by an instruction that is "
+		    "not emulated (%u-bit code, bytes %02x %02x %02x %02x %02x %02x)",
+		    (unsigned long long)(gpa & 0xfff),
+		    (unsigned long long)vmcs_readnat(VMCS_GUEST_RIP), vmx_guest_code_size(),
 		    n > 0 ? bytes[0] : 0, n > 1 ? bytes[1] : 0, n > 2 ? bytes[2] : 0,
 		    n > 3 ? bytes[3] : 0, n > 4 ? bytes[4] : 0, n > 5 ? bytes[5] : 0);
 
-	/* LAPIC registers are 32 bits wide (SDM 11.4.1). */
-	uint32_t value = st.imm ? st.imm_value : (uint32_t)vcpu_gpr_read(v, st.reg);
-	uint32_t old = st.xchg ? hw_mmio_read32(gpa) : 0;
-	bool dropped =
-	    (gpa & 0xfff) == APIC_REG_ICR_LOW &&
-	    vmx_guest_init_dropped(v, value, hw_mmio_read32(apic_page + APIC_REG_ICR_HIGH) >> 24);
-	if (!dropped)
-		hw_mmio_write32(gpa, value);
-	if (st.xchg)
-		vcpu_gpr_write(v, st.reg, old);
+	/*
+	 * LAPIC registers are 32 bits wide, 16-byte aligned, and must be written
+	 * with aligned 32-bit stores (SDM Vol. 3A 11.4.1: anything else is model
+	 * specific or undefined). A narrower or misaligned store is dropped, as
+	 * KVM's APIC does (Bochs would stop the emulator). Wider ones write the
+	 * low 32 bits.
+	 */
+	if (st.size >= 4 && (gpa & 0xf) == 0) {
+		uint32_t value = st.imm ? st.imm_value : (uint32_t)vcpu_gpr_read(v, st.reg);
+		uint32_t old = st.xchg ? hw_mmio_read32(gpa) : 0;
+		bool dropped = (gpa & 0xfff) == APIC_REG_ICR_LOW &&
+		               vmx_guest_init_dropped(
+		                   v, value, hw_mmio_read32(apic_page + APIC_REG_ICR_HIGH) >> 24);
+		if (!dropped)
+			hw_mmio_write32(gpa, value);
+		if (st.xchg)
+			vmx_mmio_complete_load(v, &st, old);
+	} else if (st.xchg) {
+		/* Its load half reads the register's bytes (bytes 4-15 read as 0). */
+		unsigned off = (unsigned)(gpa & 0xf);
+		uint32_t reg = hw_mmio_read32(gpa & ~0xfull);
+		vmx_mmio_complete_load(v, &st, off < 4 ? reg >> (8 * off) : 0);
+	}
 	v->exit.instruction_len = st.len;
 	vcpu_skip_instruction(v);
 	return true;

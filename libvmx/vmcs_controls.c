@@ -10,6 +10,8 @@
  * Bits the guest may not own: those the CPU fixes in VMX operation (SDM A.7,
  * A.8) and the guest did not set itself. With unrestricted guest, CR0.PE and
  * CR0.PG are free (SDM 26.3.1.1). CR4.VMXE is fixed to 1, so it is hidden.
+ * CR4.SMXE is the host's too: the guest is shown no SMX, and setting SMXE
+ * without it is #GP (SDM Vol. 3A 2.5), which exit_cr.c gives.
  */
 uint64_t vmx_cr0_host_owned(void)
 {
@@ -20,7 +22,7 @@ uint64_t vmx_cr0_host_owned(void)
 uint64_t vmx_cr4_host_owned(void)
 {
 	const struct vmx_config *c = vmx_config();
-	return (c->cr4_fixed0 | ~c->cr4_fixed1 | CR4_VMXE) & 0xffffffffull;
+	return (c->cr4_fixed0 | ~c->cr4_fixed1 | CR4_VMXE | CR4_SMXE) & 0xffffffffull;
 }
 
 uint64_t vmx_cr0_actual(uint64_t view)

@@ -103,6 +103,20 @@ void vmx_add_before_entry_hook(void (*before_entry)(struct vcpu *v));
  */
 void vmx_set_toolkit_hypercall(bool (*handler)(struct vcpu *v));
 
+/* ---- stopping the guest (guest_stop.c) ---- */
+
+/* Exit code (port 0xf4) of a run the hypervisor ended because of the guest. */
+#define VMX_POWER_OFF_GUEST_STOPPED 4
+/*
+ * The guest did something with no sensible answer (neither hardware's nor an
+ * emulation's): prints "hv: guest stopped on CPU <n>: <why>" and the VMCS and
+ * exit counters, runs the app's shutdown callback and powers off. Breaks the
+ * console lock first (a CPU parked by quiesce may hold it). Never hv_panic for
+ * guest input: hv_panic is for the hypervisor's own broken invariants.
+ */
+_Noreturn void vmx_guest_stop(struct vcpu *v, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
 /* ---- intercepts (shared by all CPUs; register before or in app->boot) ---- */
 
 /* An I/O handler: `*value` is the data (written for IN). Return false to let

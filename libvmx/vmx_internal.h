@@ -117,9 +117,18 @@ void vmx_exit_wrmsr(struct vcpu *v);
 void vmx_exit_ept_violation(struct vcpu *v);
 void vmx_exit_ept_misconfig(struct vcpu *v);
 void vmx_exit_xsetbv(struct vcpu *v);
+void vmx_exit_mov_dr(struct vcpu *v);
 void vmx_exit_preemption_timer(struct vcpu *v);
 /* A guest triple fault (or a fault while delivering #DF): report, power off. */
 _Noreturn void vmx_guest_triple_fault(struct vcpu *v, const char *why);
+void vmx_exit_task_switch(struct vcpu *v);
+void vmx_exit_unsupported_instruction(struct vcpu *v);
+void vmx_exit_getsec(struct vcpu *v);
+
+/* ---- guest_stop.c ---- */
+/* vmx_guest_stop() with another power-off code (a triple fault: 3). */
+_Noreturn void vmx_guest_stop_code(struct vcpu *v, uint8_t code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 /* Flushes the guest's VPID-tagged TLB entries after a paging change the CPU
  * did not see (a CR write done through the VMCS, INIT). */
@@ -139,22 +148,52 @@ void vmx_guest_access_denied(struct vcpu *v, uint64_t gpa, uint64_t qualificatio
 /* ---- guest_linear.c: guest memory by guest-linear address ---- */
 /* n bytes at `la` with the guest's current paging (VMCS); false if any byte is
  * unmapped, not readable in the CPU's EPT view (page tables included: see
- * vmx_guest_gpa_allowed), or 5-level paging is on. */
+ * vmx_guest_gpa_allowed), above 4 GiB (the hypervisor does not map it), or
+ * 5-level paging is on. */
 /* When it failed because the view refused a page, and denied_gpa is not NULL,
  * *denied_gpa is that page (left alone otherwise). */
 bool vmx_guest_read_linear(uint64_t la, void *buf, size_t n, uint64_t *denied_gpa);
+/* The same, checked as the guest's own access would be (guest_walk.h VMX_GW_*:
+ * VMX_GW_WRITE copies buf to the guest, and needs EPT write access; else the
+ * guest to buf). */
+bool vmx_guest_access_linear(uint64_t la, void *buf, size_t n, unsigned access,
+                             uint64_t *denied_gpa);
+/* Whether vmx_guest_access_linear() would succeed, touching nothing: an INS
+ * checks its destination before it reads the port (the read has effects). */
+bool vmx_guest_probe_linear(uint64_t la, size_t n, unsigned access, uint64_t *denied_gpa);
 
-/* ---- insn_decode.c: a store to an MMIO register ---- */
-struct mmio_store {
-	unsigned len;  /* instruction length */
-	unsigned size; /* operand size in bytes: 2, 4 or 8 */
-	bool imm;      /* the value is imm_value, else GPR `reg` */
-	bool xchg;     /* XCHG: `reg` also receives the old value */
-	unsigned reg;  /* x86 register number */
+/* ---- insn_decode.c: a move between a register or immediate and MMIO ---- */
+struct mmio_access {
+	unsigned len;      /* instruction length */
+	unsigned size;     /* bytes of memory accessed: 1, 2, 4 or 8 */
+	bool store;        /* writes memory (the value is imm_value, else GPR `reg`) */
+	bool load;         /* reads memory into GPR `reg` (XCHG: both) */
+	bool imm;          /* the stored value is imm_value */
+	bool xchg;         /* XCHG: `reg` also receives the old value */
+	bool high_byte;    /* `reg` (0-3) names AH, CH, DH or BH */
+	bool sign_extend;  /* MOVSX: the loaded value is sign-extended, else zero-extended */
+	unsigned reg;      /* x86 register number */
+	unsigned reg_size; /* bytes of `reg` a load writes: 1, 2, 4 or 8 */
 	uint32_t imm_value;
 };
-/* mode: 16, 32 or 64 (the code size). False if not such a store. */
-bool mmio_decode_store(const uint8_t *b, size_t n, unsigned mode, struct mmio_store *out);
+/* mode: 16, 32 or 64 (the code size). False if not such an instruction. */
+bool mmio_decode(const uint8_t *b, size_t n, unsigned mode, struct mmio_access *out);
+/* mmio_decode(), and the instruction stores. */
+bool mmio_decode_store(const uint8_t *b, size_t n, unsigned mode, struct mmio_access *out);
+
+/* ---- guest_mmio.c: the instruction behind an MMIO exit, guest space with no device ---- */
+/* The code size of the guest: 64 (long mode, CS.L), 32 (CS.D) or 16. */
+unsigned vmx_guest_code_size(void);
+/* Reads the bytes at the guest's RIP into insn[15] (as many as can be read:
+ * *n) and decodes them; false if they are not an mmio_decode() instruction.
+ * *denied_gpa as vmx_guest_read_linear (UINT64_MAX if no page was refused). */
+bool vmx_guest_decode_mmio(struct mmio_access *acc, uint8_t insn[15], size_t *n,
+                           uint64_t *denied_gpa);
+/* Completes a decoded load with `value` (the device's answer) per x86 rules. */
+void vmx_mmio_complete_load(struct vcpu *v, const struct mmio_access *acc, uint64_t value);
+/* An EPT violation at a guest-physical address no EPT entry maps (above RAM
+ * and 4 GiB): true if it was handled as an access to a bus with no device. */
+bool vmx_mmio_no_device(struct vcpu *v);
 
 /* ---- guest_reset.c: guest reset requests scrub before they reset ---- */
 struct vmx_reset_state {

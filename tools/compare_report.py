@@ -222,6 +222,12 @@ def _notes(t, problems):
                    "CPUs, divided by the whole run (%s)." % (
                        "ticks: BIOS, GRUB, hypervisor start-up and guest"
                        if m["emulator"] == "bochs" else "wall seconds"))
+    if any(r.key.startswith("bench.pal_register") for r in t.rows):
+        t.notes.append("DMA protection (libiommu): these runs have no IOMMU (Bochs has none; "
+                       "./hv compare gives QEMU none), so PAL register/unregister exclude its "
+                       "cost: one context-cache + IOTLB invalidation per remapping unit at each. "
+                       "QEMU's emulated VT-d runs only under TCG, without VMX: the TrustVisor "
+                       "path cannot be timed here (libiommu/qemu_test times iommu_protect).")
     for config in CONFIGS:
         for workload, why in sorted(problems.get(config, {}).items()):
             if not why.startswith("n/a"):

@@ -189,7 +189,8 @@ class _SerialTail:
 
 def run_image(app, image, disk, emulator="bochs", cpus=2, mem=256, timeout=600.0,
               log=None, quiet=False, allow_no_vmx=False, disk_writable=False, keep=False,
-              out=None, strict_msrs=False, debugger_script=None, port_e9=False, quantum=None):
+              out=None, strict_msrs=False, debugger_script=None, iommu=False, devices=(),
+              port_e9=False, quantum=None):
     """Boot image (an .iso, or None for bare) with disk as BIOS drive 0x80.
 
     Returns a Result. Raises RunError for bad arguments (before anything starts).
@@ -200,6 +201,8 @@ def run_image(app, image, disk, emulator="bochs", cpus=2, mem=256, timeout=600.0
     """
     if emulator not in ("bochs", "qemu"):
         raise RunError("unknown emulator %r (bochs or qemu)" % emulator)
+    if (iommu or devices) and emulator != "qemu":
+        raise RunError("--iommu and --device need --emulator qemu (Bochs has no IOMMU)")
     if debugger_script is not None and emulator != "bochs":
         raise RunError("a debugger script needs Bochs")
     if not os.path.isfile(disk):
@@ -257,7 +260,8 @@ def run_image(app, image, disk, emulator="bochs", cpus=2, mem=256, timeout=600.0
                                                            strict_msrs, debugger_script,
                                                            port_e9, quantum)
             else:
-                argv, serial_path, emu_log = qemu.prepare(workdir, run_disk, iso, cpus, mem, use_kvm)
+                argv, serial_path, emu_log = qemu.prepare(workdir, run_disk, iso, cpus, mem,
+                                                          use_kvm, iommu, devices)
         except ValueError as e:
             raise RunError(str(e))
         res.emulator_log = emu_log
@@ -358,7 +362,9 @@ def _boot(res, argv, workdir, serial_path, emu_log, emulator, timeout, stream, d
     else:
         with open(emu_log, "w") as f:
             f.write(emu_out)
-        powered_off, res.code = qemu.classify_exit(proc.returncode, emu_out)
+        codes = _SERIAL_CODE.findall(res.serial)
+        powered_off, res.code = qemu.classify_exit(proc.returncode, emu_out,
+                                                   bool(codes) and int(codes[-1]) == 0)
         log_tail = "\n".join(emu_out.splitlines()[-30:])
     if res.code is None:
         m = _SERIAL_CODE.findall(res.serial)

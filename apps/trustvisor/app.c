@@ -67,6 +67,7 @@ const struct hv_app hv_app = {
     .hypercall = tv_hypercall,
     .ept_violation = tv_ept_violation,
     .exception = tv_exception,
+    .mov_dr = tv_mov_dr,
     .guest_may_take_nmi = tv_may_take_nmi,
     .preemption_timer = tv_timer_expired,
     .before_init = tv_before_init,

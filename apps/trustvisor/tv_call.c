@@ -19,7 +19,8 @@
  *
  * x87/SSE/AVX state (tv_fpu.c): saved at entry, the PAL starting from the
  * init state, and the caller's put back on every exit, so neither side sees
- * the other's registers.
+ * the other's registers. Debug registers, DEBUGCTL, pending debug exceptions,
+ * performance counters and FS/GS bases (tv_debug.c): the same.
  */
 #include "apps/trustvisor/tv_internal.h"
 #include "apps/trustvisor/tv_platform.h"
@@ -151,6 +152,8 @@ static void enter_pal(struct vcpu *v, struct tv_pal *pal, uint64_t ret_rip, uint
 	c->out_count = (uint32_t)out_count;
 	/* The caller's x87/SSE/AVX registers saved, the PAL's start in the init state. */
 	tv_fpu_enter_pal(v->cpu);
+	/* The OS's breakpoints, LBR/BTS, counters and FS/GS bases saved, all off or zero. */
+	tv_debug_enter_pal(v->cpu);
 
 	memset(v->gpr, 0, sizeof(v->gpr));
 	v->gpr[GPR_RDI] = pal->params_gva;
@@ -178,15 +181,17 @@ static void enter_pal(struct vcpu *v, struct tv_pal *pal, uint64_t ret_rip, uint
 
 /*
  * The OS's view back on this CPU: the caller's x87/SSE/AVX state (which
- * replaces the PAL's), its CR3, EPTP, exception bitmap, pin-based controls
- * (the PAL's timer off) and RFLAGS. Whatever the PAL's exit left to deliver
+ * replaces the PAL's), its debug/trace registers and FS/GS bases, its CR3, EPTP, exception bitmap,
+ * pin-based controls (the PAL's timer off) and RFLAGS. Whatever the PAL's exit left to deliver
  * belongs to the PAL, not the OS: dropped. General registers are the caller's
  * business (exit_pal, tv_call_drop).
  */
 static void restore_os_view(struct vcpu *v, struct tv_call *c)
 {
-	/* First, so that no path out leaves the PAL's x87/SSE/AVX registers behind. */
+	/* First, so that no path out leaves the PAL's x87/SSE/AVX registers, debug
+	 * registers or segment bases behind, nor the OS's debug state unrestored. */
 	tv_fpu_exit_pal(v->cpu);
+	tv_debug_exit_pal(v->cpu);
 	vmcs_writenat(VMCS_GUEST_CR3, c->cr3);
 	vmcs_write64(VMCS_EPT_POINTER, c->eptp);
 	vmcs_write32(VMCS_EXCEPTION_BITMAP, c->exception_bitmap);
@@ -250,8 +255,22 @@ struct tv_pal *tv_call_drop(struct vcpu *v)
 	return pal;
 }
 
+/*
+ * What the caller's checks read of the PAL, copied under tv_lock when the
+ * entry was recognised. Once the lock is dropped (reading the caller's stack
+ * and inputs walks guest memory) another CPU may unregister the PAL and
+ * register another one into the same slot; the id, unique per registration,
+ * tells at the claim whether the slot still holds this PAL.
+ */
+struct pal_ticket {
+	uint32_t id;
+	uint64_t cr3;
+	bool user;
+	uint32_t in_words, out_words;
+};
+
 /* The caller's side of an entry: return address, arguments, checks. */
-static void call_pal(struct vcpu *v, struct tv_pal *pal)
+static void call_pal(struct vcpu *v, struct tv_pal *pal, const struct pal_ticket *t)
 {
 	uint64_t rsp = vmcs_readnat(VMCS_GUEST_RSP), ret_rip;
 	uint64_t in_gva = v->gpr[GPR_RDI], in_count = v->gpr[GPR_RSI];
@@ -270,17 +289,21 @@ static void call_pal(struct vcpu *v, struct tv_pal *pal)
 	}
 	if (!(vmcs_read32(VMCS_GUEST_CS_ACCESS_RIGHTS) & CS_AR_L))
 		status = TV_ERR_UNSUPPORTED;
-	else if ((cr3 & CR3_ADDR) != pal->cr3 || (acc == VMX_GW_USER) != pal->user)
+	else if ((cr3 & CR3_ADDR) != t->cr3 || (acc == VMX_GW_USER) != t->user)
 		status = TV_ERR_WRONG_PROCESS;
-	else if (in_count > pal->desc.in_words || out_count > pal->desc.out_words)
+	else if (in_count > t->in_words || out_count > t->out_words)
 		status = TV_ERR_TOO_LARGE;
 	else if (in_count && vmx_gw_read(&g, in, in_gva, in_count * 8, acc))
 		status = TV_ERR_FAULT;
 	else
 		status = tv_fpu_prepare(v->cpu);
 	if (status == TV_OK) {
+		/* The claim: the same PAL as at the check, or no call at all. Once
+		 * running_on is ours, unregistration waits (TV_ERR_BUSY). */
 		tv_lock_acquire();
-		if (pal->state != TV_PAL_READY || pal->running_on >= 0)
+		if (pal->state == TV_PAL_FREE || pal->id != t->id)
+			status = TV_ERR_NOT_REGISTERED;
+		else if (pal->state != TV_PAL_READY || pal->running_on >= 0)
 			status = TV_ERR_BUSY;
 		else
 			pal->running_on = (int)v->cpu;
@@ -312,8 +335,10 @@ enum hv_ept_action tv_ept_violation(struct vcpu *v, uint64_t gpa, uint64_t q)
 	bool entry = (q & EPTQUAL_FETCH) && gpa == pal->entry_gpa && rip == pal->desc.entry &&
 	             (q & EPTQUAL_GLA_VALID) && vmcs_readnat(VMCS_GUEST_LINEAR_ADDRESS) == rip;
 	if (entry) {
+		struct pal_ticket t = {pal->id, pal->cr3, pal->user, pal->desc.in_words,
+		                       pal->desc.out_words};
 		tv_lock_release();
-		call_pal(v, pal);
+		call_pal(v, pal, &t);
 		return HV_EPT_HANDLED;
 	}
 	if (pal->state != TV_PAL_READY || pal->running_on >= 0) {
@@ -358,6 +383,17 @@ bool tv_exception(struct vcpu *v, uint8_t vector, uint32_t error_code)
 	bool sentinel = vector == X86_VEC_PF && v->exit.qualification == TV_PAL_SENTINEL &&
 	                vmcs_readnat(VMCS_GUEST_RIP) == TV_PAL_SENTINEL;
 	exit_pal(v, sentinel ? TV_OK : TV_ERR_PAL_FAULT);
+	return true;
+}
+
+bool tv_mov_dr(struct vcpu *v)
+{
+	/* MOV-DR exiting is on only while a PAL runs (tv_debug.c): a ring-0 PAL
+	 * reaching for a debug register ends its call. Outside PALs, libvmx
+	 * executes the instruction. */
+	if (!calls[v->cpu].pal)
+		return false;
+	exit_pal(v, TV_ERR_PAL_FAULT);
 	return true;
 }
 

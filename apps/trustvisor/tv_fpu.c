@@ -20,6 +20,14 @@
  * XCR0 is widened with XSETBV for the instruction and put back after; a
  * ring-0 PAL may also have changed XCR0 (its XSETBV exits and libvmx runs it).
  *
+ * PKRU: with the guest's CR4.PKE = 1, RDPKRU/WRPKRU work and PKRU governs
+ * user-mode accesses whatever XCR0 says (SDM Vol. 3A 4.6.2), and VM exits do
+ * not switch it. It is XSAVE-managed component 9 (SDM Vol. 1 13.5.7), loaded
+ * by XRSTOR even with CR4.PKE = 0, so with CR4.PKE = 1 the mask includes it:
+ * the PAL starts with PKRU = 0 (its init value: every key allows every
+ * access), neither the OS's keys nor the PAL's value crossing over, even when
+ * the guest's XCR0 lacks bit 9.
+ *
  * Root mode needs CR4.OSXSAVE (libvmx sets it where CPUID has XSAVE) and
  * CR0.TS = 0 (else #NM, SDM Vol. 2 XSAVE); tv_fpu_prepare() checks both and
  * refuses the call (TV_ERR_UNSUPPORTED) rather than run a PAL unswitched.
@@ -45,7 +53,7 @@ struct fpu_cpu {
 	 * every requested component, whatever part of the area it reads. */
 	uint8_t *init;
 	uint64_t xcr0; /* the caller's XCR0 */
-	uint64_t mask; /* the components saved: xcr0 | x87 | SSE */
+	uint64_t mask; /* the components saved: xcr0 | x87 | SSE (| PKRU if CR4.PKE) */
 };
 static struct fpu_cpu fpu[HV_MAX_CPUS];
 
@@ -73,6 +81,12 @@ int64_t tv_fpu_prepare(uint32_t cpu)
 	if (!(r.ecx & CPUID1_ECX_XSAVE) || !(hw_read_cr4() & CR4_OSXSAVE) ||
 	    (hw_read_cr0() & CR0_TS))
 		return TV_ERR_UNSUPPORTED;
+	if (vmcs_readnat(VMCS_GUEST_CR4) & CR4_PKE) {
+		/* Switching PKRU needs it XSAVE-managed (CPUID.(0DH,0).EAX[9]). */
+		hw_cpuid(CPUID_XSAVE_LEAF, 0, &r);
+		if (!(r.eax & XCR0_PKRU))
+			return TV_ERR_UNSUPPORTED;
+	}
 	if (!f->area) {
 		/* ECX: the area size for every component XCR0 may enable (SDM Vol. 2
 		 * CPUID leaf 0DH), so whatever the guest or the PAL sets fits. */
@@ -113,6 +127,8 @@ void tv_fpu_enter_pal(uint32_t cpu)
 
 	f->xcr0 = hw_xgetbv(0);
 	f->mask = f->xcr0 | XSTATE_ALWAYS;
+	if (vmcs_readnat(VMCS_GUEST_CR4) & CR4_PKE)
+		f->mask |= XCR0_PKRU;
 	memset(f->area + XSAVE_HEADER, 0, 64);
 	if (f->mask != f->xcr0)
 		hw_xsetbv(0, f->mask);

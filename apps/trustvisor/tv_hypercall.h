@@ -81,13 +81,20 @@
 #define TV_ERR_BUSY        (-14) /* the PAL is running on another CPU */
 #define TV_ERR_NOT_IN_PAL  (-15) /* a micro-TPM call from outside a PAL */
 #define TV_ERR_TPM         (-16) /* the micro-TPM refused (bad PCR, tampered blob...) */
+/* tv_dma=require and no IOMMU translates, or the IOMMU failed: a device could
+ * read or write the PAL's pages. */
+#define TV_ERR_NO_DMA_PROTECTION (-17)
+#define TV_ERR_QUOTA             (-18) /* the caller (CR3) has TV_MAX_PALS_PER_OWNER PALs already */
 
 /* ---- the PAL descriptor (TV_HC_REGISTER) ---- */
 #define TV_DESC_VERSION  1u
 #define TV_MAX_SECTIONS  8u
 #define TV_MAX_PAL_PAGES 64u /* pages per PAL, all sections together */
 #define TV_MAX_PALS      8u
-#define TV_MAX_WORDS     32u /* input words, and output words, per call */
+/* PALs one owner (CR3) may have registered at once, so that one process cannot
+ * take every slot from the others (TV_ERR_QUOTA beyond it). */
+#define TV_MAX_PALS_PER_OWNER 2u
+#define TV_MAX_WORDS          32u /* input words, and output words, per call */
 
 enum tv_section_kind {
 	TV_SEC_CODE = 1,   /* read + execute */

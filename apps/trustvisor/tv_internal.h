@@ -85,6 +85,9 @@ bool tv_exception(struct vcpu *v, uint8_t vector, uint32_t error_code);
  * budget ran out: ends the call with TV_ERR_PAL_TIMEOUT, true. No PAL running
  * (the timer is never armed outside PALs): false. */
 bool tv_timer_expired(struct vcpu *v);
+/* hv_app.mov_dr: inside a PAL, ends the call with TV_ERR_PAL_FAULT (true);
+ * outside (MOV-DR exiting is off there): false, libvmx executes it. */
+bool tv_mov_dr(struct vcpu *v);
 bool tv_may_take_nmi(struct vcpu *v);
 struct tv_call *tv_call_of(uint32_t cpu);
 /* Ends the PAL call on v's CPU: the OS view back, the caller resumed with
@@ -126,6 +129,13 @@ void tv_fpu_exit_pal(uint32_t cpu);
  * widened to `mask` for the instruction (tv_utpm.c, around BearSSL). */
 void tv_fpu_save(void *area, uint64_t mask);
 void tv_fpu_restore(const void *area, uint64_t mask);
+
+/* ---- tv_debug.c: debug, trace and OS-owned registers across a PAL call ---- */
+/* PAL entry: save DR0-3/6/7, DEBUGCTL, pending debug exceptions, FS/GS/kernel
+ * GS bases, IA32_PERF_GLOBAL_CTRL; clean values; MOV-DR exiting on. */
+void tv_debug_enter_pal(uint32_t cpu);
+/* Every PAL exit: the OS's values back, MOV-DR exiting off. */
+void tv_debug_exit_pal(uint32_t cpu);
 
 /* ---- tv_utpm.c ---- */
 /* Per CPU at boot: the BearSSL runtime; on the boot CPU also the hypervisor's keys. */

@@ -22,16 +22,23 @@
  */
 #include "apps/trustvisor/tv_platform.h"
 
+#include "apps/trustvisor/tv_dma.h"
 #include "apps/trustvisor/tv_internal.h"
 #include "hw/hw.h"
 #include "libquiesce/quiesce.h"
 #include "libvmx/ept.h"
 #include "libvmx/vmx.h"
 #include "libvmx/vmx_caps.h"
+#include "rt/boot.h"
 #include "rt/percpu.h"
 
 /* PAL time budget in TSC cycles (about 0.6 s at 3.5 GHz). */
 #define TV_PAL_BUDGET_TSC (1ull << 31)
+
+/* The hypervisor maps only 0..4 GiB (rt/entry.S); guest RAM above it is in the
+ * EPT but not reachable through hw_phys_ptr: never hand out a pointer there
+ * (the host would fault on the guest's behalf: a panic). */
+#define TV_HOST_MAPPED_TOP 0x100000000ull
 
 static uint64_t guest_eptp;
 static uint32_t generation;
@@ -41,7 +48,7 @@ void *tv_guest_page(uint64_t gpa_page, bool write)
 {
 	struct ept_mapping m;
 	if (!ept_lookup(guest_eptp, gpa_page, &m) || !m.present || m.memtype != EPT_MT_WB ||
-	    !(m.rwx & EPT_READ) || (write && !(m.rwx & EPT_WRITE)))
+	    !(m.rwx & EPT_READ) || (write && !(m.rwx & EPT_WRITE)) || m.hpa >= TV_HOST_MAPPED_TOP)
 		return NULL;
 	return hw_phys_ptr(m.hpa & ~0xfffull);
 }
@@ -49,7 +56,8 @@ void *tv_guest_page(uint64_t gpa_page, bool write)
 bool tv_guest_ram(uint64_t gpa_page, uint64_t *hpa)
 {
 	struct ept_mapping m;
-	if (!ept_lookup(guest_eptp, gpa_page, &m) || m.rwx != EPT_RWX || m.memtype != EPT_MT_WB)
+	if (!ept_lookup(guest_eptp, gpa_page, &m) || m.rwx != EPT_RWX || m.memtype != EPT_MT_WB ||
+	    m.hpa >= TV_HOST_MAPPED_TOP)
 		return false;
 	*hpa = m.hpa & ~0xfffull;
 	return true;
@@ -101,6 +109,8 @@ void tv_platform_boot(struct vcpu *v)
 	const struct vmx_config *cfg = vmx_config();
 
 	guest_eptp = v->eptp;
+	if (v->boot_cpu) /* once; before the guest can register a PAL */
+		tv_dma_boot(rt_boot_info()->cmdline);
 	if (cfg->preemption_timer) {
 		/* The timer counts down by one every 2^rate TSC cycles (SDM Vol. 3C
 		 * 25.5.1, IA32_VMX_MISC[4:0]). tv_call.c sets the pin-based control

@@ -13,6 +13,7 @@
  * CPU never caches a translation that faulted (SDM Vol. 3C 28.4.3.1), so the
  * next access walks the EPT again.
  */
+#include "apps/trustvisor/tv_dma.h"
 #include "apps/trustvisor/tv_internal.h"
 #include "apps/trustvisor/tv_platform.h"
 #include "hw/hw.h"
@@ -165,6 +166,15 @@ static int check_against_others(struct tv_pal *pal)
 	return TV_OK;
 }
 
+/* Under tv_lock: how many PALs `cr3` owns (any state but free). */
+static uint32_t owned_by(uint64_t cr3)
+{
+	uint32_t n = 0;
+	for (uint32_t i = 0; i < TV_MAX_PALS; i++)
+		n += tv_pals[i].state != TV_PAL_FREE && tv_pals[i].cr3 == cr3;
+	return n;
+}
+
 static struct tv_pal *free_slot(void)
 {
 	for (uint32_t i = 0; i < TV_MAX_PALS; i++)
@@ -191,6 +201,8 @@ int64_t tv_register(struct vcpu *v, uint64_t desc_gva)
 	if (!(efer & EFER_LMA) || !(cs_ar & (1u << 13)) ||
 	    (vmcs_readnat(VMCS_GUEST_CR4) & CR4_LA57))
 		return TV_ERR_UNSUPPORTED;
+	if ((rc = (int)tv_dma_may_register()) != TV_OK)
+		return rc;
 
 	memset(cand, 0, sizeof(*cand));
 	cand->user = vcpu_cpl() == 3;
@@ -225,7 +237,12 @@ int64_t tv_register(struct vcpu *v, uint64_t desc_gva)
 
 	tv_lock_acquire();
 	struct tv_pal *pal = free_slot();
-	if ((rc = check_against_others(cand)) != TV_OK || !pal) {
+	rc = check_against_others(cand);
+	/* The quota before the global limit: one process filling the table must
+	 * hear that it is its own limit, and leave slots for the others. */
+	if (rc == TV_OK && owned_by(cand->cr3) >= TV_MAX_PALS_PER_OWNER)
+		rc = TV_ERR_QUOTA;
+	if (rc != TV_OK || !pal) {
 		tv_lock_release();
 		return rc ? rc : TV_ERR_NO_MEMORY;
 	}
@@ -250,18 +267,26 @@ int64_t tv_register(struct vcpu *v, uint64_t desc_gva)
 	 * until every CPU has dropped them. */
 	tv_sync_all_cpus();
 	/*
+	 * Devices too: the pages leave the DMA map, and the units' caches are
+	 * invalidated, before the measurement; otherwise a device could change
+	 * the code between the measurement and the first call.
+	 */
+	rc = (int)tv_dma_protect_pal(pal);
+	/*
 	 * Measured only now. Before the round another CPU could still write the
 	 * code pages through a translation it cached earlier (EPT translations
 	 * survive the EPT change until INVEPT, SDM Vol. 3C 28.4.3), so a
 	 * measurement taken earlier could differ from the code the PAL runs. The
 	 * PAL is SETUP: nothing else calls, measures or frees it meanwhile.
 	 */
-	rc = tv_utpm_measure(v, pal);
+	if (rc == TV_OK)
+		rc = tv_utpm_measure(v, pal);
 	tv_lock_acquire();
 	if (rc == TV_OK) {
 		pal->state = TV_PAL_READY;
 	} else {
 		/* Never ran: its pages go back as they were, nothing to scrub. */
+		tv_dma_unprotect_pal(pal);
 		give_back(pal, pal->npages);
 		tv_tables_free(pal);
 		memset(pal, 0, sizeof(*pal));
@@ -280,6 +305,7 @@ void tv_pal_destroy(struct tv_pal *pal)
 	for (uint32_t j = 0; j < pal->npages; j++)
 		if (pal->page[j].kind != TV_SEC_CODE)
 			memset(hw_phys_ptr(pal->page[j].hpa), 0, TV_PAGE);
+	tv_dma_unprotect_pal(pal); /* only now may devices reach the pages again */
 	give_back(pal, pal->npages);
 	tv_tables_free(pal);
 	memset(pal, 0, sizeof(*pal));

@@ -149,6 +149,8 @@ static void reset_cpu(uint32_t i)
 	c->cr0 = CR0_PE | CR0_MP | CR0_ET | CR0_NE | CR0_WP | CR0_PG;
 	c->cr4 = CR4_PAE | CR4_OSFXSR | CR4_OSXMMEXCPT;
 	c->xcr0 = XCR0_X87;
+	c->dr[6] = 0xffff0ff0u;
+	c->dr[7] = 0x400u;
 	c->fcw = 0x37f;    /* as after FNINIT (SDM Vol. 1 8.1.5) */
 	c->mxcsr = 0x1f80; /* power-on (SDM Vol. 3A 10.1.1) */
 	c->rflags = RFLAGS_FIXED1;
@@ -188,6 +190,7 @@ void fake_hw_reset(void)
 	set_default_cpuid();
 	fake_vmx_reset();
 	fake_io_reset();
+	fake_vtd_reset();
 	fake_unlock();
 }
 

@@ -24,12 +24,14 @@
 #include <stdint.h>
 
 #include "hw/hw.h"
+#include "hw/vtd_defs.h"
 
 #define FAKE_MAX_CPUS        8
 #define FAKE_MAX_MSRS        160 /* per CPU */
 #define FAKE_MAX_CPUID       64
 #define FAKE_MAX_VMCS        32
-#define FAKE_MAX_XOPS        16 /* XSAVE/XRSTOR calls logged per CPU */
+#define FAKE_MAX_XOPS        16    /* XSAVE/XRSTOR calls logged per CPU */
+#define FAKE_XSAVE_PKRU      0xa80 /* PKRU's offset in the standard form (CPUID.(0DH,9).EBX) */
 #define FAKE_VMCS_MAX_FIELDS 256
 #define FAKE_IO_LOG_SIZE     4096
 #define FAKE_IO_MAX_PORTS    32 /* ports with scripted input */
@@ -51,6 +53,8 @@ uint32_t fake_get_cpu(void);
 struct fake_cpu {
 	uint32_t apic_id;
 	uint64_t cr0, cr2, cr3, cr4, xcr0, rflags;
+	/* DR0-DR7 (4 and 5 unused); reset: DR6 FFFF0FF0H, DR7 400H (SDM Vol. 3A 9.1.1). */
+	uint64_t dr[8];
 	struct hw_desc_ptr gdtr, idtr;
 	uint16_t tr, cs, ss, ds, es, fs, gs;
 	struct {
@@ -78,6 +82,8 @@ struct fake_cpu {
 	uint16_t fcw;
 	uint32_t mxcsr;
 	uint64_t xmm0_lo;
+	/* PKRU (component 9), at FAKE_XSAVE_PKRU in the area; init value 0. */
+	uint32_t pkru;
 	/* Every XSAVE/XRSTOR in order (the first FAKE_MAX_XOPS; nxops counts all). */
 	struct fake_xop {
 		bool restore;       /* XRSTOR (else XSAVE) */
@@ -209,6 +215,75 @@ void fake_tsc_set(uint64_t value, uint64_t step);
  * value 0), as a DRNG with nothing ready does. Reset: a fixed state, no failures.
  * Calls are counted in fake_hw.rdrand_calls / rdseed_calls. */
 void fake_rng_set(uint64_t state, uint32_t rdrand_failures, uint32_t rdseed_failures);
+
+/* ---- VT-d remapping units (hw/vtd_defs.h; Intel VT-d spec ch. 3, 6, 7, 10) ----
+ * A unit answers its register page at `base`: VER, CAP, ECAP as given, GCMD/
+ * GSTS (SRTP latches RTADDR, TE turns translation on), CCMD and the IOTLB
+ * register (global invalidation only), FSTS/FECTL and CAP.NFR fault recording
+ * registers at CAP.FRO. A command completes after `latency` reads of its status
+ * register (GSTS, CCMD or IOTLB), so a caller that does not poll sees it pending.
+ * DMA (fake_vtd_dma) walks the latched root table in "physical" (host) memory
+ * through a context cache and an IOTLB that only invalidations empty: a caller
+ * that changes a table without invalidating keeps seeing the old translation,
+ * as on hardware. */
+#define FAKE_VTD_MAX_UNITS 4
+#define FAKE_VTD_IOTLB     64 /* cached 4 KiB translations per unit */
+#define FAKE_VTD_CTX_CACHE 16
+
+struct fake_vtd_unit {
+	uint64_t base;
+	uint32_t regs[VTD_REG_PAGE / 4];
+	uint32_t latency;
+	/* commands still running: reads of the status register left */
+	uint32_t gsts_left, ccmd_left, iotlb_left;
+	uint32_t gsts_pending; /* GSTS once the GCMD command completes */
+	/* the root table the unit uses (RTADDR when SRTP completed) */
+	uint64_t root_latched;
+	bool root_set;
+	/* counters */
+	uint64_t gcmd_writes, cc_invalidations, iotlb_invalidations, wbf_flushes;
+	uint64_t te_without_root;    /* TE set before any SRTP completed */
+	uint64_t cmd_while_busy;     /* a command written while one was still pending */
+	uint64_t dma_ok, dma_faults; /* fake_vtd_dma results */
+	uint64_t iotlb_hits;
+	/* caches */
+	struct {
+		bool valid;
+		uint16_t sid;
+		uint16_t did;
+		uint8_t aw;
+		uint64_t slptptr;
+	} ctx[FAKE_VTD_CTX_CACHE];
+	struct {
+		bool valid;
+		uint16_t did;
+		uint64_t page; /* IOVA >> 12 */
+		uint64_t pa_page;
+		bool r, w;
+	} iotlb[FAKE_VTD_IOTLB];
+	size_t ctx_next, iotlb_next;
+	unsigned frcd_next; /* fault record the next fault goes to */
+};
+
+/* A unit at `base` (4 KiB aligned) with these CAP and ECAP values; its
+ * registers read as after reset. Returns it for direct inspection. */
+struct fake_vtd_unit *fake_vtd_add(uint64_t base, uint64_t cap, uint64_t ecap);
+struct fake_vtd_unit *fake_vtd_get(uint64_t base);
+/* Reads of a status register before a command shows completed (default 2). */
+void fake_vtd_set_latency(uint64_t base, uint32_t reads);
+/* Called when an invalidation completes (after the caches were emptied), e.g.
+ * to let a device DMA at that instant. */
+void fake_vtd_set_inval_hook(fake_hook_fn fn, void *arg);
+
+struct fake_vtd_dma_result {
+	bool ok;
+	uint64_t pa;    /* translated address (ok) */
+	uint8_t reason; /* fault reason (not ok): 1 root not present, 2 context not present,
+	                   3 bad context, 4 address beyond AW, 5 write denied, 6 read denied */
+};
+/* A DMA request of device `sid` to `iova` (read or write) through the unit:
+ * translated, or faulted and recorded in the fault recording registers. */
+struct fake_vtd_dma_result fake_vtd_dma(uint64_t base, uint16_t sid, uint64_t iova, bool write);
 
 /* ---- machine-wide counters and records ---- */
 struct fake_hw_state {

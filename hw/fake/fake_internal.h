@@ -18,10 +18,15 @@ void fake_msr_define(struct fake_cpu *c, uint32_t msr, uint64_t value);
 void fake_regs_reset(void);
 void fake_vmx_reset(void);
 void fake_io_reset(void);
+void fake_vtd_reset(void);
 void fake_apic_reset_cpu(struct fake_cpu *c);
 
 /* Local APIC access through x2APIC MSRs (fake_io.c); true if handled. */
 bool fake_x2apic_rdmsr(struct fake_cpu *c, uint32_t msr, uint64_t *value);
 bool fake_x2apic_wrmsr(struct fake_cpu *c, uint32_t msr, uint64_t value);
+
+/* VT-d register accesses (fake_vtd.c); true if `pa` is in a unit's page. */
+bool fake_vtd_mmio_read32(uint64_t pa, uint32_t *v);
+bool fake_vtd_mmio_write32(uint64_t pa, uint32_t v);
 
 #endif /* HW_FAKE_FAKE_INTERNAL_H */

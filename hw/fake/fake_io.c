@@ -326,7 +326,9 @@ uint32_t hw_mmio_read32(uint64_t pa)
 	uint32_t off, v = 0xffffffffu;
 	size_t i;
 
-	if (xapic_offset(c, pa, &off)) {
+	if (fake_vtd_mmio_read32(pa, &v)) {
+		/* a VT-d unit's register */
+	} else if (xapic_offset(c, pa, &off)) {
 		v = apic_read(c, off, false);
 	} else if ((i = mmio_index(pa)) != SIZE_MAX) {
 		v = mmio_regs[i].value;
@@ -345,7 +347,9 @@ void hw_mmio_write32(uint64_t pa, uint32_t v)
 	uint32_t off;
 	size_t i;
 
-	if (xapic_offset(c, pa, &off)) {
+	if (fake_vtd_mmio_write32(pa, v)) {
+		/* a VT-d unit's register */
+	} else if (xapic_offset(c, pa, &off)) {
 		apic_write(c, off, v);
 	} else if ((i = mmio_index(pa)) != SIZE_MAX) {
 		mmio_regs[i].value = v;
@@ -353,5 +357,24 @@ void hw_mmio_write32(uint64_t pa, uint32_t v)
 		fake_hw.mmio_unknown++;
 		fake_hw.last_unknown_mmio = pa;
 	}
+	fake_unlock();
+}
+
+/* Two 32-bit accesses, low half first: how the VT-d spec (10.2) says a unit
+ * treats a 64-bit register written as two dwords (the command bits are in the
+ * high half, so the command starts once both halves are in). */
+uint64_t hw_mmio_read64(uint64_t pa)
+{
+	fake_lock();
+	uint64_t v = hw_mmio_read32(pa) | ((uint64_t)hw_mmio_read32(pa + 4) << 32);
+	fake_unlock();
+	return v;
+}
+
+void hw_mmio_write64(uint64_t pa, uint64_t v)
+{
+	fake_lock();
+	hw_mmio_write32(pa, (uint32_t)v);
+	hw_mmio_write32(pa + 4, (uint32_t)(v >> 32));
 	fake_unlock();
 }

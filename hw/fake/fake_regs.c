@@ -1,6 +1,6 @@
 /*
  * Fake hardware, registers and simple instructions of the current CPU: control
- * registers, XCR0, RFLAGS.IF, TSC, descriptor tables, segment selectors,
+ * registers, debug registers, XCR0, RFLAGS.IF, TSC, descriptor tables, segment selectors,
  * GS-relative reads, RDRAND/RDSEED, and counters for
  * pause/hlt/cli/sti/wbinvd/invlpg/xsave.
  */
@@ -77,6 +77,34 @@ REG_GET(uint16_t, hw_read_fs, fs)
 REG_GET(uint16_t, hw_read_gs, gs)
 #undef REG_GET
 #undef REG_SET
+
+/* MOV DR (SDM Vol. 2B): DR4/DR5 and others are not modelled (#UD counted). */
+uint64_t hw_read_dr(unsigned n)
+{
+	fake_lock();
+	struct fake_cpu *c = fake_cur();
+	uint64_t v = 0;
+	if (n <= 3 || n == 6 || n == 7)
+		v = c->dr[n];
+	else
+		c->ud_faults++;
+	fake_unlock();
+	return v;
+}
+
+void hw_write_dr(unsigned n, uint64_t v)
+{
+	fake_lock();
+	struct fake_cpu *c = fake_cur();
+	/* DR6/DR7 bits 63:32 must be 0 (#GP, SDM Vol. 2B MOV DR). */
+	if (n <= 3 || ((n == 6 || n == 7) && !(v >> 32)))
+		c->dr[n] = v;
+	else if (n == 6 || n == 7)
+		c->gp_faults++;
+	else
+		c->ud_faults++;
+	fake_unlock();
+}
 
 uint64_t hw_xgetbv(uint32_t index)
 {
@@ -260,6 +288,8 @@ void hw_xsave(void *area, uint64_t mask)
 			memcpy(a + 24, &c->mxcsr, 4);
 		if (rfbm & XCR0_SSE)
 			memcpy(a + 160, &c->xmm0_lo, 8);
+		if (rfbm & XCR0_PKRU)
+			memcpy(a + FAKE_XSAVE_PKRU, &c->pkru, 4);
 		memcpy(&bv, a + 512, 8);
 		bv = (bv & ~rfbm) | rfbm;
 		memcpy(a + 512, &bv, 8);
@@ -298,6 +328,11 @@ void hw_xrstor(const void *area, uint64_t mask)
 				c->xmm0_lo = 0;
 				if (bv & XCR0_SSE)
 					memcpy(&c->xmm0_lo, a + 160, 8);
+			}
+			if (rfbm & XCR0_PKRU) {
+				c->pkru = 0;
+				if (bv & XCR0_PKRU)
+					memcpy(&c->pkru, a + FAKE_XSAVE_PKRU, 4);
 			}
 			xlog(c, true, area, rfbm, bv);
 		}

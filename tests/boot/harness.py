@@ -114,7 +114,7 @@ def _log_path():
 
 
 def run(app, disk_path, emulator="bochs", cpus=2, mem=256, timeout=600, allow_no_vmx=False,
-        strict_msrs=False, debugger_script=None):
+        strict_msrs=False, debugger_script=None, iommu=False, devices=()):
     """Boot app ('bare', an app name, a label or an .iso path) on disk_path; return a Result.
 
     The Result has .status (poweroff/panic/timeout/error), .serial (text), .seconds,
@@ -123,6 +123,7 @@ def run(app, disk_path, emulator="bochs", cpus=2, mem=256, timeout=600, allow_no
     implement, as hardware would (Bochs's default reads them as 0; Linux needs that).
     debugger_script: Bochs debugger commands for its stops (tools/bochs.py); the
     run then ends "scripted" and .emulator_output has what the debugger printed.
+    iommu, devices: QEMU only, a q35 machine with intel-iommu, more -device arguments.
     """
     if app == "bare":
         name, iso = "bare", None
@@ -133,7 +134,8 @@ def run(app, disk_path, emulator="bochs", cpus=2, mem=256, timeout=600, allow_no
     log = _log_path()
     res = runlib.run_image(name, iso, disk_path, emulator=emulator, cpus=cpus, mem=mem,
                            timeout=timeout, log=log, quiet=True, allow_no_vmx=allow_no_vmx,
-                           strict_msrs=strict_msrs, debugger_script=debugger_script)
+                           strict_msrs=strict_msrs, debugger_script=debugger_script,
+                           iommu=iommu, devices=devices)
     res.log = log
     print("  %s  [%s]" % (res.summary(), os.path.relpath(log, ROOT)), flush=True)
     return res

@@ -303,6 +303,8 @@ def test_pal_rows_and_cpu_scaling():
         raise AssertionError("targets: %r" % t.targets)
     if not any(n.startswith("pal_null_call: 1 quiesce with 4 CPUs") for n in t.notes):
         raise AssertionError("no note on the 4-CPU quiesce round: %r" % t.notes)
+    if not any(n.startswith("DMA protection (libiommu): these runs have no IOMMU") for n in t.notes):
+        raise AssertionError("no note on the IOMMU cost missing from PAL rows: %r" % t.notes)
     # Every configuration printed the guest's NMI latency; the hypervisor's are HV-only.
     lat = rows["bench.nmi_latency"].cells
     if lat["bare"]["value"] != 30 or lat["trustvisor"]["text"] != "400 (13.333x)" or \

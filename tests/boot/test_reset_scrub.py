@@ -103,3 +103,17 @@ def test_cf9_reset_scrubs_pal_and_keys():
         at = ram.find(w)
         if at >= 0:
             harness.fail(r, "micro-TPM key material %s survived the reset at 0x%x" % (w.hex(), at))
+
+
+def test_acpi_power_off_scrubs_first():
+    """An OS's ACPI soft power-off (SLP_EN in PM1a control, from the FADT) runs
+    the app's shutdown hook (TrustVisor: PALs and keys scrubbed) before the
+    write reaches the chipset, and the run is still a power-off."""
+    import test_cli  # its tiny kernel: MODE=4 is an ACPI power-off
+
+    r = harness.run("trustvisor", test_cli.tiny_disk(4), cpus=1, timeout=300)
+    harness.assert_poweroff(r, code=None)
+    harness.assert_in_order(r, "hv: ACPI power control watched: PM1a 0xb004",
+                            "tiny: hello from the tiny kernel",
+                            "guest sleep or power-off request (ACPI PM1a control SLP_EN): "
+                            "scrubbing first")

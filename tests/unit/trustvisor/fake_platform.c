@@ -11,6 +11,7 @@ uint8_t *tvf_ram;
 unsigned tvf_view[TVF_RAM_SIZE / 4096];
 unsigned tvf_syncs, tvf_invepts;
 uint64_t tvf_eptp;
+void (*tvf_page_hook)(void);
 
 void tvf_reset(void)
 {
@@ -20,6 +21,7 @@ void tvf_reset(void)
 	for (size_t i = 0; i < TVF_RAM_SIZE / 4096; i++)
 		tvf_view[i] = EPT_RWX;
 	tvf_syncs = tvf_invepts = 0;
+	tvf_page_hook = NULL;
 	tvf_sync_hook = NULL;
 	tvf_view_set_hook = NULL;
 }
@@ -42,6 +44,11 @@ static bool is_ram(uint64_t gpa)
 
 void *tv_guest_page(uint64_t gpa_page, bool write)
 {
+	void (*hook)(void) = tvf_page_hook;
+	if (hook) {
+		tvf_page_hook = NULL;
+		hook();
+	}
 	if (!is_ram(gpa_page))
 		return NULL;
 	unsigned rwx = tvf_view[gpa_page / 4096];

@@ -24,6 +24,14 @@ extern uint64_t tvf_eptp;
 extern void (*tvf_sync_hook)(void);
 extern void (*tvf_view_set_hook)(uint64_t gpa_page, unsigned rwx);
 
+/*
+ * Test seam for races: if set, called once (then cleared) at the next
+ * tv_guest_page(), i.e. the next time TrustVisor reads guest memory without
+ * tv_lock (the caller's stack and inputs during a PAL call), as another CPU
+ * acting at that moment would.
+ */
+extern void (*tvf_page_hook)(void);
+
 void tvf_reset(void);
 
 #endif

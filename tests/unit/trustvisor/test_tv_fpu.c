@@ -218,6 +218,51 @@ static void test_call_refused_without_switch(void **state)
 	round_trip(pal_returns_0, TV_OK);
 }
 
+/* PKRU (XSAVE component 9): with the guest's CR4.PKE = 1 it is live whatever
+ * XCR0 says, and here XCR0 lacks it. The OS's keys (all but key 0 denied, so
+ * the PAL would fault on its own pages, or learn the OS's value) must not
+ * reach the PAL, which starts with PKRU = 0; the PAL's never reaches the OS. */
+#define OS_PKRU  0x55555554u
+#define PAL_PKRU 0x12345678u
+static void pkru_capable_cpu(bool xsave_managed)
+{
+	struct hw_cpuid_regs l0, ld = {XSTATE_AVX | (xsave_managed ? XCR0_PKRU : 0), 0, 0xa88, 0};
+	hw_cpuid(0, 0, &l0);
+	l0.eax = 0xd;
+	fake_cpuid_set(0, 0, &l0);
+	fake_cpuid_set(0xd, 0, &ld);
+	vmcs_set(VMCS_GUEST_CR4.enc, CR4_PAE | CR4_OSFXSR | CR4_OSXSAVE | CR4_PKE);
+	fake_cpu(0)->pkru = OS_PKRU;
+}
+
+static void test_pkru_switched_with_pke(void **state)
+{
+	(void)state;
+	struct fake_cpu *c = fake_cpu(0);
+	pkru_capable_cpu(true);
+	call_entry();
+	const void *area = assert_entered(XSTATE_AVX | XCR0_PKRU);
+	assert_int_equal(c->pkru, 0);
+	assert_int_equal(c->xcr0, XSTATE_AVX); /* the guest's XCR0 while the PAL runs */
+	pal_dirties_registers();
+	c->pkru = PAL_PKRU;
+	pal_returns(0);
+	assert_caller_state_back(area, XSTATE_AVX | XCR0_PKRU, XSTATE_AVX);
+	assert_int_equal(c->pkru, OS_PKRU);
+}
+
+/* CR4.PKE = 1 on a CPU whose PKRU XSAVE cannot manage: no call rather than a
+ * PAL running under the OS's keys. */
+static void test_pkru_unswitchable_refused(void **state)
+{
+	(void)state;
+	pkru_capable_cpu(false);
+	call_entry();
+	assert_null(tv_call_of(0)->pal);
+	assert_int_equal((int64_t)v->gpr[GPR_RAX], TV_ERR_UNSUPPORTED);
+	assert_int_equal(fake_cpu(0)->pkru, OS_PKRU);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -229,6 +274,8 @@ int main(void)
 	    cmocka_unit_test_setup(test_pal_xcr0_change_undone, setup_fpu),
 	    cmocka_unit_test_setup(test_utpm_call_keeps_pal_state, setup_fpu),
 	    cmocka_unit_test_setup(test_call_refused_without_switch, setup_fpu),
+	    cmocka_unit_test_setup(test_pkru_switched_with_pke, setup_fpu),
+	    cmocka_unit_test_setup(test_pkru_unswitchable_refused, setup_fpu),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
