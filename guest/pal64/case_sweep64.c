@@ -20,10 +20,11 @@
  *
  * A pass ends after sweep_rounds rounds or once END_STREAK rounds in a row
  * saw the NMI only after the operation; the next of sweep_passes passes runs
- * the same delays again. The arrival point jitters by an instruction or two
- * from round to round (the sender's wait loop meets the start at a phase that
- * depends on the rounds before), so a second pass meets most boundaries the
- * first one stepped over.
+ * the same delays again, the go signal given PASS_PHASE NOPs later each pass.
+ * The arrival point jitters by an instruction or two from round to round (the
+ * sender's wait loop meets the start at a phase that depends on the rounds
+ * before); passes with the same phase met the same boundaries (4 and 6 passes
+ * without the shift: the same 1,558 of 1,641), other phases meet others.
  *
  * Bochs runs its CPUs in turns of 16 instructions (its SMP quantum), so an NMI
  * sent by slot 1 is seen here only at the start of one of this CPU's turns.
@@ -42,6 +43,7 @@
 
 #define QUANTUM            16u
 #define END_STREAK         16u
+#define PASS_PHASE         5u
 #define NMI_WAIT_US        20000ull
 #define SETTLE_US          20ull
 #define DEBUG_HC_NMI_SWEEP 0x48560005u /* core/debug_hypercall.h */
@@ -147,6 +149,10 @@ uint32_t case64_sweep(void)
 			uint32_t count0 = stage->nmi_count, pal0 = stage->nmi_in_pal;
 			stage->sweep_phase = SWEEP_BEFORE;
 			stage->sweep_delay = k / QUANTUM * QUANTUM;
+			/* Each pass starts the sender at another phase of its wait loop
+			 * (PASS_PHASE NOPs more per pass, mod QUANTUM): passes with the
+			 * same phase meet the same boundaries. */
+			cpu64_nops(pass * PASS_PHASE % QUANTUM);
 			__atomic_store_n(&stage->sweep_go, r + 1, __ATOMIC_SEQ_CST);
 			cpu64_nops(QUANTUM - 1 - k % QUANTUM);
 			stage->sweep_phase = SWEEP_DURING;
