@@ -10,6 +10,8 @@
  */
 #include "core/debug_hypercall.h"
 
+#include "core/nmi_sweep.h"
+
 #include "hw/hw.h"
 #include "libquiesce/quiesce.h"
 #include "libsmp/smp.h"
@@ -141,6 +143,11 @@ bool debug_hypercall(struct vcpu *v)
 	case DEBUG_HC_COUNTERS:
 		counters(v);
 		break;
+#ifdef HV_NMI_SWEEP
+	case DEBUG_HC_NMI_SWEEP:
+		nmi_sweep_read(v);
+		break;
+#endif
 	default:
 		v->gpr[GPR_RAX] = DEBUG_HC_ERROR;
 		break;
@@ -151,4 +158,7 @@ bool debug_hypercall(struct vcpu *v)
 void debug_hypercall_install(void)
 {
 	vmx_set_toolkit_hypercall(debug_hypercall);
+#ifdef HV_NMI_SWEEP
+	nmi_sweep_install();
+#endif
 }

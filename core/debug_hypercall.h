@@ -28,6 +28,8 @@
  *                  reason, this call's VMCALL included), ECX = quiesce rounds
  *                  completed by all CPUs (both low 32 bits). Read before and
  *                  after an operation, they give its exits and all-CPU stops.
+ *   NMI_SWEEP      only in --config=nmi_sweep images (core/nmi_sweep.h):
+ *                  where this CPU's guest NMIs landed since the last call.
  */
 #ifndef CORE_DEBUG_HYPERCALL_H
 #define CORE_DEBUG_HYPERCALL_H
@@ -43,6 +45,7 @@ struct vcpu;
 #define DEBUG_HC_NMI_STATS     (DEBUG_HC_BASE | 2u)
 #define DEBUG_HC_BENCH         (DEBUG_HC_BASE | 3u)
 #define DEBUG_HC_COUNTERS      (DEBUG_HC_BASE | 4u)
+#define DEBUG_HC_NMI_SWEEP     (DEBUG_HC_BASE | 5u)
 #define DEBUG_HC_ERROR         0xffffffffu
 
 #define DEBUG_HC_STORM_MAX    10000u

@@ -51,13 +51,13 @@ static bool ap_tv; /* TrustVisor answers (its 32-bit answer is checked) */
 void fuzz_parse_cmdline(uint32_t mbi_pa)
 {
 	requested = cmdline_has_word(mbi_pa, "fuzz");
-	cmdline_value(mbi_pa, "seed", &seed);
-	cmdline_value(mbi_pa, "count", &count);
-	cmdline_value(mbi_pa, "trace", &trace_from);
+	seed = cmdline_uint(mbi_pa, "seed", seed);
+	count = cmdline_uint(mbi_pa, "count", count);
+	trace_from = cmdline_uint(mbi_pa, "trace", trace_from);
 	uint32_t known = FUZZ_KNOWN_ALL;
 	if (cmdline_has_word(mbi_pa, "avoid-known"))
 		known = 0;
-	cmdline_value(mbi_pa, "known", &known);
+	known = cmdline_uint(mbi_pa, "known", known);
 	flags |= (known & FUZZ_KNOWN_ALL) << FUZZ_F_KNOWN_SHIFT;
 }
 

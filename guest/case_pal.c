@@ -65,6 +65,11 @@ static const char *why_no_trustvisor(void)
 	return why = pal_stage_unsupported();
 }
 
+const char *pal_why_unavailable(void)
+{
+	return why_no_trustvisor();
+}
+
 static enum case_result run(struct case_ctx *c, uint32_t id)
 {
 	const char *why = why_no_trustvisor();

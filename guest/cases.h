@@ -39,6 +39,15 @@ extern const struct test_case pal_cases[];
 extern const uint32_t pal_case_count;
 extern const struct test_case pal_reset_cases[];
 extern const uint32_t pal_reset_case_count;
+/* NULL if TrustVisor answers and the PAL stage can run here, else why not. */
+const char *pal_why_unavailable(void);
+
+/* The NMI sweep (case_sweep.c, pal64/case_sweep64.c): with `sweep=PATH` on the
+ * command line, smp and nmi_sweep instead of every other case. */
+void sweep_parse_cmdline(uint32_t mbi_pa);
+bool sweep_requested(void);
+extern const struct test_case sweep_cases[];
+extern const uint32_t sweep_case_count;
 
 /* Fuzz mode (case_fuzz.c, 64-bit side in pal64/fuzz*.c): with `fuzz` on the
  * command line, the cases `smp` and `fuzz` instead of the others. */

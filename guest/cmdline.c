@@ -1,4 +1,4 @@
-/* Reads words from the multiboot command line (bench, nmi-storm and fuzz modes). */
+/* Reads words from the multiboot command line (bench, nmi-storm, pal, sweep and fuzz modes). */
 #include "guest/cmdline.h"
 
 #define MB_INFO_CMDLINE (1u << 2)
@@ -28,11 +28,11 @@ bool cmdline_has_word(uint32_t mbi_pa, const char *word)
 	return false;
 }
 
-bool cmdline_value(uint32_t mbi_pa, const char *key, uint32_t *value)
+bool cmdline_value(uint32_t mbi_pa, const char *key, char *out, uint32_t size)
 {
 	const volatile uint32_t *mbi = (const volatile uint32_t *)(uintptr_t)mbi_pa;
 
-	if (!(mbi[0] & MB_INFO_CMDLINE))
+	if (!(mbi[0] & MB_INFO_CMDLINE) || size == 0)
 		return false;
 	const volatile char *s = (const volatile char *)(uintptr_t)mbi[4];
 	for (uint32_t i = 0; i < CMDLINE_MAX && s[i]; i++) {
@@ -43,13 +43,25 @@ bool cmdline_value(uint32_t mbi_pa, const char *key, uint32_t *value)
 			k++;
 		if (key[k] || s[i + k] != '=')
 			continue;
-		uint32_t v = 0, digits = 0;
-		for (k++; s[i + k] >= '0' && s[i + k] <= '9' && digits < 10; k++, digits++)
-			v = v * 10 + (uint32_t)(s[i + k] - '0');
-		if (digits == 0 || !is_space(s[i + k]))
-			return false;
-		*value = v;
+		uint32_t n = 0;
+		for (i += k + 1; n + 1 < size && i < CMDLINE_MAX && !is_space(s[i]); i++)
+			out[n++] = s[i];
+		out[n] = '\0';
 		return true;
 	}
 	return false;
+}
+
+uint32_t cmdline_uint(uint32_t mbi_pa, const char *key, uint32_t fallback)
+{
+	char buf[12];
+	if (!cmdline_value(mbi_pa, key, buf, sizeof(buf)) || !buf[0])
+		return fallback;
+	uint32_t v = 0;
+	for (const char *p = buf; *p; p++) {
+		if (*p < '0' || *p > '9')
+			return fallback;
+		v = v * 10 + (uint32_t)(*p - '0');
+	}
+	return v;
 }

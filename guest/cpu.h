@@ -105,6 +105,32 @@ static inline void cpu_pause(void)
 	__asm__ __volatile__("pause" : : : "memory");
 }
 
+/* Exactly 2n instructions (DEC, JNZ), n >= 1: the NMI sweep's delay. */
+static inline void cpu_spin_pairs(uint32_t n)
+{
+	__asm__ __volatile__("1: dec %0\n\t"
+	                     "jnz 1b"
+	                     : "+r"(n)
+	                     :
+	                     : "cc");
+}
+
+/*
+ * Waits until *p == v in a loop of 4 instructions (PAUSE, NOP, CMP, JNE): a
+ * loop length that divides Bochs's SMP quantum of 16, so the instruction at
+ * which this CPU sees the store repeats from round to round.
+ */
+static inline void cpu_wait_word(const volatile uint32_t *p, uint32_t v)
+{
+	__asm__ __volatile__("1: pause\n\t"
+	                     "nop\n\t"
+	                     "cmpl %1, (%0)\n\t"
+	                     "jne 1b"
+	                     :
+	                     : "r"(p), "r"(v)
+	                     : "cc", "memory");
+}
+
 static inline _Noreturn void cpu_halt_forever(void)
 {
 	for (;;)

@@ -39,6 +39,7 @@ _Noreturn void guest_main(uint32_t magic, uint32_t mbi_pa)
 		bench_parse_cmdline(mbi_pa);
 		nmi_storm_parse_cmdline(mbi_pa);
 		pal_parse_cmdline(mbi_pa);
+		sweep_parse_cmdline(mbi_pa);
 		guest_power_off_with_outs = cmdline_has_word(mbi_pa, "outs_poweroff");
 		fuzz_parse_cmdline(mbi_pa);
 	}
@@ -65,6 +66,8 @@ _Noreturn void guest_main(uint32_t magic, uint32_t mbi_pa)
 	 */
 	if (fuzz_requested())
 		runner_run(fuzz_cases, fuzz_case_count);
+	if (sweep_requested())
+		runner_run(sweep_cases, sweep_case_count);
 	if (bench_requested() && pal_requested())
 		runner_run_some(bench_cases, bench_case_count);
 	else if (bench_requested())

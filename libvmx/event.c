@@ -19,6 +19,9 @@
 #include "libvmx/vmx_internal.h"
 #include "rt/layout.h"
 #include "rt/percpu.h"
+#ifdef HV_NMI_SWEEP
+#include "rt/trap.h"
+#endif
 
 /* Host NMIs per CPU: written by the NMI handler, read at the injection point. */
 static uint32_t host_nmis[HV_MAX_CPUS];
@@ -31,28 +34,64 @@ void vmx_set_nmi_filter(bool (*is_own_signal)(void))
 	nmi_filter = is_own_signal;
 }
 
-void vmx_nmi_arrived(void)
+#ifdef HV_NMI_SWEEP
+/* NMI sweep images: told where each guest NMI landed (vmx.h). */
+static vmx_nmi_probe_fn nmi_probe;
+
+void vmx_set_nmi_probe(vmx_nmi_probe_fn fn)
+{
+	nmi_probe = fn;
+}
+#define NMI_PROBE(v, where, rip)                                                                   \
+	do {                                                                                       \
+		if (nmi_probe)                                                                     \
+			nmi_probe((v), (where), (rip));                                            \
+	} while (0)
+#else
+#define NMI_PROBE(v, where, rip) ((void)0)
+#endif
+
+static bool app_allows_nmi(struct vcpu *v);
+
+/* Counts an NMI for the guest unless the filter claims it; true if counted. */
+static bool count_nmi(void)
 {
 	if (nmi_filter && nmi_filter())
-		return;
+		return false;
 	uint32_t cpu = this_cpu_index();
 	__atomic_store_n(&host_nmi_tsc[cpu], hw_rdtsc(), __ATOMIC_RELAXED);
 	__atomic_fetch_add(&host_nmis[cpu], 1, __ATOMIC_SEQ_CST);
+	return true;
+}
+
+void vmx_nmi_arrived(void)
+{
+	(void)count_nmi();
+}
+
+/* The NMI-exit handler calls this: an NMI that met the guest (or a PAL) running. */
+void vmx_nmi_exit_arrived(struct vcpu *v)
+{
+	if (count_nmi())
+		NMI_PROBE(v, app_allows_nmi(v) ? VMX_NMI_AT_GUEST : VMX_NMI_AT_HELD,
+		          vmcs_readnat(VMCS_GUEST_RIP));
+	(void)v;
 }
 
 /* The rt NMI IDT stub calls this: NMIs taken in root mode. */
 void vmx_host_nmi_handler(void)
 {
-	vmx_nmi_arrived();
+	if (count_nmi())
+		NMI_PROBE(NULL, VMX_NMI_AT_HOST, rt_nmi_interrupted_rip());
 }
 
 void vmx_event_reset(struct vcpu *v)
 {
 	uint32_t seen = __atomic_load_n(&host_nmis[v->cpu], __ATOMIC_SEQ_CST);
 	v->ev = (struct vcpu_events){.host_nmis_seen = seen};
+	v->entry_nmi_count = &host_nmis[v->cpu];
+	v->entry_nmis_seen = seen;
 }
-
-static bool app_allows_nmi(struct vcpu *v);
 
 /*
  * NMIs that arrived since the last look become pending guest NMIs, as many as
@@ -313,4 +352,26 @@ void vmx_inject_pending_events(struct vcpu *v)
 	/* An interrupted interrupt or NMI left behind by an exception injected
 	 * first: the window exit right after that delivery brings it in. */
 	vmx_set_nmi_window(v, window || ev->reinject);
+	v->entry_nmis_seen = ev->host_nmis_seen;
+}
+
+/*
+ * vmx_entry.S, just before VMLAUNCH/VMRESUME: root-mode NMIs came in after the
+ * injection point collected them. Left for the next VM exit, they would wait
+ * as long as the guest runs without one (found by the NMI sweep: an NMI that
+ * met the last ~50 instructions before the entry that ends a PAL call reached
+ * the guest only at its next VMCALL). Collect and decide again, keeping an
+ * event the injection point already wrote (the valid bit of the VM-entry
+ * interruption field is cleared by every VM exit, SDM 24.8.3, so a set one is
+ * this exit's): the NMI then waits for the window exit after that delivery.
+ * NMIs during the entry sequence itself are sent back here by rt's restart
+ * range (vmx_cpu.c), so none is left behind.
+ */
+void vmx_entry_recheck_nmis(struct vcpu *v)
+{
+	collect_host_nmis(v);
+	bool injecting = (vmcs_read32(VMCS_VM_ENTRY_INTR_INFO) & INTR_INFO_VALID) != 0;
+	bool window = v->ev.nmi_pending && decide_nmi(v, injecting);
+	vmx_set_nmi_window(v, window || v->ev.reinject);
+	v->entry_nmis_seen = v->ev.host_nmis_seen;
 }

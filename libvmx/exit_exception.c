@@ -19,7 +19,7 @@ void vmx_exit_exception_nmi(struct vcpu *v)
 		 * the NMI blocking the exit left (nmi_unblock.S): later NMIs
 		 * reach the host handler during this exit and are collected at
 		 * the injection point. */
-		vmx_nmi_arrived();
+		vmx_nmi_exit_arrived(v);
 		vmx_unblock_nmis();
 		return;
 	}

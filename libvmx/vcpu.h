@@ -85,6 +85,13 @@ struct vcpu {
 	bool boot_cpu;
 	uint16_t vpid;
 	uint32_t cpu;
+	/*
+	 * vmx_entry.S's last look for guest NMIs before VM entry (event.c): this
+	 * CPU's host NMI count, and its value when the injection point last
+	 * collected it. A difference sends the entry back to the injection point.
+	 */
+	const uint32_t *entry_nmi_count;
+	uint32_t entry_nmis_seen;
 	uint64_t vmcs_pa;
 	uint64_t eptp;
 	uint64_t exit_stack_top;
@@ -101,10 +108,16 @@ struct vcpu {
 };
 
 /* Offsets used by vmx_entry.S. */
-#define VCPU_OFF_GPR(n)   ((n)*8)
-#define VCPU_OFF_LAUNCHED 128
+#define VCPU_OFF_GPR(n)          ((n)*8)
+#define VCPU_OFF_LAUNCHED        128
+#define VCPU_OFF_ENTRY_NMI_COUNT 136
+#define VCPU_OFF_ENTRY_NMIS_SEEN 144
 _Static_assert(offsetof(struct vcpu, gpr) == 0, "vmx_entry.S: gpr at 0");
 _Static_assert(offsetof(struct vcpu, launched) == VCPU_OFF_LAUNCHED, "vmx_entry.S: launched");
+_Static_assert(offsetof(struct vcpu, entry_nmi_count) == VCPU_OFF_ENTRY_NMI_COUNT,
+               "vmx_entry.S: entry_nmi_count");
+_Static_assert(offsetof(struct vcpu, entry_nmis_seen) == VCPU_OFF_ENTRY_NMIS_SEEN,
+               "vmx_entry.S: entry_nmis_seen");
 
 /* The vcpu of a CPU index (0 .. HV_MAX_CPUS-1). */
 struct vcpu *vmx_vcpu(uint32_t cpu);

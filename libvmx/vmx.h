@@ -56,6 +56,19 @@ void vmx_queue_exception(struct vcpu *v, uint8_t vector, bool has_error, uint32_
 void vmx_event_app_unblocked(struct vcpu *v);
 /* Called for every NMI this CPU takes (root-mode NMI or NMI VM exit). */
 void vmx_nmi_arrived(void);
+#ifdef HV_NMI_SWEEP
+/*
+ * NMI sweep images only (--config=nmi_sweep, core/nmi_sweep.c): a probe told,
+ * for every NMI that becomes a guest NMI, where it landed: in the guest (RIP =
+ * guest RIP, v = its vcpu), in the guest while the app held NMIs (a PAL), or
+ * in root mode (RIP = the hypervisor instruction it interrupted, v = NULL).
+ * Called in NMI context (host) or the NMI exit: per-CPU stores only.
+ */
+enum vmx_nmi_where { VMX_NMI_AT_GUEST = 1, VMX_NMI_AT_HELD = 2, VMX_NMI_AT_HOST = 3 };
+typedef void (*vmx_nmi_probe_fn)(struct vcpu *v, enum vmx_nmi_where where, uint64_t rip);
+void vmx_set_nmi_probe(vmx_nmi_probe_fn fn);
+#endif
+
 /*
  * A library that signals CPUs with NMIs (libquiesce) registers a filter: it is
  * called first for every NMI and returns true if the NMI was its own signal,

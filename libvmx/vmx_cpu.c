@@ -10,6 +10,7 @@
 #include "rt/layout.h"
 #include "rt/palloc.h"
 #include "rt/panic.h"
+#include "rt/trap.h"
 
 /* An AP must offer exactly what the BSP offers: one configuration serves all. */
 static void check_same_caps(uint32_t cpu)
@@ -105,6 +106,8 @@ int vmx_cpu_init(uint32_t cpu)
 
 	if (cpu == 0) {
 		rt_set_nmi_handler(vmx_host_nmi_handler);
+		rt_set_nmi_restart((uintptr_t)vmx_entry_restart, (uintptr_t)vmx_entry_restart_end,
+		                   (uintptr_t)vmx_entry_restart);
 		rt_set_panic_hook(vmx_panic_hook);
 	}
 	return 0;

@@ -3,10 +3,13 @@
  *
  * struct vcpu layout (libvmx/vcpu.h, checked by _Static_assert there):
  * gpr[16] at 0 (x86 register order: rax rcx rdx rbx rsp rbp rsi rdi r8..r15;
- * the rsp slot is unused, the guest RSP lives in the VMCS), `launched` at 128.
+ * the rsp slot is unused, the guest RSP lives in the VMCS), `launched` at 128,
+ * `entry_nmi_count` at 136, `entry_nmis_seen` at 144.
  */
 #define GPR(n) ((n) * 8)
 #define LAUNCHED 128
+#define ENTRY_NMI_COUNT 136
+#define ENTRY_NMIS_SEEN 144
 
 	.text
 
@@ -15,11 +18,25 @@
  * Loads the guest GPRs and enters with VMLAUNCH (first time) or VMRESUME.
  * Returns only if the instruction fails (SDM 31.2: CF = VMfailInvalid,
  * ZF = VMfailValid), into vmx_entry_failed(v, result), which panics.
+ *
+ * First, one last look for guest NMIs that reached this CPU in root after the
+ * injection point collected them (event.c, vmx_entry_recheck_nmis): else they
+ * would wait for the next VM exit, however long the guest runs without one.
+ * An NMI from here to the entry instruction included is sent back to
+ * vmx_entry_restart by rt (vmx_cpu.c: rt_set_nmi_restart), so the look is
+ * made again after it: everything in the range can run twice (it only loads).
  */
 	.globl vmx_enter_guest
 	.type vmx_enter_guest, @function
 vmx_enter_guest:
 	push %rdi			/* v, for the failure path */
+	.globl vmx_entry_restart
+vmx_entry_restart:
+	mov (%rsp), %rdi
+	mov ENTRY_NMI_COUNT(%rdi), %rax
+	mov (%rax), %eax
+	cmp ENTRY_NMIS_SEEN(%rdi), %eax
+	jne 4f
 	cmpb $0, LAUNCHED(%rdi)		/* movs below keep these flags */
 	mov GPR(0)(%rdi), %rax
 	mov GPR(1)(%rdi), %rcx
@@ -39,6 +56,8 @@ vmx_enter_guest:
 	jne 1f
 	vmlaunch
 	jmp 2f
+	.globl vmx_entry_restart_end
+vmx_entry_restart_end:			/* the last instruction of the range */
 1:	vmresume
 2:	mov $1, %esi			/* HW_VMX_FAIL_INVALID (CF) */
 	jc 3f
@@ -47,6 +66,11 @@ vmx_enter_guest:
 	and $-16, %rsp
 	call vmx_entry_failed
 	ud2
+4:	mov %rsp, %rbx			/* callee-saved; the guest RBX is loaded later */
+	and $-16, %rsp
+	call vmx_entry_recheck_nmis
+	mov %rbx, %rsp
+	jmp vmx_entry_restart
 	.size vmx_enter_guest, . - vmx_enter_guest
 
 /*

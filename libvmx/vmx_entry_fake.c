@@ -14,6 +14,9 @@ _Noreturn void vmx_enter_guest(struct vcpu *v)
 	hv_panic("host build: no VM entry (CPU %u)", v->cpu);
 }
 
+/* vmx_entry.S's restart range: labels only, never entered on the host. */
+const char vmx_entry_restart[1], vmx_entry_restart_end[1];
+
 /* nmi_unblock.S: there is no NMI blocking to end on the host; counted for tests. */
 uint64_t vmx_fake_nmi_unblocks;
 

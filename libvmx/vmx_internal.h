@@ -89,6 +89,13 @@ void vmx_event_on_exit(struct vcpu *v);
 void vmx_inject_pending_events(struct vcpu *v);
 void vmx_event_reset(struct vcpu *v);
 void vmx_host_nmi_handler(void);
+/* vmx_entry.S: NMIs arrived after the injection point looked; look again. */
+void vmx_entry_recheck_nmis(struct vcpu *v);
+/* vmx_entry.S: an NMI taken in [vmx_entry_restart, vmx_entry_restart_end] (the
+ * last look and the entry instruction) resumes at vmx_entry_restart. */
+extern const char vmx_entry_restart[], vmx_entry_restart_end[];
+/* An NMI VM exit: counted like vmx_nmi_arrived() (and shown to the sweep probe). */
+void vmx_nmi_exit_arrived(struct vcpu *v);
 void vmx_set_nmi_window(struct vcpu *v, bool on);
 
 /* ---- handlers (exit_*.c) ---- */

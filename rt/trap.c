@@ -8,8 +8,31 @@
 #include "rt/console.h"
 #include "rt/cpu_tables.h"
 #include "rt/panic.h"
+#ifdef HV_NMI_SWEEP
+#include "rt/layout.h"
+#include "rt/percpu.h"
+#endif
 
 static void (*nmi_handler)(void);
+/* rt_set_nmi_restart(): written once at boot, before any NMI can need it. */
+static uintptr_t restart_lo, restart_hi, restart_to;
+
+void rt_set_nmi_restart(uintptr_t lo, uintptr_t hi, uintptr_t to)
+{
+	restart_lo = lo;
+	restart_hi = hi;
+	restart_to = to;
+}
+
+#ifdef HV_NMI_SWEEP
+/* The RIP each CPU's latest root-mode NMI interrupted (NMI sweep images only). */
+static uint64_t nmi_rip[HV_MAX_CPUS];
+
+uint64_t rt_nmi_interrupted_rip(void)
+{
+	return nmi_rip[this_cpu_index()];
+}
+#endif
 
 void rt_set_nmi_handler(void (*fn)(void))
 {
@@ -53,9 +76,15 @@ static void dump_frame(const struct rt_trap_frame *f)
 void rt_trap(struct rt_trap_frame *f)
 {
 	if (f->vector == RT_VECTOR_NMI) {
+#ifdef HV_NMI_SWEEP
+		nmi_rip[this_cpu_index()] = f->rip;
+#endif
 		void (*fn)(void) = __atomic_load_n(&nmi_handler, __ATOMIC_ACQUIRE);
 		if (fn != NULL)
 			fn();
+		/* The IRETQ resumes at the frame's RIP (SDM Vol. 3A 6.14.3). */
+		if (restart_to && f->rip >= restart_lo && f->rip <= restart_hi)
+			f->rip = restart_to;
 		return;
 	}
 	rt_panic_begin("unexpected exception #%s (vector %llu, error code 0x%llx)",

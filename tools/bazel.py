@@ -60,10 +60,11 @@ def _canonical(label):
     return label
 
 
-def cquery_files(label, clang=False):
+def cquery_files(label, clang=False, flags=()):
     expr = "'\\n'.join([f.path for f in target.files.to_list()])"
     r = _bazel(
-        ["cquery"] + config_flags(clang) + ["--output=starlark", "--starlark:expr=" + expr, label],
+        ["cquery"] + config_flags(clang) + list(flags)
+        + ["--output=starlark", "--starlark:expr=" + expr, label],
         capture=True,
         echo=False,
     )
@@ -72,9 +73,11 @@ def cquery_files(label, clang=False):
     return [os.path.join(ROOT, p) for p in r.stdout.splitlines() if p.startswith("bazel-out/")]
 
 
-def build(labels, clang=False, quiet=False):
-    """Build labels; return {label: [absolute output paths]}. Raises BuildError."""
-    args = ["build"] + config_flags(clang) + ["--show_result=1000"] + list(labels)
+def build(labels, clang=False, quiet=False, flags=()):
+    """Build labels; return {label: [absolute output paths]}. Raises BuildError.
+
+    flags: more bazel options (e.g. --config=nmi_sweep)."""
+    args = ["build"] + config_flags(clang) + list(flags) + ["--show_result=1000"] + list(labels)
     r = _bazel(args, capture=True)
     if not quiet or r.returncode != 0:
         sys.stderr.write(r.stdout)
@@ -86,7 +89,7 @@ def build(labels, clang=False, quiet=False):
         canon = _canonical(label)
         paths = found.get(canon) or found.get("/" + canon.lstrip("/"))
         if not paths:
-            paths = cquery_files(label, clang)
+            paths = cquery_files(label, clang, flags)
         missing = [p for p in paths if not os.path.exists(p)]
         if not paths or missing:
             raise BuildError("bazel built %s but its output is not there: %s" % (label, paths))

@@ -36,13 +36,18 @@ def _check_path(path, what):
         raise ValueError("%s path %r contains a space, comma or quote, which bochsrc cannot take" % (what, path))
 
 
-def prepare(workdir, disk, iso, cpus, mem, strict_msrs=False, debugger_script=None):
+def prepare(workdir, disk, iso, cpus, mem, strict_msrs=False, debugger_script=None,
+            port_e9=False, quantum=None):
     """Write bochsrc and the rc file; return (argv, serial path, log path).
 
     debugger_script: debugger commands instead of the default ("c" at every
     stop, then "quit"); the debugger stops at power-on, at every machine reset
     and, with it, at every magic breakpoint (`xchg %bx, %bx`, enabled then).
     "quit" is appended.
+    port_e9: bytes the guest writes to port 0xE9 go to Bochs's standard output at
+    once, at no simulated cost (the UART takes ~87 us of simulated time per byte):
+    the NMI sweep's per-round lines (tools/sweep.py). quantum: instructions a CPU
+    runs before Bochs switches to the next (Bochs's default: 16).
     """
     cylinders = disklib.cylinders_of(disk)
     if cylinders is None:
@@ -61,7 +66,8 @@ def prepare(workdir, disk, iso, cpus, mem, strict_msrs=False, debugger_script=No
             ips=IPS,
             # Bochs reads unimplemented MSRs as 0 by default; strict makes them #GP as on
             # hardware, but Linux 6.1 then triple-faults (RDMSR 0x1a0 early in boot).
-            cpu_extra=", ignore_bad_msrs=0" if strict_msrs else "",
+            cpu_extra=(", ignore_bad_msrs=0" if strict_msrs else "")
+            + (", quantum=%d" % quantum if quantum else ""),
             disk=disk,
             cylinders=cylinders,
             cdrom=cdrom,
@@ -69,6 +75,7 @@ def prepare(workdir, disk, iso, cpus, mem, strict_msrs=False, debugger_script=No
             serial=serial,
             log=log,
             magic_break="magic_break: enabled=1" if debugger_script else "# no magic breakpoints",
+            extra="port_e9_hack: enabled=1" if port_e9 else "",
         )
     rc_path = os.path.join(workdir, "bochsrc")
     with open(rc_path, "w") as f:

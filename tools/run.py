@@ -64,7 +64,8 @@ class Result:
         self.detail = ""  # what went wrong, for status error
         self.emulator_log = ""  # path of the emulator's log (copied next to --log)
         self.emulator_log_tail = ""
-        self.emulator_output = ""  # the emulator's stdout (Bochs: what its debugger printed)
+        self.emulator_output = ""  # the emulator's stdout (Bochs: what its debugger printed,
+        # and port 0xE9 bytes with port_e9)
         self.workdir = None
         self.accel = ""
 
@@ -188,7 +189,8 @@ class _SerialTail:
 
 def run_image(app, image, disk, emulator="bochs", cpus=2, mem=256, timeout=600.0,
               log=None, quiet=False, allow_no_vmx=False, disk_writable=False, keep=False,
-              out=None, strict_msrs=False, debugger_script=None, iommu=False, devices=()):
+              out=None, strict_msrs=False, debugger_script=None, iommu=False, devices=(),
+              port_e9=False, quantum=None):
     """Boot image (an .iso, or None for bare) with disk as BIOS drive 0x80.
 
     Returns a Result. Raises RunError for bad arguments (before anything starts).
@@ -255,7 +257,8 @@ def run_image(app, image, disk, emulator="bochs", cpus=2, mem=256, timeout=600.0
         try:
             if emulator == "bochs":
                 argv, serial_path, emu_log = bochs.prepare(workdir, run_disk, iso, cpus, mem,
-                                                           strict_msrs, debugger_script)
+                                                           strict_msrs, debugger_script,
+                                                           port_e9, quantum)
             else:
                 argv, serial_path, emu_log = qemu.prepare(workdir, run_disk, iso, cpus, mem,
                                                           use_kvm, iommu, devices)

@@ -91,6 +91,22 @@ INLINE64 uint64_t cpu64_pal_call(uint64_t entry, const uint64_t *in, uint64_t ni
 	return rax;
 }
 
+/*
+ * Exactly `n` one-byte NOPs (n <= 15), after a fixed LEA, SUB and JMP: the
+ * NMI sweep shifts the boot CPU's operation by one instruction per step.
+ */
+INLINE64 void cpu64_nops(uint64_t n)
+{
+	__asm__ __volatile__("leaq 2f(%%rip), %%rax\n\t"
+	                     "subq %0, %%rax\n\t"
+	                     "jmp *%%rax\n\t"
+	                     ".fill 15, 1, 0x90\n"
+	                     "2:"
+	                     :
+	                     : "r"(n)
+	                     : "rax", "memory");
+}
+
 /* OUT DX, AL. */
 INLINE64 void cpu64_outb(uint16_t port, uint8_t value)
 {

@@ -29,7 +29,19 @@ enum pal64_case {
 	PAL64_CASE_NMI,
 	PAL64_CASE_RESET,
 	PAL64_CASE_FUZZ, /* the hostile-guest fuzzer (fuzz64.h), `fuzz` on the command line */
+	PAL64_CASE_SWEEP,
 };
+
+/* The sweep's operation on the boot CPU (guest/case_sweep.c, `sweep=NAME`). */
+enum pal64_sweep_path {
+	SWEEP_PAL_CALL = 1,   /* the adder PAL called (TrustVisor) */
+	SWEEP_PAL_REGISTER,   /* the adder PAL registered (unregistered after the round) */
+	SWEEP_PAL_UNREGISTER, /* ... unregistered (registered before the round) */
+	SWEEP_VMCALL,         /* a DEBUG_HC_COUNTERS VMCALL (any hvkit image) */
+};
+
+/* Where the NMI of a round met the boot CPU's own code (stage.c records it). */
+enum pal64_sweep_phase { SWEEP_BEFORE = 0, SWEEP_DURING = 1, SWEEP_AFTER = 2 };
 
 /* Same values as enum case_result (guest/runner.h). */
 enum pal64_result { PAL64_PASS = 0, PAL64_FAIL = 1, PAL64_SKIP = 2 };
@@ -68,6 +80,15 @@ struct pal64_shared {
 	volatile uint32_t fuzz_go;
 	volatile uint32_t fuzz_stop;
 	volatile uint32_t fuzz_ap_done;
+	/* sweep (case_sweep.c, pal64/case_sweep64.c): in from the command line */
+	uint32_t sweep_path, sweep_rounds, sweep_first, sweep_step, sweep_nmis, sweep_gap;
+	uint32_t sweep_passes;
+	/* boot CPU -> slot 1: round r may start (r = 1, 2, ...); its delay in instructions */
+	volatile uint32_t sweep_go, sweep_delay, sweep_stop;
+	/* slot 1 -> boot CPU: the NMIs of round sweep_sent are out */
+	volatile uint32_t sweep_sent;
+	/* boot CPU: its phase now; the stage's NMI handler copies it at each NMI */
+	volatile uint32_t sweep_phase, nmi_phase;
 	char detail[PAL64_DETAIL_SIZE]; /* out: FAIL / SKIP reason */
 };
 
@@ -83,7 +104,7 @@ struct pal64_shared {
 #define FUZZ_F_TWO_CPUS      2u /* the other CPU runs its own stream (32-bit, case_fuzz.c) */
 
 _Static_assert(sizeof(struct pal64_header) == 16, "same layout in -m32 and -m64");
-_Static_assert(sizeof(struct pal64_shared) == 23 * 4 + PAL64_DETAIL_SIZE,
+_Static_assert(sizeof(struct pal64_shared) == 36 * 4 + PAL64_DETAIL_SIZE,
                "same layout in -m32 and -m64");
 
 #endif /* __ASSEMBLER__ */

@@ -68,10 +68,25 @@ static void idt_load(void)
 	cpu64_lidt(&idt64_ptr);
 }
 
+/*
+ * An NMI taken right after the caller's CALL to a PAL, before the PAL's first
+ * instruction: RIP = the entry, the return address just pushed on the caller's
+ * stack, the caller's CR3. The PAL has not started (its code page is absent
+ * from the guest's view; the fetch after this NMI's IRET is what enters it),
+ * so the NMI is rightly the guest's. The NMI sweep meets this boundary.
+ */
+static bool before_pal_entry(const struct frame64 *f)
+{
+	return pal_code_contains(f->rip) && cpu64_read_cr3() == guest_cr3 &&
+	       *(const volatile uint64_t *)(uintptr_t)f->rsp == tv64_return_rip;
+}
+
 void stage_interrupt(struct frame64 *f)
 {
 	if (f->vector == VEC_NMI) {
-		bool in_pal = pal_code_contains(f->rip) || cpu64_read_cr3() != guest_cr3;
+		bool in_pal = (pal_code_contains(f->rip) && !before_pal_entry(f)) ||
+		              cpu64_read_cr3() != guest_cr3;
+		stage->nmi_phase = stage->sweep_phase;
 		__atomic_fetch_add(&stage->nmi_count, 1, __ATOMIC_SEQ_CST);
 		if (f->rip == tv64_return_rip)
 			__atomic_fetch_add(&stage->nmi_at_return, 1, __ATOMIC_SEQ_CST);
@@ -172,6 +187,8 @@ uint32_t stage_main(struct pal64_shared *sh)
 		return case64_pal_reset();
 	case PAL64_CASE_FUZZ:
 		return case64_fuzz();
+	case PAL64_CASE_SWEEP:
+		return case64_sweep();
 	default:
 		return stage_fail("the stage has no case %u", sh->case_id);
 	}

@@ -37,5 +37,6 @@ uint32_t case64_pal_utpm(void);
 uint32_t case64_pal_bench(void);
 uint32_t case64_pal_nmi(void);
 uint32_t case64_pal_reset(void);
+uint32_t case64_sweep(void);
 
 #endif /* GUEST_PAL64_STAGE_H */

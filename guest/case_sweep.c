@@ -1,0 +1,139 @@
+/*
+ * The NMI sweep (issue 16; tools/sweep.py runs it): with `sweep=PATH` on the
+ * command line the guest runs `smp` and then this case instead of the others.
+ * The boot CPU does the same operation (PATH) once per round, in the 64-bit
+ * stage (pal64/case_sweep64.c); the AP in slot 1 (32-bit, here) waits for the
+ * round to start, spins a delay that the boot CPU chose for the round and
+ * sends it an NMI (two with sweep_nmis=2, sweep_gap instructions apart).
+ * Round r's delay is k = sweep_first + r * sweep_step instructions, split as
+ * described in case_sweep64.c so that Bochs's quantum does not hide steps.
+ *
+ *   sweep=pal-call|pal-register|pal-unregister|vmcall   the operation
+ *   sweep_rounds=N sweep_first=K sweep_step=S           rounds and delays
+ *   sweep_passes=P                                      the same delays P times
+ *   sweep_nmis=1|2 sweep_gap=G                          NMIs per round
+ *
+ * The sender must not print (the stage has its own console lock).
+ */
+#include "guest/cases.h"
+#include "guest/cmdline.h"
+#include "guest/cpu.h"
+#include "guest/lapic.h"
+#include "guest/pal_stage.h"
+#include "guest/smp.h"
+#include "guest/time.h"
+
+#define SWEEP_STOP_TIMEOUT_US 1000000u
+
+static struct pal64_shared sweep;
+static const char *path_name;
+
+static const struct {
+	const char *name;
+	uint32_t path;
+	bool needs_trustvisor;
+} paths[] = {
+    {"pal-call", SWEEP_PAL_CALL, true},
+    {"pal-register", SWEEP_PAL_REGISTER, true},
+    {"pal-unregister", SWEEP_PAL_UNREGISTER, true},
+    {"vmcall", SWEEP_VMCALL, false},
+};
+
+void sweep_parse_cmdline(uint32_t mbi_pa)
+{
+	static char name[24];
+	if (!cmdline_value(mbi_pa, "sweep", name, sizeof(name)))
+		return;
+	path_name = name;
+	for (uint32_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
+		const char *a = paths[i].name, *b = name;
+		while (*a && *a == *b)
+			a++, b++;
+		if (!*a && !*b)
+			sweep.sweep_path = paths[i].path;
+	}
+	sweep.sweep_rounds = cmdline_uint(mbi_pa, "sweep_rounds", 64);
+	sweep.sweep_first = cmdline_uint(mbi_pa, "sweep_first", 0);
+	sweep.sweep_step = cmdline_uint(mbi_pa, "sweep_step", 1);
+	sweep.sweep_nmis = cmdline_uint(mbi_pa, "sweep_nmis", 1) == 2 ? 2 : 1;
+	sweep.sweep_gap = cmdline_uint(mbi_pa, "sweep_gap", 64);
+	sweep.sweep_passes = cmdline_uint(mbi_pa, "sweep_passes", 1);
+}
+
+bool sweep_requested(void)
+{
+	return path_name != 0;
+}
+
+/* On slot 1: per round, wait for the start, spin the delay, send the NMI(s). */
+static void sweep_sender(void *arg)
+{
+	struct pal64_shared *s = arg;
+
+	lapic_write(LAPIC_ICR_HI, guest_env.bsp_apic_id << 24);
+	for (uint32_t r = 1;; r++) {
+		cpu_wait_word(&s->sweep_go, r);
+		if (s->sweep_stop)
+			break;
+		uint32_t a = s->sweep_delay;
+		if (a >= 2)
+			cpu_spin_pairs(a / 2);
+		lapic_write(LAPIC_ICR_LO, ICR_NMI | ICR_ASSERT); /* sends it */
+		if (s->sweep_nmis == 2) {
+			if (s->sweep_gap >= 2)
+				cpu_spin_pairs(s->sweep_gap / 2);
+			lapic_write(LAPIC_ICR_LO, ICR_NMI | ICR_ASSERT);
+		}
+		__atomic_store_n(&s->sweep_sent, r, __ATOMIC_SEQ_CST);
+	}
+}
+
+/* Ends the sender: whichever round it waits for, it sees sweep_stop. */
+static bool stop_sender(uint32_t ticket)
+{
+	uint64_t end = time_deadline_us(SWEEP_STOP_TIMEOUT_US);
+	__atomic_store_n(&sweep.sweep_stop, 1, __ATOMIC_SEQ_CST);
+	while (!time_passed(end)) {
+		__atomic_store_n(&sweep.sweep_go, sweep.sweep_sent + 1, __ATOMIC_SEQ_CST);
+		if (smp_wait(1, ticket, 1000))
+			return true;
+	}
+	return false;
+}
+
+static enum case_result case_nmi_sweep(struct case_ctx *c)
+{
+	if (!sweep.sweep_path)
+		return case_fail(c,
+		                 "sweep=%s: no such path (pal-call, pal-register, "
+		                 "pal-unregister, vmcall)",
+		                 path_name);
+	if (!guest_under_hv())
+		return case_skip(c, "no hypervisor (the memory map offers its region as RAM)");
+	for (uint32_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
+		const char *why = paths[i].path == sweep.sweep_path && paths[i].needs_trustvisor
+		                      ? pal_why_unavailable()
+		                      : 0;
+		if (why)
+			return case_skip(c, "%s", why);
+	}
+	const char *why = pal_stage_unsupported();
+	if (why)
+		return case_skip(c, "%s", why);
+	if (smp_ap_count() == 0 || !smp_ap(1)->online)
+		return case_skip(c, "needs a second CPU (slot 1 not online)");
+	sweep.tsc_per_ms = time_tsc_per_ms();
+	sweep.ncpus = guest_env.ncpus;
+	sweep.sweep_go = sweep.sweep_sent = sweep.sweep_stop = 0;
+	uint32_t ticket = smp_post(1, sweep_sender, &sweep);
+	enum case_result r = pal_stage_run(c, &sweep, PAL64_CASE_SWEEP);
+	if (!stop_sender(ticket) && r == CASE_PASS)
+		return case_fail(c, "the NMI sender on slot 1 did not stop");
+	return r;
+}
+
+const struct test_case sweep_cases[] = {
+    {"smp", case_smp},
+    {"nmi_sweep", case_nmi_sweep},
+};
+const uint32_t sweep_case_count = sizeof(sweep_cases) / sizeof(sweep_cases[0]);

@@ -1,0 +1,199 @@
+/*
+ * The NMI sweep, the boot CPU's side (guest/case_sweep.c has the sender and the
+ * command line). Each round: start the sender, run the operation, wait for the
+ * round's NMIs, read from the hypervisor where they landed (debug hypercall
+ * NMI_SWEEP, only in --config=nmi_sweep images) and write one line to port
+ * 0xE9 (below):
+ *
+ *   SWEEP: r=<round> k=<delay> sent=<n> got=<n> late=<n> pal=<n> ok=<0|1>
+ *          phase=<p> hv=<n> w=<where> rip=<hex> w2=<where> rip2=<hex>
+ *
+ * got: NMIs this stage's handler took in the round (must equal sent: none
+ * lost, none doubled); late: NMIs it took only when the NMI_SWEEP VMCALL made
+ * a VM exit (held by the hypervisor while the guest ran: lost for a guest that
+ * never exits, so counted as lost too); pal: of those, taken with the PAL's
+ * code or page tables current (must be 0); ok: the operation's result was
+ * right; phase: where the last NMI met this CPU's own code (0 before the
+ * operation, 1 during, 2 after); hv: NMIs the hypervisor recorded; w/rip:
+ * where the first two landed (1 guest, 2 guest while the app held NMIs = a
+ * PAL, 3 hypervisor) and the guest or hypervisor RIP.
+ *
+ * A pass ends after sweep_rounds rounds or once END_STREAK rounds in a row
+ * saw the NMI only after the operation; the next of sweep_passes passes runs
+ * the same delays again, the go signal given PASS_PHASE NOPs later each pass.
+ * The arrival point jitters by an instruction or two from round to round (the
+ * sender's wait loop meets the start at a phase that depends on the rounds
+ * before); passes with the same phase met the same boundaries (4 and 6 passes
+ * without the shift: the same 1,558 of 1,641), other phases meet others.
+ *
+ * Bochs runs its CPUs in turns of 16 instructions (its SMP quantum), so an NMI
+ * sent by slot 1 is seen here only at the start of one of this CPU's turns.
+ * A delay of k therefore moves the sender by QUANTUM * (k / QUANTUM)
+ * instructions and this CPU's operation by QUANTUM - 1 - k % QUANTUM NOPs:
+ * consecutive k move the arrival point by one instruction with any quantum
+ * that divides QUANTUM (1 too).
+ */
+#include <stdarg.h>
+
+#include "guest/console.h"
+#include "guest/pal64/cpu64.h"
+#include "guest/pal64/pal_code.h"
+#include "guest/pal64/stage.h"
+#include "guest/pal64/tv64.h"
+
+#define QUANTUM            16u
+#define END_STREAK         16u
+#define PASS_PHASE         5u
+#define NMI_WAIT_US        20000ull
+#define SETTLE_US          20ull
+#define DEBUG_HC_NMI_SWEEP 0x48560005u /* core/debug_hypercall.h */
+
+/*
+ * The per-round lines go to port 0xE9, which Bochs (port_e9_hack, tools/sweep.py)
+ * passes to its own output at once: through the UART every byte would take
+ * about 87 us of simulated time on both CPUs, 50 times the round itself.
+ */
+#define PORT_E9 0xe9
+
+static void __attribute__((format(printf, 1, 2))) e9_printf(const char *fmt, ...)
+{
+	char line[200];
+	va_list ap;
+	va_start(ap, fmt);
+	str_vformat(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	for (const char *p = line; *p; p++)
+		outb(PORT_E9, (uint8_t)*p);
+}
+
+struct hv_record {
+	uint32_t count, where, where2;
+	uint64_t rip, rip2;
+};
+
+static bool hv_record_read(struct hv_record *rec)
+{
+	struct vmcall_regs r = {DEBUG_HC_NMI_SWEEP, 0, 0, 0, 0, 0};
+	cpu64_vmcall(&r);
+	rec->count = (uint32_t)r.rbx;
+	rec->where = (uint32_t)(r.rcx & 0xff);
+	rec->where2 = (uint32_t)((r.rcx >> 8) & 0xff);
+	rec->rip = r.rdx;
+	rec->rip2 = r.rsi;
+	return r.rax == 0;
+}
+
+/* The round's operation; true if its result is right. */
+static bool operation(const struct tv_pal_desc *d, uint32_t r, uint32_t k)
+{
+	uint64_t entry = d->entry;
+	switch (stage->sweep_path) {
+	case SWEEP_PAL_CALL: {
+		uint64_t a = k, b = (uint64_t)r * 0x9e3779b97f4a7c15ull;
+		uint64_t in[ADDER_IN_WORDS] = {a, b, ADDER_NORMAL, 0},
+		         out[ADDER_OUT_WORDS] = {0, 0};
+		uint64_t ret = 0;
+		int64_t st = tv64_call(entry, in, 3, out, ADDER_OUT_WORDS, &ret);
+		return st == TV_OK && ret == PAL_MAGIC && out[0] == a + b && out[1] == (a ^ b);
+	}
+	case SWEEP_PAL_REGISTER:
+		return tv64_register(d) == TV_OK;
+	case SWEEP_PAL_UNREGISTER:
+		return tv64_unregister(entry) == TV_OK;
+	default: {
+		struct hv_counters c;
+		return hv_counters(&c);
+	}
+	}
+}
+
+/* Brings the PAL into the state the round's operation starts from. */
+static bool prepare(const struct tv_pal_desc *d, bool registered)
+{
+	uint32_t path = stage->sweep_path;
+	bool want = path == SWEEP_PAL_CALL || path == SWEEP_PAL_UNREGISTER;
+	if (path == SWEEP_VMCALL || want == registered)
+		return true;
+	return (want ? tv64_register(d) : tv64_unregister(d->entry)) == TV_OK;
+}
+
+static bool registered_after(uint32_t path, bool ok)
+{
+	if (path == SWEEP_PAL_CALL)
+		return true;
+	if (path == SWEEP_PAL_REGISTER)
+		return ok;
+	return path == SWEEP_PAL_UNREGISTER ? !ok : false;
+}
+
+uint32_t case64_sweep(void)
+{
+	struct tv_pal_desc d;
+	struct hv_record rec;
+	uint32_t nmis = stage->sweep_nmis, path = stage->sweep_path;
+	uint32_t lost = 0, delayed = 0, doubled = 0, in_pal = 0, wrong = 0, streak = 0;
+	bool registered = false;
+
+	tv64_desc(&d, PAL_ADDER);
+	if (!hv_record_read(&rec))
+		return stage_fail("the image has no NMI recorder (build it with "
+		                  "--config=nmi_sweep)");
+	uint32_t r = 0, passes_ended = 0;
+	for (uint32_t pass = 0; pass < stage->sweep_passes; pass++) {
+		streak = 0;
+		for (uint32_t i = 0; i < stage->sweep_rounds && streak < END_STREAK; i++, r++) {
+			uint32_t k = stage->sweep_first + i * stage->sweep_step;
+			if (!prepare(&d, registered))
+				return stage_fail("round %u: could not prepare the PAL", r);
+			registered = path == SWEEP_PAL_CALL || path == SWEEP_PAL_UNREGISTER;
+			uint32_t count0 = stage->nmi_count, pal0 = stage->nmi_in_pal;
+			stage->sweep_phase = SWEEP_BEFORE;
+			stage->sweep_delay = k / QUANTUM * QUANTUM;
+			/* Each pass starts the sender at another phase of its wait loop
+			 * (PASS_PHASE NOPs more per pass, mod QUANTUM): passes with the
+			 * same phase meet the same boundaries. */
+			cpu64_nops(pass * PASS_PHASE % QUANTUM);
+			__atomic_store_n(&stage->sweep_go, r + 1, __ATOMIC_SEQ_CST);
+			cpu64_nops(QUANTUM - 1 - k % QUANTUM);
+			stage->sweep_phase = SWEEP_DURING;
+			bool ok = operation(&d, r, k);
+			stage->sweep_phase = SWEEP_AFTER;
+			registered = registered_after(path, ok);
+			uint64_t end = stage_deadline_us(NMI_WAIT_US);
+			while ((stage->sweep_sent != r + 1 || stage->nmi_count - count0 < nmis) &&
+			       !stage_passed(end))
+				cpu64_pause();
+			stage_delay_us(SETTLE_US); /* a doubled NMI shows up here */
+			uint32_t got = stage->nmi_count - count0, pal = stage->nmi_in_pal - pal0;
+			uint32_t sent = stage->sweep_sent == r + 1 ? nmis : 0;
+			if (!hv_record_read(&rec))
+				return stage_fail("round %u: NMI_SWEEP refused", r);
+			/* NMIs the hypervisor had but injected only at that VM exit. */
+			uint32_t late = stage->nmi_count - count0 - got;
+			e9_printf(
+			    "SWEEP: r=%u k=%u sent=%u got=%u late=%u pal=%u ok=%u phase=%u hv=%u "
+			    "w=%u rip=%llx w2=%u rip2=%llx\n",
+			    r, k, sent, got, late, pal, ok ? 1u : 0u, stage->nmi_phase, rec.count,
+			    rec.where, (unsigned long long)rec.rip, rec.where2,
+			    (unsigned long long)rec.rip2);
+			lost += got < nmis;
+			delayed += late != 0;
+			doubled += got > nmis;
+			in_pal += pal != 0;
+			wrong += !ok;
+			streak = (got == nmis && stage->nmi_phase == SWEEP_AFTER) ? streak + 1 : 0;
+		}
+		passes_ended += streak >= END_STREAK;
+	}
+	if (registered && tv64_unregister(d.entry) != TV_OK)
+		wrong++;
+	con_printf("SWEEP-END: rounds=%u lost=%u (of which held until the next VM exit %u) "
+	           "doubled=%u in_pal=%u wrong=%u end=%s\n",
+	           r, lost, delayed, doubled, in_pal, wrong,
+	           passes_ended == stage->sweep_passes ? "passed" : "rounds");
+	if (lost || doubled || in_pal || wrong)
+		return stage_fail("%u rounds: %u lost (%u delivered at the next VM exit), %u "
+		                  "doubled, %u in a PAL, %u wrong results",
+		                  r, lost, delayed, doubled, in_pal, wrong);
+	return PAL64_PASS;
+}
