@@ -34,7 +34,7 @@ static inline const char *tv_err_name(int64_t s)
 	    "TV_ERR_NO_DMA_PROTECTION",
 	    "TV_ERR_QUOTA",
 	};
-	_Static_assert(sizeof(names) / sizeof(names[0]) == 1 - TV_ERR_QUOTA,
+	_Static_assert(sizeof(names) / sizeof(names[0]) == 1 - TV_ERR_LOWEST,
 	               "a name for every TV_ERR_* code");
 	if (s <= 0 && -s < (int64_t)(sizeof(names) / sizeof(names[0])))
 		return names[-s];

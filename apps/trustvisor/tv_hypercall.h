@@ -85,6 +85,8 @@
  * read or write the PAL's pages. */
 #define TV_ERR_NO_DMA_PROTECTION (-17)
 #define TV_ERR_QUOTA             (-18) /* the caller (CR3) has TV_MAX_PALS_PER_OWNER PALs already */
+/* The lowest TV_ERR_* (tv_errors.h checks its name table against it). */
+#define TV_ERR_LOWEST TV_ERR_QUOTA
 
 /* ---- the PAL descriptor (TV_HC_REGISTER) ---- */
 #define TV_DESC_VERSION  1u

@@ -74,7 +74,7 @@ void fuzz_tv_setup(void)
 
 static bool status_ok(int64_t st)
 {
-	return st >= TV_ERR_TPM && st <= TV_OK;
+	return st >= TV_ERR_LOWEST && st <= TV_OK;
 }
 
 /* A VMCALL; false (after a failure line) if it raised anything but the expected #UD. */
@@ -455,7 +455,7 @@ void fuzz_act_unknown_hc(void)
 	do {
 		eax = fuzz_chance(4) ? 0x54560000u + fuzz_below(0x40) : (uint32_t)fuzz_rand();
 	} while ((eax >= 0x54560001u && eax <= 0x54560002u) ||
-	         (eax >= 0x54560010u && eax <= 0x54560016u) || (eax >> 16) == 0x4856u ||
+	         (eax >= TV_HC_PCR_READ && eax <= TV_HC_PAL_IDENTITY) || (eax >> 16) == 0x4856u ||
 	         eax == 0xe820u);
 	for (uint32_t i = 1; i < 6; i++)
 		r[i] = fuzz_value64();
