@@ -311,27 +311,33 @@ void tv_pal_destroy(struct tv_pal *pal)
 	memset(pal, 0, sizeof(*pal));
 }
 
-int64_t tv_unregister(struct vcpu *v, uint64_t entry)
+struct tv_pal *tv_pal_of_caller(uint64_t entry, int64_t *err)
 {
 	uint64_t cr3 = vmcs_readnat(VMCS_GUEST_CR3) & 0x000ffffffffff000ull;
-	int64_t rc = TV_ERR_NOT_REGISTERED;
 
-	tv_lock_acquire();
+	*err = TV_ERR_NOT_REGISTERED;
 	for (uint32_t i = 0; i < TV_MAX_PALS; i++) {
 		struct tv_pal *p = &tv_pals[i];
 		if (p->state == TV_PAL_FREE || p->desc.entry != entry)
 			continue;
-		if (p->cr3 != cr3) {
-			rc = TV_ERR_WRONG_PROCESS;
-			continue;
-		}
-		if (p->state != TV_PAL_READY || p->running_on >= 0) {
-			rc = TV_ERR_BUSY;
-			break;
-		}
+		if (p->cr3 == cr3)
+			return p;
+		*err = TV_ERR_WRONG_PROCESS;
+	}
+	return NULL;
+}
+
+int64_t tv_unregister(struct vcpu *v, uint64_t entry)
+{
+	int64_t rc;
+
+	tv_lock_acquire();
+	struct tv_pal *p = tv_pal_of_caller(entry, &rc);
+	if (p && (p->state != TV_PAL_READY || p->running_on >= 0)) {
+		rc = TV_ERR_BUSY;
+	} else if (p) {
 		tv_pal_destroy(p);
 		rc = TV_OK;
-		break;
 	}
 	tv_lock_release();
 	(void)v;

@@ -221,7 +221,7 @@ int64_t tv_utpm_measure(struct vcpu *v, struct tv_pal *pal)
 static int64_t pal_identity(struct tv_pal *pal, uint64_t gva, uint64_t cap, uint64_t entry)
 {
 	uint8_t id[UTPM_DIGEST_SIZE];
-	int64_t r = TV_ERR_NOT_REGISTERED;
+	int64_t r;
 
 	if (cap < sizeof(id))
 		return TV_ERR_INVALID;
@@ -231,22 +231,13 @@ static int64_t pal_identity(struct tv_pal *pal, uint64_t gva, uint64_t cap, uint
 		return tv_pal_copy(pal, gva, id, sizeof(id), true) ? (int64_t)sizeof(id)
 		                                                   : TV_ERR_INVALID;
 	}
-	uint64_t cr3 = vmcs_readnat(VMCS_GUEST_CR3) & 0x000ffffffffff000ull;
 	tv_lock_acquire();
-	for (uint32_t i = 0; i < TV_MAX_PALS; i++) {
-		struct tv_pal *p = &tv_pals[i];
-		if (p->state == TV_PAL_FREE || p->desc.entry != entry)
-			continue;
-		if (p->cr3 != cr3) {
-			r = TV_ERR_WRONG_PROCESS;
-			continue;
-		}
-		/* Being set up: not measured yet. */
+	struct tv_pal *p = tv_pal_of_caller(entry, &r);
+	/* Being set up: not measured yet. */
+	if (p)
 		r = p->state == TV_PAL_READY && utpm_pal_identity(&p->utpm, id) == UTPM_OK
 		        ? TV_OK
 		        : TV_ERR_BUSY;
-		break;
-	}
 	tv_lock_release();
 	if (r == TV_OK)
 		r = caller_write(gva, id, sizeof(id));
