@@ -151,11 +151,9 @@ static bool guest_may_write(const struct bios_e820_regs *regs, uint64_t pa, uint
 		return false;
 	if (regs->eptp == 0)
 		return true;
-	for (uint64_t a = pa & ~0xFFFull; a < pa + len; a += 0x1000) {
-		struct ept_mapping m;
-		if (!ept_lookup(regs->eptp, a, &m) || !(m.rwx & EPT_WRITE) || m.hpa != a)
+	for (uint64_t a = pa & ~0xFFFull; a < pa + len; a += 0x1000)
+		if (!ept_maps_identity(regs->eptp, a, EPT_WRITE))
 			return false;
-	}
 	return true;
 }
 

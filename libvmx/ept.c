@@ -270,6 +270,14 @@ bool ept_lookup(uint64_t eptp, uint64_t gpa, struct ept_mapping *out)
 	return true;
 }
 
+bool ept_maps_identity(uint64_t eptp, uint64_t gpa, unsigned rwx)
+{
+	struct ept_mapping m;
+
+	return ept_lookup(eptp, gpa, &m) && (m.rwx & rwx) == rwx &&
+	       (m.hpa & ~(EPT_PAGE_4K - 1)) == (gpa & ~(EPT_PAGE_4K - 1));
+}
+
 /* Replaces a 2 MiB leaf by a page table of 512 equal 4 KiB leaves. */
 static bool split_2m(uint64_t *pde)
 {

@@ -89,6 +89,11 @@ int ept_set_page_access(uint64_t eptp, uint64_t gpa, uint64_t len, unsigned rwx)
 /* Looks up `gpa` in a view. Returns false if no leaf maps it (out->present false). */
 bool ept_lookup(uint64_t eptp, uint64_t gpa, struct ept_mapping *out);
 
+/* True if the view maps the page of `gpa` to the same host page with all of
+ * `rwx` (EPT_READ | EPT_WRITE | EPT_EXECUTE): where the hypervisor, which
+ * reads guest-physical as host-physical, may touch memory for the guest. */
+bool ept_maps_identity(uint64_t eptp, uint64_t gpa, unsigned rwx);
+
 /* INVEPT for one view on the calling CPU: single-context, or all-context if unsupported. */
 void ept_invalidate(uint64_t eptp);
 

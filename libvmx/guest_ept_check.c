@@ -15,15 +15,8 @@
 
 bool vmx_guest_gpa_allowed(uint64_t gpa, unsigned rwx)
 {
-	struct ept_mapping m;
-
-	if (vmx_gpa_in_hv_region(gpa))
-		return false;
-	if (!ept_lookup(vmcs_read64(VMCS_EPT_POINTER), gpa, &m))
-		return false;
-	/* The hypervisor reads guest-physical = host-physical: a view that maps
-	 * the page elsewhere is not one libvmx reads through. */
-	return (m.rwx & rwx) == rwx && (m.hpa & ~0xfffull) == (gpa & ~0xfffull);
+	return !vmx_gpa_in_hv_region(gpa) &&
+	       ept_maps_identity(vmcs_read64(VMCS_EPT_POINTER), gpa, rwx);
 }
 
 void vmx_guest_access_denied(struct vcpu *v, uint64_t gpa, uint64_t qualification)
