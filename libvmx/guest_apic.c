@@ -143,16 +143,10 @@ bool vmx_guest_apic_write(struct vcpu *v)
 	struct mmio_access st;
 	uint8_t bytes[15];
 	size_t n;
-	uint64_t denied = UINT64_MAX;
-	bool decoded = vmx_guest_decode_mmio(&st, bytes, &n, &denied);
-	if (!decoded && denied != UINT64_MAX) {
-		/* The bytes are on a page the guest may not read in this view (a
-		 * PAL's, reached through a stale TLB entry): never decoded, so none
-		 * of them can reach a LAPIC register. Reported as the read it is. */
-		vmx_guest_access_denied(v, denied, EPTQUAL_READ);
+	enum vmx_mmio_decode d = vmx_guest_decode_mmio(v, &st, bytes, &n);
+	if (d == VMX_MMIO_REFUSED)
 		return true;
-	}
-	if (!decoded || !st.store)
+	if (d == VMX_MMIO_UNDECODABLE || !st.store)
 		vmx_guest_stop(
 		    v,
 		    "store to LAPIC offset 0x%llx at RIP 0x%llx by an instruction that is "

@@ -22,18 +22,27 @@ unsigned vmx_guest_code_size(void)
 	return (ar & (1u << 14)) ? 32 : 16;
 }
 
-bool vmx_guest_decode_mmio(struct mmio_access *acc, uint8_t insn[15], size_t *n,
-                           uint64_t *denied_gpa)
+enum vmx_mmio_decode vmx_guest_decode_mmio(struct vcpu *v, struct mmio_access *acc,
+                                           uint8_t insn[15], size_t *n)
 {
+	uint64_t denied = UINT64_MAX;
 	unsigned mode = vmx_guest_code_size();
 	uint64_t rip = vmcs_readnat(VMCS_GUEST_RIP);
 	uint64_t la = mode == 64 ? rip : (vmcs_readnat(VMCS_GUEST_CS_BASE) + rip) & 0xffffffffull;
 
 	/* Byte by byte: the instruction may end just before an unmapped page. */
 	*n = 0;
-	while (*n < 15 && vmx_guest_read_linear(la + *n, &insn[*n], 1, denied_gpa))
+	while (*n < 15 && vmx_guest_read_linear(la + *n, &insn[*n], 1, &denied))
 		(*n)++;
-	return mmio_decode(insn, *n, mode, acc);
+	if (mmio_decode(insn, *n, mode, acc))
+		return VMX_MMIO_DECODED;
+	if (denied == UINT64_MAX)
+		return VMX_MMIO_UNDECODABLE;
+	/* The bytes are on a page the guest may not read in this view (a PAL's,
+	 * reached through a stale TLB entry): none of them may reach a device
+	 * register. Reported as the read it is. */
+	vmx_guest_access_denied(v, denied, EPTQUAL_READ);
+	return VMX_MMIO_REFUSED;
 }
 
 void vmx_mmio_complete_load(struct vcpu *v, const struct mmio_access *acc, uint64_t value)
@@ -88,14 +97,10 @@ bool vmx_mmio_no_device(struct vcpu *v)
 	struct mmio_access acc;
 	uint8_t insn[15];
 	size_t n;
-	uint64_t denied = UINT64_MAX;
-	bool decoded = vmx_guest_decode_mmio(&acc, insn, &n, &denied);
-	if (!decoded && denied != UINT64_MAX) {
-		/* The instruction is on a page this view hides: as the read it is. */
-		vmx_guest_access_denied(v, denied, EPTQUAL_READ);
+	enum vmx_mmio_decode d = vmx_guest_decode_mmio(v, &acc, insn, &n);
+	if (d == VMX_MMIO_REFUSED)
 		return true;
-	}
-	if (!decoded)
+	if (d == VMX_MMIO_UNDECODABLE)
 		vmx_guest_stop(v,
 		               "access to GPA 0x%llx (no memory or device there) by an instruction "
 		               "that is not emulated (%zu bytes fetched, first %02x %02x %02x)",

@@ -189,11 +189,17 @@ bool mmio_decode_store(const uint8_t *b, size_t n, unsigned mode, struct mmio_ac
 /* ---- guest_mmio.c: the instruction behind an MMIO exit, guest space with no device ---- */
 /* The code size of the guest: 64 (long mode, CS.L), 32 (CS.D) or 16. */
 unsigned vmx_guest_code_size(void);
+enum vmx_mmio_decode {
+	VMX_MMIO_DECODED,     /* *acc describes the instruction */
+	VMX_MMIO_UNDECODABLE, /* not an mmio_decode() instruction */
+	VMX_MMIO_REFUSED,     /* its bytes are on a page the CPU's view hides:
+	                       * never decoded, the access already shown as the
+	                       * read it is (vmx_guest_access_denied); nothing left */
+};
 /* Reads the bytes at the guest's RIP into insn[15] (as many as can be read:
- * *n) and decodes them; false if they are not an mmio_decode() instruction.
- * *denied_gpa as vmx_guest_read_linear (UINT64_MAX if no page was refused). */
-bool vmx_guest_decode_mmio(struct mmio_access *acc, uint8_t insn[15], size_t *n,
-                           uint64_t *denied_gpa);
+ * *n) and decodes them. */
+enum vmx_mmio_decode vmx_guest_decode_mmio(struct vcpu *v, struct mmio_access *acc,
+                                           uint8_t insn[15], size_t *n);
 /* Completes a decoded load with `value` (the device's answer) per x86 rules. */
 void vmx_mmio_complete_load(struct vcpu *v, const struct mmio_access *acc, uint64_t value);
 /* An EPT violation at a guest-physical address no EPT entry maps (above RAM
