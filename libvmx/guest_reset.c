@@ -46,12 +46,9 @@
 #define PM1_SLP_EN          (1u << 13)
 
 static struct spinlock lock = SPINLOCK_INIT;
-/* The 8042 is one device: its D1h state is machine-wide, under `lock`. */
+/* The machine's reset and sleep controls, under `lock`: the FADT's ports (set
+ * once at boot) and the 8042's D1h state (one device, machine-wide). */
 static struct vmx_reset_state machine_state;
-static uint16_t acpi_port;
-static uint8_t acpi_value;
-static bool acpi_watched;
-static uint16_t pm1_port[2];
 
 /* The byte an OUT of `size` bytes at `port` writes to port `p`, if it covers it. */
 static bool byte_to(uint16_t port, unsigned size, uint32_t value, uint16_t p, uint8_t *b)
@@ -102,23 +99,25 @@ const char *vmx_sleep_request(const struct vmx_reset_state *st, uint16_t port, u
 
 void vmx_guest_reset_watch_pm1(uint16_t pm1a, uint16_t pm1b)
 {
+	const uint16_t pm1[2] = {pm1a, pm1b};
+
 	spin_lock(&lock);
-	pm1_port[0] = pm1a;
-	pm1_port[1] = pm1b;
+	machine_state.pm1_port[0] = pm1a;
+	machine_state.pm1_port[1] = pm1b;
 	spin_unlock(&lock);
 	for (unsigned i = 0; i < 2; i++)
-		if (pm1_port[i]) {
-			vmx_io_bitmap_set(pm1_port[i]);
-			vmx_io_bitmap_set((uint16_t)(pm1_port[i] + 1));
+		if (pm1[i]) {
+			vmx_io_bitmap_set(pm1[i]);
+			vmx_io_bitmap_set((uint16_t)(pm1[i] + 1));
 		}
 }
 
 void vmx_guest_reset_watch_port(uint16_t port, uint8_t value)
 {
 	spin_lock(&lock);
-	acpi_port = port;
-	acpi_value = value;
-	acpi_watched = true;
+	machine_state.acpi_port = port;
+	machine_state.acpi_value = value;
+	machine_state.acpi_watched = true;
 	spin_unlock(&lock);
 	vmx_io_bitmap_set(port);
 }
@@ -131,39 +130,35 @@ void vmx_guest_reset_watch(void)
 	vmx_io_bitmap_set(PORT_RESET_CONTROL);
 }
 
+/* Before the request reaches the hardware: report it, then the app scrubs. */
+static void scrub_first(struct vcpu *v, const char *what, const char *why)
+{
+	hv_printf("hv: cpu %u: guest %s request (%s): scrubbing first\n", v->cpu, what, why);
+	vmx_print_exit_counters();
+	const struct hv_app *app = vmx_app();
+	if (app && app->shutdown)
+		app->shutdown(v);
+}
+
 void vmx_guest_reset_check(struct vcpu *v, uint16_t port, unsigned size, uint32_t value)
 {
 	spin_lock(&lock);
-	machine_state.acpi_watched = acpi_watched;
-	machine_state.acpi_port = acpi_port;
-	machine_state.acpi_value = acpi_value;
 	/* Only the 0-to-1 edge of port 0x92 bit 0 resets: read the port's state
 	 * when the write reaches it. */
 	if (port <= PORT_SYSCTL_A && port + size > PORT_SYSCTL_A)
 		machine_state.sysctl_a = hw_inb(PORT_SYSCTL_A);
-	machine_state.pm1_port[0] = pm1_port[0];
-	machine_state.pm1_port[1] = pm1_port[1];
 	const char *why = vmx_reset_request(&machine_state, port, size, value);
 	const char *sleep = why ? NULL : vmx_sleep_request(&machine_state, port, size, value);
 	spin_unlock(&lock);
 	if (sleep) {
-		hv_printf("hv: cpu %u: guest sleep or power-off request (%s): scrubbing first\n",
-		          v->cpu, sleep);
-		vmx_print_exit_counters();
-		const struct hv_app *app = vmx_app();
-		if (app && app->shutdown)
-			app->shutdown(v);
+		scrub_first(v, "sleep or power-off", sleep);
 		console_drain();
 		return; /* the caller forwards the write */
 	}
 	if (!why)
 		return;
 
-	hv_printf("hv: cpu %u: guest reset request (%s): scrubbing first\n", v->cpu, why);
-	vmx_print_exit_counters();
-	const struct hv_app *app = vmx_app();
-	if (app && app->shutdown)
-		app->shutdown(v);
+	scrub_first(v, "reset", why);
 	hv_printf("hv: resetting the machine\n");
 	console_drain();
 	/* The guest's own request, now that nothing is left to find. */
