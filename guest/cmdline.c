@@ -9,47 +9,49 @@ static bool is_space(char ch)
 	return ch == ' ' || ch == '\t' || ch == '\0';
 }
 
-bool cmdline_has_word(uint32_t mbi_pa, const char *word)
+/*
+ * Index just past `word` where it starts a whole word of the command line and
+ * is followed by `end` ('=' for key=value; '\0' for a word of its own, which
+ * matches any separator), or -1; *line is the command line.
+ */
+static int32_t find(uint32_t mbi_pa, const char *word, char end, const volatile char **line)
 {
 	const volatile uint32_t *mbi = (const volatile uint32_t *)(uintptr_t)mbi_pa;
 
 	if (!(mbi[0] & MB_INFO_CMDLINE))
-		return false;
+		return -1;
 	const volatile char *s = (const volatile char *)(uintptr_t)mbi[4];
+	*line = s;
 	for (uint32_t i = 0; i < CMDLINE_MAX && s[i]; i++) {
 		if (i > 0 && !is_space(s[i - 1]))
 			continue;
 		uint32_t k = 0;
 		while (word[k] && s[i + k] == word[k])
 			k++;
-		if (!word[k] && is_space(s[i + k]))
-			return true;
+		if (!word[k] && (end ? s[i + k] == end : is_space(s[i + k])))
+			return (int32_t)(i + k);
 	}
-	return false;
+	return -1;
+}
+
+bool cmdline_has_word(uint32_t mbi_pa, const char *word)
+{
+	const volatile char *s;
+	return find(mbi_pa, word, '\0', &s) >= 0;
 }
 
 bool cmdline_value(uint32_t mbi_pa, const char *key, char *out, uint32_t size)
 {
-	const volatile uint32_t *mbi = (const volatile uint32_t *)(uintptr_t)mbi_pa;
+	const volatile char *s;
+	int32_t at = size ? find(mbi_pa, key, '=', &s) : -1;
 
-	if (!(mbi[0] & MB_INFO_CMDLINE) || size == 0)
+	if (at < 0)
 		return false;
-	const volatile char *s = (const volatile char *)(uintptr_t)mbi[4];
-	for (uint32_t i = 0; i < CMDLINE_MAX && s[i]; i++) {
-		if (i > 0 && !is_space(s[i - 1]))
-			continue;
-		uint32_t k = 0;
-		while (key[k] && s[i + k] == key[k])
-			k++;
-		if (key[k] || s[i + k] != '=')
-			continue;
-		uint32_t n = 0;
-		for (i += k + 1; n + 1 < size && i < CMDLINE_MAX && !is_space(s[i]); i++)
-			out[n++] = s[i];
-		out[n] = '\0';
-		return true;
-	}
-	return false;
+	uint32_t n = 0;
+	for (uint32_t i = (uint32_t)at + 1; n + 1 < size && i < CMDLINE_MAX && !is_space(s[i]); i++)
+		out[n++] = s[i];
+	out[n] = '\0';
+	return true;
 }
 
 uint32_t cmdline_uint(uint32_t mbi_pa, const char *key, uint32_t fallback)
