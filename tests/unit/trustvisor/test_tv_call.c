@@ -61,10 +61,7 @@ static void test_pal_fault_ends_call(void **state)
 	(void)state;
 	assert_int_equal(register_desc(&good_desc), TV_OK);
 	call_entry();
-	env_exit(v,
-	         &(struct exit_fields){.reason = VMX_EXIT_EXCEPTION_NMI,
-	                               .intr_info = INTR_INFO(X86_VEC_GP, INTR_TYPE_HW_EXCEPTION) |
-	                                            INTR_INFO_DELIVER_CODE});
+	pal_gp_faults();
 	assert_caller_restored(TV_ERR_PAL_FAULT);
 	assert_int_equal(vmcs_get(VMCS_VM_ENTRY_INTR_INFO.enc), 0); /* nothing for the caller */
 	assert_int_equal(get64(0x301100), 0xdead);                  /* no outputs */

@@ -112,24 +112,6 @@ static void assert_os_state_back(int64_t status)
 	assert_int_equal(c->gp_faults + c->ud_faults, 0);
 }
 
-static void pal_returns_0(void)
-{
-	pal_returns(0);
-}
-
-static void pal_faults(void)
-{
-	env_exit(v,
-	         &(struct exit_fields){.reason = VMX_EXIT_EXCEPTION_NMI,
-	                               .intr_info = INTR_INFO(X86_VEC_GP, INTR_TYPE_HW_EXCEPTION) |
-	                                            INTR_INFO_DELIVER_CODE});
-}
-
-static void pal_times_out(void)
-{
-	env_exit(v, &(struct exit_fields){.reason = VMX_EXIT_PREEMPTION_TIMER});
-}
-
 static void round_trip(void (*end)(void), int64_t status)
 {
 	call_entry();
@@ -150,13 +132,13 @@ static void test_clean_then_restored_on_return(void **state)
 static void test_clean_then_restored_on_fault(void **state)
 {
 	(void)state;
-	round_trip(pal_faults, TV_ERR_PAL_FAULT);
+	round_trip(pal_gp_faults, TV_ERR_PAL_FAULT);
 }
 
 static void test_clean_then_restored_on_timeout(void **state)
 {
 	(void)state;
-	round_trip(pal_times_out, TV_ERR_PAL_TIMEOUT);
+	round_trip(pal_timer_exit, TV_ERR_PAL_TIMEOUT);
 }
 
 /* MOV DR qualification (SDM Vol. 3C 28.2.1 Table 28-4): DR number, direction

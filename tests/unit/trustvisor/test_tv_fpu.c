@@ -88,19 +88,6 @@ static void assert_caller_state_back(const void *area, uint64_t rfbm, uint64_t x
 	assert_int_equal(c->gp_faults + c->ud_faults + c->nm_faults, 0);
 }
 
-static void pal_returns_0(void)
-{
-	pal_returns(0);
-}
-
-static void pal_faults(void)
-{
-	env_exit(v,
-	         &(struct exit_fields){.reason = VMX_EXIT_EXCEPTION_NMI,
-	                               .intr_info = INTR_INFO(X86_VEC_GP, INTR_TYPE_HW_EXCEPTION) |
-	                                            INTR_INFO_DELIVER_CODE});
-}
-
 static void pal_leaves_its_view(void)
 {
 	env_exit(v, &(struct exit_fields){.reason = VMX_EXIT_EPT_VIOLATION,
@@ -132,7 +119,7 @@ static void test_switch_on_return(void **state)
 static void test_switch_on_fault(void **state)
 {
 	(void)state;
-	round_trip(pal_faults, TV_ERR_PAL_FAULT);
+	round_trip(pal_gp_faults, TV_ERR_PAL_FAULT);
 }
 
 static void test_switch_on_ept_violation(void **state)

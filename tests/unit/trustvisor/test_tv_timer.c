@@ -31,12 +31,6 @@ static void test_pal_timeout_ends_call(void **state)
 	assert_int_equal(get64(0x301100), 0xdead);
 }
 
-/* The preemption-timer exit as libvmx dispatches it (basic reason 52). */
-static void timer_exit(void)
-{
-	env_exit(v, &(struct exit_fields){.reason = VMX_EXIT_PREEMPTION_TIMER});
-}
-
 /* A looping PAL: the timer armed at entry expires; the caller gets the
  * timeout, no outputs, and the same PAL can be called again. */
 static void test_timer_exit_in_pal_ends_call_with_timeout(void **state)
@@ -45,7 +39,7 @@ static void test_timer_exit_in_pal_ends_call_with_timeout(void **state)
 	assert_int_equal(register_desc(&good_desc), TV_OK);
 	call_entry();
 	assert_true(vmcs_get(VMCS_PIN_BASED_CONTROLS.enc) & PIN_PREEMPTION_TIMER);
-	timer_exit();
+	pal_timer_exit();
 	assert_caller_restored(TV_ERR_PAL_TIMEOUT);
 	assert_int_equal(get64(0x301100), 0xdead);
 	assert_int_equal(tv_pals[0].running_on, -1);
@@ -63,7 +57,7 @@ static void test_timer_exit_outside_pal_is_refused(void **state)
 {
 	(void)state;
 	assert_false(hv_app.preemption_timer(v));
-	expect_assert_failure(timer_exit());
+	expect_assert_failure(pal_timer_exit());
 	const char *out = env_console();
 	assert_non_null(strstr(out, "unexpected VM exit on CPU 0: reason 52"));
 	assert_non_null(strstr(out, "the app did not handle it"));

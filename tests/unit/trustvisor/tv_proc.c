@@ -172,6 +172,24 @@ void pal_returns(uint64_t pal_rax)
 	            });
 }
 
+void pal_returns_0(void)
+{
+	pal_returns(0);
+}
+
+void pal_gp_faults(void)
+{
+	env_exit(v,
+	         &(struct exit_fields){.reason = VMX_EXIT_EXCEPTION_NMI,
+	                               .intr_info = INTR_INFO(X86_VEC_GP, INTR_TYPE_HW_EXCEPTION) |
+	                                            INTR_INFO_DELIVER_CODE});
+}
+
+void pal_timer_exit(void)
+{
+	env_exit(v, &(struct exit_fields){.reason = VMX_EXIT_PREEMPTION_TIMER});
+}
+
 void assert_caller_restored(int64_t status)
 {
 	assert_int_equal((int64_t)v->gpr[GPR_RAX], status);

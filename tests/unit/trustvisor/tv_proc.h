@@ -75,6 +75,13 @@ bool all_pages_visible(void);
 void call_entry(void);
 /* The PAL's `ret` reaches the sentinel with RAX = pal_rax: #PF at it. */
 void pal_returns(uint64_t pal_rax);
+/* pal_returns(0), for the tests that take a PAL's ending as a function. */
+void pal_returns_0(void);
+/* The PAL raises #GP(0): the exception exit (every exception exits in a PAL). */
+void pal_gp_faults(void);
+/* The preemption-timer exit (basic reason 52) as libvmx dispatches it: in a
+ * PAL, its time budget ran out. */
+void pal_timer_exit(void);
 /* The call has ended with `status` and the caller's state is back. */
 void assert_caller_restored(int64_t status);
 /* The PAL writes 42 to its output word and returns 0: the call ends TV_OK,
