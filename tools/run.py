@@ -1,14 +1,21 @@
 """`./hv run`: boot an image in Bochs or QEMU, stream its serial console, decide the end state.
 
 End states and exit codes (the boot tests use the same code path through run()):
-  poweroff  the machine powered off (Bochs: "Shutdown" on port 0x8900; QEMU:
-            isa-debug-exit or a clean exit)                                    -> 0
+  poweroff  the machine powered off (Bochs: "Shutdown" on port 0x8900 or an ACPI
+            soft power-off; QEMU: isa-debug-exit or a clean exit):
+              the guest wrote 0 to port 0xf4, or nothing                       -> 0
+              the hypervisor powered off with its own nonzero code
+              (rt/power.h: no VT-x, no bootable guest, guest stopped, ...)     -> 7
+              the guest wrote N != 0 to port 0xf4 (its failure code)     -> 16 + N
+                                                         (N > 239 gives 255)
   panic     a serial line contained "PANIC": the emulator is killed after a
             short grace period that lets the register dump reach the log      -> 3
   timeout   no end within --timeout seconds of wall time: killed             -> 4
   error     the emulator failed or exited without powering off              -> 5
   scripted  (boot tests only) Bochs ran a debugger script to its end: resets
             and magic breakpoints are the script's business, not errors      -> 6
+Bad arguments exit 2 before anything boots. The guest's code is offset by 16 so
+that no guest code reads as one of hv's own outcomes.
 """
 
 import os
@@ -23,12 +30,21 @@ import time
 from tools import bochs, deps, disk as disklib, qemu
 
 EXIT_CODES = {"poweroff": 0, "panic": 3, "timeout": 4, "error": 5, "scripted": 6}
+EXIT_HV_REFUSED = 7  # powered off by the hypervisor with one of its own nonzero codes
+EXIT_GUEST_BASE = 16  # + the guest's nonzero port-0xf4 code
+# The hypervisor's own codes (rt/power.h, enum hv_power_code), for the messages.
+HV_POWER_CODES = {2: "the machine cannot run the hypervisor (no VT-x)",
+                  3: "the guest disk has no boot signature",
+                  4: "the guest did something with no hardware answer and was stopped",
+                  5: "the guest triple-faulted",
+                  6: "the guest's reset request was ignored by the hardware"}
 HV_MIN_MEM = 256  # the hypervisor region is 192..208 MiB and the guest needs RAM around it
 PANIC_GRACE = 2.0  # seconds to keep reading serial after "PANIC" (register dump)
 PANIC_QUIET = 0.5  # ... or until it has been quiet this long
 POLL = 0.05
 
 _SERIAL_CODE = re.compile(r"power off \(code (\d+)")
+_HV_POWER_OFF = re.compile(r"^hv: power off \(code (\d+)\)", re.M)
 _ANSI = re.compile(r"\x1b(\[[0-9;?]*[ -/]*[@-~]|[()][0-9A-Za-z]|[=>78cDEHM])")
 
 
@@ -70,7 +86,18 @@ class Result:
         self.accel = ""
 
     @property
+    def hv_code(self):
+        """The code of the hypervisor's own "hv: power off (code N)" line, or None."""
+        m = _HV_POWER_OFF.findall(self.serial)
+        return int(m[-1]) if m else None
+
+    @property
     def exit_code(self):
+        if self.status == "poweroff":
+            if self.hv_code:
+                return EXIT_HV_REFUSED
+            if self.code:
+                return min(EXIT_GUEST_BASE + self.code, 255)
         return EXIT_CODES[self.status]
 
     @property
@@ -143,8 +170,9 @@ def _stop_bochs(proc, stdout_path):
 class _SerialTail:
     """Reads the serial file as it grows; yields complete cleaned lines."""
 
-    def __init__(self, path, out):
+    def __init__(self, path, out, sink=None):
         self.path = path
+        self.sink = sink  # --log: the serial log, written as the run goes (tail -f works)
         self.raw = bytearray()
         self.pos = 0
         self.partial = b""
@@ -166,19 +194,21 @@ class _SerialTail:
         buf = self.partial + data
         *lines, self.partial = buf.split(b"\n")
         text = [clean_serial(l) for l in lines]
-        if self.out:
-            for l in text:
-                self.out.write(l + "\n")
-            self.out.flush()
+        for stream in (self.out, self.sink):
+            if stream:
+                for l in text:
+                    stream.write(l + "\n")
+                stream.flush()
         return text
 
     def finish(self):
         self.poll()
         if self.partial:
             last = clean_serial(self.partial)
-            if self.out and last:
-                self.out.write(last + "\n")
-                self.out.flush()
+            for stream in (self.out, self.sink):
+                if stream and last:
+                    stream.write(last + "\n")
+                    stream.flush()
             self.partial = b""
             return [last]
         return []
@@ -266,15 +296,33 @@ def run_image(app, image, disk, emulator="bochs", cpus=2, mem=256, timeout=600.0
             raise RunError(str(e))
         res.emulator_log = emu_log
         stream = None if quiet else (out or sys.stdout)
-        _boot(res, argv, workdir, serial_path, emu_log, emulator, timeout, stream,
-              run_disk + ".lock", scripted=debugger_script is not None)
+        sink = None
         if log:
             os.makedirs(os.path.dirname(os.path.abspath(log)) or ".", exist_ok=True)
+            sink = open(log, "w")
+        try:
+            _boot(res, argv, workdir, serial_path, emu_log, emulator, timeout, stream,
+                  run_disk + ".lock", scripted=debugger_script is not None, sink=sink)
+        except KeyboardInterrupt:
+            # Ctrl-C: the emulator is dead and the serial log holds every line read.
+            if sink:
+                sink.close()
+                sink = None
+                _copy_emulator_log(res, emu_log, log, emulator)
+                print("hv run: interrupted; the serial log so far is in %s" % log,
+                      file=sys.stderr, flush=True)
+            else:
+                print("hv run: interrupted; logs and bochsrc kept in %s" % workdir,
+                      file=sys.stderr, flush=True)
+            raise
+        finally:
+            if sink:
+                sink.close()
+        if log:
+            # Rewritten whole: the streamed copy lacks a last line cut by the kill.
             with open(log, "w") as f:
                 f.write(res.serial)
-            if os.path.exists(emu_log):
-                shutil.copyfile(emu_log, log + "." + emulator + ".log")
-                res.emulator_log = log + "." + emulator + ".log"
+            _copy_emulator_log(res, emu_log, log, emulator)
     finally:
         if keep:
             pass
@@ -291,10 +339,16 @@ def run_image(app, image, disk, emulator="bochs", cpus=2, mem=256, timeout=600.0
     return res
 
 
+def _copy_emulator_log(res, emu_log, log, emulator):
+    if os.path.exists(emu_log):
+        shutil.copyfile(emu_log, log + "." + emulator + ".log")
+        res.emulator_log = log + "." + emulator + ".log"
+
+
 def _boot(res, argv, workdir, serial_path, emu_log, emulator, timeout, stream, disk_lock,
-          scripted=False):
+          scripted=False, sink=None):
     stdout_path = os.path.join(workdir, "emulator.out")
-    tail = _SerialTail(serial_path, stream)
+    tail = _SerialTail(serial_path, stream, sink)
     start = time.monotonic()
     with open(stdout_path, "wb") as so:
         proc = subprocess.Popen(argv, cwd=workdir, stdin=subprocess.DEVNULL, stdout=so,
@@ -334,6 +388,10 @@ def _boot(res, argv, workdir, serial_path, emu_log, emulator, timeout, stream, d
                 state = "timeout"
                 break
             time.sleep(POLL)
+    except KeyboardInterrupt:
+        _kill(proc)
+        tail.finish()  # the last lines reach the --log sink before the caller reports
+        raise
     finally:
         ended = time.monotonic()
         stop_ticks = None

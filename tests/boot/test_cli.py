@@ -166,7 +166,9 @@ def test_run_bare_bochs_poweroff_with_code():
         log = os.path.join(d, "serial.log")
         r = hv("run", "bare", "--disk", tiny_disk(0), "--cpus", "1", "--timeout", "120",
                "--log", log)
-        _expect(r, 0, "tiny: hello from the tiny kernel", "exit code 42 (port 0xf4)")
+        # The guest's failure code passes through as 16 + code (tools/run.py).
+        _expect(r, 16 + 42, "tiny: hello from the tiny kernel", "exit code 42 (port 0xf4)",
+                "the guest reported failure (exit status 58")
         s = _summary(r)
         assert s.startswith("hv run: bare on bochs: poweroff after "), s
         ticks = int(s.split(", ")[-1].split()[0])
@@ -210,7 +212,7 @@ def test_run_bare_bochs_triple_fault_is_an_error():
 
 def test_run_bare_qemu_poweroff_maps_debug_exit_code():
     r = hv("run", "bare", "--disk", tiny_disk(0), "--emulator", "qemu", "--timeout", "120")
-    _expect(r, 0, "tiny: hello", "exit code 42 (port 0xf4)", "qemu accelerator:")
+    _expect(r, 16 + 42, "tiny: hello", "exit code 42 (port 0xf4)", "qemu accelerator:")
     assert "bare on qemu: poweroff after " in _summary(r), r.stdout
 
 
@@ -260,3 +262,76 @@ def test_missing_tool_message_names_setup_and_package():
     finally:
         deps.PACKAGES.clear()
         deps.PACKAGES.update(saved)
+
+
+def test_arguments_are_checked_before_any_build_or_boot():
+    """Each bad path or number: exit 2 with one line, at once, nothing written."""
+    with tempfile.TemporaryDirectory() as d:
+        existing = os.path.join(d, "out")
+        os.mkdir(existing)
+        cases = [
+            (["compare", "--json", d], "--json %s is a directory" % d),
+            (["compare", "--json", os.path.join(d, "x.svg")], "must end in .json"),
+            (["compare", "--mem", "99999999"], "more than this machine has available"),
+            (["compare", "--cpus", "9"], "--cpus must be 1..8"),
+            (["compare", "--jobs", "0"], "--jobs must be >= 1"),
+            (["run", "bare", "--disk", "x.img", "--log", d], "is a directory"),
+            (["run", "trustvisor", "--disk", "x.img", "--cpus", "0"], "--cpus must be 1..8"),
+            (["disk", "--kernel", "k", "-o", existing], "-o %s is a directory" % existing),
+            (["fuzz", "--count", "0"], "--count must be >= 1"),
+            (["fuzz", "--log", d], "is a directory"),
+            (["sweep", "--step", "0"], "--step must be >= 1"),
+            (["sweep", "--serial", os.path.join(d, "none")], "no such file"),
+        ]
+        for args, needle in cases:
+            r = hv(*args, timeout=20)
+            _expect(r, 2, needle)
+            lines = (r.stdout + r.stderr).strip().splitlines()
+            assert len(lines) == 1, (args, lines)  # one line, no build output
+        assert os.listdir(existing) == [], "a check wrote into the folder"
+
+
+def test_run_log_streams_and_survives_ctrl_c():
+    """--log grows while the run goes (tail -f works) and is complete after Ctrl-C."""
+    import signal
+    import time
+
+    with tempfile.TemporaryDirectory() as d:
+        log = os.path.join(d, "serial.log")
+        p = subprocess.Popen([HV, "run", "bare", "--disk", tiny_disk(2), "--cpus", "1",
+                              "--quiet", "--timeout", "120", "--log", log], cwd=ROOT,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        deadline = time.monotonic() + 60
+        seen = ""
+        while time.monotonic() < deadline and "tiny: hello" not in seen:
+            time.sleep(0.2)
+            if os.path.exists(log):
+                seen = open(log).read()
+        assert "tiny: hello" in seen, "the log did not grow during the run: %r" % seen
+        assert p.poll() is None, "the run ended before Ctrl-C"
+        p.send_signal(signal.SIGINT)
+        out, err = p.communicate(timeout=30)
+        assert p.returncode == 130, (p.returncode, out, err)
+        assert "interrupted; the serial log so far is in %s" % log in err, err
+        assert "tiny: hello from the tiny kernel" in open(log).read()
+        assert os.path.getsize(log + ".bochs.log") > 0
+
+
+def test_run_warns_when_the_image_is_not_a_hypervisor():
+    with tempfile.TemporaryDirectory() as d:
+        iso = os.path.join(d, "not-hv.iso")
+        shutil.copyfile(tiny_disk(4), iso)  # a GRUB ISO booting tiny, which powers off by ACPI
+        r = hv("run", iso, "--disk", tiny_disk(4), "--cpus", "1", "--quiet", "--timeout", "120")
+        _expect(r, 0, "the image printed no 'hv:' line")
+
+
+def test_run_hypervisor_refusal_has_its_own_exit_status():
+    """A disk with no boot signature: the hypervisor powers off with its code 3 -> exit 7."""
+    with tempfile.TemporaryDirectory() as d:
+        img = os.path.join(d, "blank.img")
+        open(img, "wb").truncate(disklib.CYLINDER_BYTES)
+        r = hv("run", "passthrough", "--disk", img, "--cpus", "1", "--quiet", "--timeout", "300",
+               timeout=900)
+        _expect(r, runlib.EXIT_HV_REFUSED, "the hypervisor powered off with its code 3",
+                "no boot signature")
+        assert "warning" not in r.stderr, r.stderr
