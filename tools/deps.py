@@ -122,3 +122,26 @@ def setup(dry_run=False):
         return 1
     print("hv setup: installed " + " ".join(missing))
     return 0
+
+
+def ensure(command, setup_fn=None):
+    """Before `./hv test` and `./hv compare`: None when every package is there.
+
+    Otherwise, as root, install the missing ones with the same code as `./hv setup`
+    (which says what it installs) and return None if that worked; as a normal user
+    print the one sudo line. Returns the exit code to stop with. Machines without
+    dpkg-query are left to require()'s per-tool checks.
+    """
+    if shutil.which("dpkg-query") is None:
+        return None
+    missing = missing_packages()
+    if not missing:
+        return None
+    if os.geteuid() != 0:
+        print("hv %s: missing packages: %s; install them with: sudo ./hv setup"
+              % (command, " ".join(missing)), file=sys.stderr)
+        return 1
+    print("hv %s: installing the missing packages first (as ./hv setup does)" % command,
+          flush=True)
+    rc = (setup_fn or setup)()
+    return None if rc == 0 else rc

@@ -335,3 +335,32 @@ def test_run_hypervisor_refusal_has_its_own_exit_status():
         _expect(r, runlib.EXIT_HV_REFUSED, "the hypervisor powered off with its code 3",
                 "no boot signature")
         assert "warning" not in r.stderr, r.stderr
+
+
+def test_test_and_compare_install_missing_packages_or_print_the_sudo_line():
+    import contextlib
+    import io
+
+    from tools import deps
+
+    saved = deps.missing_packages, os.geteuid
+    calls = []
+    deps.missing_packages = lambda: ["bochs", "xorriso"]
+    try:
+        os.geteuid = lambda: 1000
+        buf = io.StringIO()
+        with contextlib.redirect_stdout(buf), contextlib.redirect_stderr(buf):
+            rc = deps.ensure("test", setup_fn=lambda: calls.append("setup") or 0)
+        assert rc == 1 and calls == [], (rc, calls)
+        assert buf.getvalue().strip() == ("hv test: missing packages: bochs xorriso; install "
+                                          "them with: sudo ./hv setup"), buf.getvalue()
+        os.geteuid = lambda: 0
+        buf = io.StringIO()
+        with contextlib.redirect_stdout(buf), contextlib.redirect_stderr(buf):
+            rc = deps.ensure("compare", setup_fn=lambda: calls.append("setup") or 0)
+        assert rc is None and calls == ["setup"], (rc, calls)
+        assert "installing the missing packages first" in buf.getvalue(), buf.getvalue()
+        with contextlib.redirect_stdout(io.StringIO()):
+            assert deps.ensure("compare", setup_fn=lambda: 1) == 1  # apt-get failed: stop
+    finally:
+        deps.missing_packages, os.geteuid = saved
