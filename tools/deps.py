@@ -33,6 +33,8 @@ PACKAGES = {
     "cpio": "cpio",
     "busybox-static": "/bin/busybox",
     "python3": "python3",
+    "python3-pytest": "/usr/lib/python3/dist-packages/pytest/__init__.py",
+    "python3-pytest-xdist": "/usr/lib/python3/dist-packages/xdist/__init__.py",
 }
 
 # Feature -> packages it needs. Subcommands ask for features.
@@ -43,6 +45,7 @@ FEATURES = {
     "iso": ["grub-common", "grub-pc-bin", "xorriso", "mtools"],
     "bochs": ["bochs", "bochsbios", "vgabios"],
     "qemu": ["qemu-system-x86"],
+    "boot-tests": ["python3-pytest", "python3-pytest-xdist"],
 }
 
 
