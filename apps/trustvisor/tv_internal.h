@@ -64,9 +64,9 @@ int64_t tv_register(struct vcpu *v, uint64_t desc_gva);
 int64_t tv_unregister(struct vcpu *v, uint64_t entry);
 /* The PAL one of whose pages is `gpa_page` (NULL if none). Caller holds tv_lock. */
 struct tv_pal *tv_pal_by_gpa(uint64_t gpa_page);
-/* The PAL with entry point `entry` that the caller (the guest's current CR3)
- * owns; NULL with *err = TV_ERR_WRONG_PROCESS if only another process has one
- * there, TV_ERR_NOT_REGISTERED if none. Caller holds tv_lock. */
+/* The PAL with entry point `entry` that the caller (the guest's current CR3,
+ * and ring 3 or not, as at registration) owns; NULL with *err = TV_ERR_WRONG_PROCESS if only
+ * another process has one there, TV_ERR_NOT_REGISTERED if none. Caller holds tv_lock. */
 struct tv_pal *tv_pal_of_caller(uint64_t entry, int64_t *err);
 void tv_lock_acquire(void);
 void tv_lock_release(void);

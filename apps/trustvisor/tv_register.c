@@ -314,13 +314,17 @@ void tv_pal_destroy(struct tv_pal *pal)
 struct tv_pal *tv_pal_of_caller(uint64_t entry, int64_t *err)
 {
 	uint64_t cr3 = vmcs_readnat(VMCS_GUEST_CR3) & 0x000ffffffffff000ull;
+	bool user = vcpu_cpl() == 3;
 
 	*err = TV_ERR_NOT_REGISTERED;
 	for (uint32_t i = 0; i < TV_MAX_PALS; i++) {
 		struct tv_pal *p = &tv_pals[i];
 		if (p->state == TV_PAL_FREE || p->desc.entry != entry)
 			continue;
-		if (p->cr3 == cr3)
+		/* The owner is the address space and the ring it registered from, as
+		 * for a call (tv_call.c): a user program shares its kernel's CR3 but
+		 * must not unregister (or read the identity of) the kernel's PAL. */
+		if (p->cr3 == cr3 && p->user == user)
 			return p;
 		*err = TV_ERR_WRONG_PROCESS;
 	}

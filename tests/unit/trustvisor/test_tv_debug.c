@@ -155,10 +155,10 @@ static void mov_dr_exit(unsigned dr, bool from_dr, unsigned gpr)
 static void test_mov_dr_in_pal_ends_call(void **state)
 {
 	(void)state;
-	cpl_mode(cr3_a, 0);
-	/* Registered from ring 3; the caller's ring is checked at the call, so
-	 * register and call from ring 0 in this test. */
+	/* Registered from ring 3 (setup); the caller's ring is checked at the call
+	 * and at unregister, so unregister from ring 3, register and call from ring 0. */
 	assert_int_equal(hypercall(TV_HC_UNREGISTER, ENTRY), TV_OK);
+	cpl_mode(cr3_a, 0);
 	assert_int_equal(register_desc(&good_desc), TV_OK);
 
 	call_entry();

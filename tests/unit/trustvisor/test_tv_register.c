@@ -50,6 +50,34 @@ static void test_register_hides_pages_and_unregister_scrubs(void **state)
 	assert_int_equal(tv_ept_violation(v, 0x200040, EPTQUAL_FETCH), HV_EPT_UNHANDLED);
 }
 
+/*
+ * The owner is the process (CR3) and the ring it registered from, as for a
+ * call (tv_call.c): ring 3 of the same address space may not unregister a PAL
+ * the kernel registered (found by the hostile-guest fuzzer's ring-3 steps), nor
+ * the kernel one of its user programs'. Both stay callable by their owner.
+ */
+static void test_unregister_only_from_the_registering_ring(void **state)
+{
+	(void)state;
+	cpl_mode(cr3_a, 0);
+	assert_int_equal(register_desc(&good_desc), TV_OK);
+	user_mode(cr3_a);
+	assert_int_equal(hypercall(TV_HC_UNREGISTER, ENTRY), TV_ERR_WRONG_PROCESS);
+	assert_int_equal(registered(), 1);
+	cpl_mode(cr3_a, 0);
+	assert_int_equal(hypercall(TV_HC_UNREGISTER, ENTRY), TV_OK);
+	assert_int_equal(registered(), 0);
+
+	user_mode(cr3_a);
+	assert_int_equal(register_desc(&good_desc), TV_OK);
+	cpl_mode(cr3_a, 0);
+	assert_int_equal(hypercall(TV_HC_UNREGISTER, ENTRY), TV_ERR_WRONG_PROCESS);
+	assert_int_equal(registered(), 1);
+	user_mode(cr3_a);
+	assert_int_equal(hypercall(TV_HC_UNREGISTER, ENTRY), TV_OK);
+	assert_int_equal(registered(), 0);
+}
+
 struct bad_case {
 	const char *what;
 	int64_t expect;
@@ -193,6 +221,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup(test_register_hides_pages_and_unregister_scrubs, setup),
+	    cmocka_unit_test_setup(test_unregister_only_from_the_registering_ring, setup),
 	    cmocka_unit_test_setup(test_register_rejects_bad_descriptors, setup),
 	    cmocka_unit_test_setup(test_register_rejects_overlap_with_another_pal, setup),
 	    cmocka_unit_test_setup(test_register_needs_long_mode, setup),
