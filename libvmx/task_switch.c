@@ -306,10 +306,14 @@ void vmx_exit_task_switch(struct vcpu *v)
 		failed(&s);
 		return;
 	}
-	/* An NMI blocks further NMIs until the next IRET (SDM Vol. 3A 6.7.1). */
+	/* An NMI blocks further NMIs until the next IRET, which unblocks them,
+	 * a task-switching one too (SDM Vol. 3A 6.7.1): an NMI handler task
+	 * returns with IRET. */
+	uint32_t intr = vmcs_read32(VMCS_GUEST_INTERRUPTIBILITY);
 	if (event_is(&s, INTR_TYPE_NMI))
-		vmcs_write32(VMCS_GUEST_INTERRUPTIBILITY,
-		             vmcs_read32(VMCS_GUEST_INTERRUPTIBILITY) | INTERRUPTIBILITY_NMI);
+		vmcs_write32(VMCS_GUEST_INTERRUPTIBILITY, intr | INTERRUPTIBILITY_NMI);
+	else if (s.src == SRC_IRET)
+		vmcs_write32(VMCS_GUEST_INTERRUPTIBILITY, intr & ~INTERRUPTIBILITY_NMI);
 	if (!load_new_task(&s) ||
 	    (event_is(&s, INTR_TYPE_HW_EXCEPTION) && (s.event & INTR_INFO_DELIVER_CODE) &&
 	     !push_error_code(&s, v->exit.idt_vectoring_error)))

@@ -113,6 +113,11 @@ static void test_task_gate_interrupt_and_int_n(void **state)
 	ts_exit(v, SRC_GATE, SEL_TASK, 0, INTR_INFO(X86_VEC_NMI, INTR_TYPE_NMI), 0);
 	assert_int_equal(injected() & INTR_INFO_VALID, 0);
 	assert_true(vmcs_get(VMCS_GUEST_INTERRUPTIBILITY.enc) & INTERRUPTIBILITY_NMI);
+	/* ... and the handler task's IRET back unblocks them. */
+	vmcs_set(VMCS_GUEST_RIP.enc, 0x3010);
+	ts_exit(v, SRC_IRET, SEL_MAIN, 1, 0, 0);
+	assert_int_equal(rip(), 0x1000);
+	assert_false(vmcs_get(VMCS_GUEST_INTERRUPTIBILITY.enc) & INTERRUPTIBILITY_NMI);
 }
 
 /* ---- checks on the new TSS: faults with nothing changed ---- */
