@@ -10,6 +10,7 @@ enum case_result case_cpuid(struct case_ctx *c);
 enum case_result case_msr(struct case_ctx *c);
 enum case_result case_apic_base_locked(struct case_ctx *c);
 enum case_result case_idt_exceptions(struct case_ctx *c);
+enum case_result case_task_switch(struct case_ctx *c);
 enum case_result case_timer(struct case_ctx *c);
 enum case_result case_nmi_self(struct case_ctx *c);
 enum case_result case_x2apic_ipi(struct case_ctx *c);

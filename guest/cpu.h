@@ -251,6 +251,53 @@ static inline uint32_t probe_write_cr4(uint32_t v)
 	return trap_disarm();
 }
 
+/* Task register and CR0.TS, for the task_switch case. */
+static inline void cpu_ltr(uint16_t sel)
+{
+	__asm__ __volatile__("ltr %0" : : "r"(sel) : "memory");
+}
+
+static inline uint16_t cpu_str(void)
+{
+	uint16_t sel;
+	__asm__ __volatile__("str %0" : "=r"(sel));
+	return sel;
+}
+
+static inline void cpu_clts(void)
+{
+	__asm__ __volatile__("clts" : : : "memory");
+}
+
+static inline uint32_t cpu_read_eflags(void)
+{
+	uint32_t v;
+	__asm__ __volatile__("pushfl; popl %0" : "=r"(v));
+	return v;
+}
+
+/* A far pointer (m16:32) for an indirect far CALL. */
+struct __attribute__((packed)) far_ptr {
+	uint32_t offset;
+	uint16_t sel;
+};
+
+/* Far CALL to the TSS `sel`: a task switch; returns when the task IRETs. */
+static inline void cpu_call_task(uint16_t sel)
+{
+	struct far_ptr p = {0, sel};
+	__asm__ __volatile__("lcall *%0" : : "m"(p) : "memory", "cc");
+}
+
+/* The same as a probe, for a switch that faults. */
+static inline uint32_t probe_call_task(uint16_t sel)
+{
+	struct far_ptr p = {0, sel};
+	trap_arm();
+	__asm__ __volatile__(PROBE_ASM("lcall *%[p]") : PROBE_OUT : [p] "m"(p) : "memory", "cc");
+	return trap_disarm();
+}
+
 /* VMCALL with EAX = *eax, EBX = ebx; *eax = EAX after it. #UD when no hypervisor answers. */
 static inline uint32_t probe_vmcall_eax(uint32_t *eax, uint32_t ebx)
 {

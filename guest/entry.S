@@ -70,6 +70,28 @@ isr_common:
 	addl $8, %esp /* vector, error code */
 	iret
 
+/*
+ * Tasks of the task_switch case (case_task_switch.c). Each runs in its own TSS,
+ * entered by a task switch with NT set, and goes back to the task that
+ * switched to it with IRET (SDM Vol. 3A 8.4). The next switch into the task
+ * resumes after that IRET: hence the loops.
+ */
+	.globl task_call_entry, task_df_entry
+task_call_entry:
+	call task_call_body
+	iret
+	jmp task_call_entry
+
+/* Entered through the #DF task gate, with the error code on the stack (SDM Vol. 3A 6.12.2). */
+task_df_entry:
+	popl %eax
+	pushl %esp  /* task_df_body(error, ESP after the pop) */
+	pushl %eax
+	call task_df_body
+	addl $8, %esp
+	iret
+	jmp task_df_entry
+
 	.data
 	.p2align 3
 	.globl gdt
@@ -78,6 +100,7 @@ gdt:
 	.quad 0x00cf9a000000ffff /* 0x08: code, base 0, limit 4 GiB, 32-bit */
 	.quad 0x00cf92000000ffff /* 0x10: data, base 0, limit 4 GiB */
 	.quad 0x00af9a000000ffff /* 0x18: code, 64-bit (L=1, D=0): the PAL stage, SDM Vol. 3A 5.2.1 */
+	.quad 0, 0, 0, 0         /* 0x20-0x38: TSS descriptors (layout.h GDT_TSS_*), set at run time */
 gdt_end:
 gdt_ptr:
 	.word gdt_end - gdt - 1

@@ -5,6 +5,11 @@
 #define GDT_CODE   0x08
 #define GDT_DATA   0x10
 #define GDT_CODE64 0x18 /* 64-bit code (L=1), for the PAL stage (pal64/) */
+/* TSS descriptors of the task_switch case (case_task_switch.c fills them). */
+#define GDT_TSS_MAIN  0x20 /* the boot CPU's own task (LTR) */
+#define GDT_TSS_CALL  0x28 /* a task entered by far CALL, left by IRET */
+#define GDT_TSS_DF    0x30 /* the #DF handler task (IDT task gate) */
+#define GDT_TSS_SHORT 0x38 /* limit 0x40 < 0x67: switching to it is #TS */
 
 #define BSP_STACK_SIZE 16384
 #define AP_STACK_SHIFT 12 /* 4 KiB per AP */

@@ -21,6 +21,7 @@ static const struct test_case cases[] = {
     {"msr", case_msr},
     {"apic_base_locked", case_apic_base_locked},
     {"idt_exceptions", case_idt_exceptions},
+    {"task_switch", case_task_switch},
     {"pit_or_apic_timer", case_timer},
     {"nmi_self", case_nmi_self},
     /* Last: switching to x2APIC mode cannot be undone without disabling the LAPIC. */

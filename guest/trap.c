@@ -28,16 +28,31 @@ static volatile uint32_t nmi_count[SMP_MAX_CPUS];
 static volatile uint64_t nmi_tsc[SMP_MAX_CPUS]; /* TSC at the last NMI's handler entry */
 static volatile uint32_t stray_count;
 
+void trap_reset_gate(uint8_t v)
+{
+	uint32_t stub = (uint32_t)(uintptr_t)isr_stubs + v * ISR_STUB_SIZE;
+	idt[v].offset_lo = (uint16_t)stub;
+	idt[v].selector = GDT_CODE_SEL;
+	idt[v].zero = 0;
+	idt[v].type_attr = 0x8e;
+	idt[v].offset_hi = (uint16_t)(stub >> 16);
+}
+
+void trap_set_task_gate(uint8_t v, uint16_t tss_sel)
+{
+	/* P = 1, DPL 0, type 5; the offset is unused. */
+	idt[v] = (struct idt_gate){.selector = tss_sel, .type_attr = 0x85};
+}
+
+void trap_set_gate_absent(uint8_t v)
+{
+	idt[v].type_attr &= 0x7f;
+}
+
 void trap_init(void)
 {
-	for (uint32_t v = 0; v < 256; v++) {
-		uint32_t stub = (uint32_t)(uintptr_t)isr_stubs + v * ISR_STUB_SIZE;
-		idt[v].offset_lo = (uint16_t)stub;
-		idt[v].selector = GDT_CODE_SEL;
-		idt[v].zero = 0;
-		idt[v].type_attr = 0x8e;
-		idt[v].offset_hi = (uint16_t)(stub >> 16);
-	}
+	for (uint32_t v = 0; v < 256; v++)
+		trap_reset_gate((uint8_t)v);
 	idt_ptr.limit = sizeof(idt) - 1;
 	idt_ptr.base = (uint32_t)(uintptr_t)idt;
 	trap_load();

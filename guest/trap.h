@@ -17,6 +17,8 @@
 #define VEC_NMI 2
 #define VEC_BP  3
 #define VEC_UD  6
+#define VEC_DF  8
+#define VEC_TS  10
 #define VEC_GP  13
 
 /* EFLAGS.RF, pushed set by faults (SDM Vol. 3A 17.3.1.1). */
@@ -71,6 +73,12 @@ typedef void (*irq_handler_t)(struct trap_frame *f);
 void trap_init(void);
 /* Loads the already built IDT (application processors). */
 void trap_load(void);
+/* The gate of `vector` becomes a task gate to the TSS `tss_sel` (SDM Vol. 3A 6.11). */
+void trap_set_task_gate(uint8_t vector, uint16_t tss_sel);
+/* The gate of `vector` marked not present: delivering it raises #NP. */
+void trap_set_gate_absent(uint8_t vector);
+/* The interrupt gate trap_init() installed for `vector`, back. */
+void trap_reset_gate(uint8_t vector);
 /* Installs the handler of an interrupt vector (>= 32); NULL removes it. */
 void trap_set_handler(uint8_t vector, irq_handler_t fn);
 

@@ -187,7 +187,7 @@ static bool contributory(uint8_t vec)
  * the injector sets RF itself, as KVM does. #DB is left out (a fault or a trap,
  * and libvmx never raises one); #DF and #MC are aborts, #BP and #OF traps.
  */
-static bool fault_class(uint8_t vec)
+bool vmx_exception_is_fault(uint8_t vec)
 {
 	return vec == X86_VEC_DE || vec == X86_VEC_BR || vec == X86_VEC_UD || vec == X86_VEC_NM ||
 	       vec == X86_VEC_TS || vec == X86_VEC_NP || vec == X86_VEC_SS || vec == X86_VEC_GP ||
@@ -331,7 +331,7 @@ void vmx_inject_pending_events(struct vcpu *v)
 		if (ev->exception_has_error)
 			info |= INTR_INFO_DELIVER_CODE;
 		write_injection(info, ev->exception_error, 0);
-		if (fault_class(ev->exception_vector))
+		if (vmx_exception_is_fault(ev->exception_vector))
 			vmcs_writenat(VMCS_GUEST_RFLAGS,
 			              vmcs_readnat(VMCS_GUEST_RFLAGS) | RFLAGS_RF);
 		ev->exception = false;

@@ -175,6 +175,22 @@ static enum cr_result write_cr3(struct vcpu *v, uint64_t val, struct pdpt_load *
 	return CR_DONE;
 }
 
+enum vmx_cr3_load vmx_guest_load_cr3(struct vcpu *v, uint64_t cr3, uint64_t *denied_gpa)
+{
+	struct pdpt_load l = {0};
+
+	switch (write_cr3(v, cr3, &l)) {
+	case CR_DONE:
+		return VMX_CR3_LOADED;
+	case CR_GP:
+		return VMX_CR3_GP;
+	case CR_DENIED:
+		break;
+	}
+	*denied_gpa = l.pa;
+	return VMX_CR3_DENIED;
+}
+
 /* Only CR0/CR4 (masks) and CR3 (forced exiting) are set up to exit. */
 static _Noreturn void unexpected_cr(struct vcpu *v, unsigned cr)
 {

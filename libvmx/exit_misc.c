@@ -1,6 +1,6 @@
 /*
- * Small exits: cache-control instructions, HLT, VMX instructions, GETSEC, task
- * switches, triple fault, the VMX-preemption timer (handed to the app).
+ * Small exits: cache-control instructions, HLT, VMX instructions, GETSEC,
+ * triple fault, the VMX-preemption timer (handed to the app).
  */
 #include "hw/hw.h"
 #include "libvmx/vmx_internal.h"
@@ -48,21 +48,6 @@ _Noreturn void vmx_guest_triple_fault(struct vcpu *v, const char *why)
 void vmx_exit_triple_fault(struct vcpu *v)
 {
 	vmx_guest_triple_fault(v, "triple-fault VM exit");
-}
-
-void vmx_exit_task_switch(struct vcpu *v)
-{
-	/*
-	 * Task switches exit unconditionally (SDM Vol. 3C 26.4.2) and are not
-	 * emulated yet (issue 15: the guest-compatibility work). Nothing the
-	 * guest could be given instead is what hardware does, so the run ends
-	 * with a clear report instead of a panic.
-	 */
-	static const char *const source[4] = {"CALL", "IRET", "JMP", "IDT task gate"};
-	uint64_t q = v->exit.qualification;
-
-	vmx_guest_stop(v, "task switch (%s to TSS selector 0x%llx) is not emulated",
-	               source[(q >> 30) & 3], (unsigned long long)(q & 0xffff));
 }
 
 void vmx_exit_getsec(struct vcpu *v)

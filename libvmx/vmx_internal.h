@@ -134,6 +134,21 @@ _Noreturn void vmx_guest_stop_code(struct vcpu *v, uint8_t code, const char *fmt
  * did not see (a CR write done through the VMCS, INIT). */
 void vmx_flush_guest_tlb(struct vcpu *v);
 
+/* ---- exit_cr.c ---- */
+/* Loads guest CR3 as MOV to CR3 would (a task switch, SDM Vol. 3A 8.3): the
+ * PAE PDPTEs from the new table when PAE paging is on, the guest TLB flushed. */
+enum vmx_cr3_load {
+	VMX_CR3_LOADED,
+	VMX_CR3_GP,     /* reserved bits in CR3 or a PDPTE: nothing changed */
+	VMX_CR3_DENIED, /* the PDPT at *denied_gpa is outside the guest's view */
+};
+enum vmx_cr3_load vmx_guest_load_cr3(struct vcpu *v, uint64_t cr3, uint64_t *denied_gpa);
+
+/* ---- event.c ---- */
+/* Fault-class exceptions push RF = 1 (SDM Vol. 3A 17.3.1.1); a task switch
+ * saves it in the old TSS the same way. */
+bool vmx_exception_is_fault(uint8_t vector);
+
 /* ---- exit_ept.c ---- */
 /* Shows an EPT violation at `gpa` to the app: true if it handled it (retry or
  * emulated), false if it has no hook or left it to libvmx. */

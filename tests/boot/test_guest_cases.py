@@ -21,6 +21,7 @@ CASES = [
     "msr",
     "apic_base_locked",
     "idt_exceptions",
+    "task_switch",
     "pit_or_apic_timer",
     "nmi_self",
     "x2apic_ipi",
@@ -115,4 +116,20 @@ def test_passthrough_two_cpus():
     harness.assert_poweroff(r, code=0)
     expect(r, {})
     harness.assert_line(r, r"^testguest: hypervisor region .* is not RAM: under the hypervisor$")
+    _aps_up(r, 2)
+
+
+# Under TrustVisor too: every case but the PAL ones (test_trustvisor_guest.py)
+# must see what it sees under passthrough (task_switch: issue 15.1).
+def test_trustvisor_one_cpu():
+    r = _run("trustvisor", 1)
+    harness.assert_poweroff(r, code=0)
+    expect(r, {"smp": "SKIP"})
+    harness.assert_line(r, r"^testguest: hypervisor region .* is not RAM: under the hypervisor$")
+
+
+def test_trustvisor_two_cpus():
+    r = _run("trustvisor", 2)
+    harness.assert_poweroff(r, code=0)
+    expect(r, {})
     _aps_up(r, 2)
