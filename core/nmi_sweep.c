@@ -9,6 +9,7 @@
 struct sweep_log {
 	uint32_t count; /* NMIs since the last read */
 	uint8_t where[NMI_SWEEP_SLOTS];
+	uint8_t reason[NMI_SWEEP_SLOTS];
 	uint64_t rip[NMI_SWEEP_SLOTS];
 };
 
@@ -16,12 +17,13 @@ struct sweep_log {
  * reset by that CPU's VMCALL exit: per-CPU, so no lock. */
 static struct sweep_log logs[HV_MAX_CPUS];
 
-static void probe(struct vcpu *v, enum vmx_nmi_where where, uint64_t rip)
+static void probe(struct vcpu *v, enum vmx_nmi_where where, uint64_t rip, uint32_t exit_reason)
 {
 	(void)v;
 	struct sweep_log *l = &logs[this_cpu_index()];
 	if (l->count < NMI_SWEEP_SLOTS) {
 		l->where[l->count] = (uint8_t)where;
+		l->reason[l->count] = (uint8_t)(exit_reason > 0xff ? 0xff : exit_reason);
 		l->rip[l->count] = rip;
 	}
 	l->count++;
@@ -36,9 +38,13 @@ void nmi_sweep_read(struct vcpu *v)
 {
 	struct sweep_log *l = &logs[v->cpu];
 	v->gpr[GPR_RBX] = l->count;
-	v->gpr[GPR_RCX] = (uint64_t)l->where[0] | ((uint64_t)l->where[1] << 8);
+	uint64_t rcx = 0;
+	for (uint32_t i = 0; i < NMI_SWEEP_SLOTS; i++)
+		rcx |= (uint64_t)l->where[i] << (8 * i) | (uint64_t)l->reason[i] << (32 + 8 * i);
+	v->gpr[GPR_RCX] = rcx;
 	v->gpr[GPR_RDX] = l->rip[0];
 	v->gpr[GPR_RSI] = l->rip[1];
+	v->gpr[GPR_RDI] = l->rip[2];
 	v->gpr[GPR_RAX] = 0;
 	*l = (struct sweep_log){0};
 }

@@ -14,15 +14,17 @@
 struct vcpu;
 
 /* Records kept per CPU between two reads; later NMIs are only counted. */
-#define NMI_SWEEP_SLOTS 2u
+#define NMI_SWEEP_SLOTS 3u
 
 /* Boot CPU, before the first guest entry: installs the libvmx probe. */
 void nmi_sweep_install(void);
 
 /*
  * DEBUG_HC_NMI_SWEEP on the calling CPU: EBX = NMIs recorded since the last
- * read, ECX = where of the first two (bits 7:0, 15:8; enum vmx_nmi_where),
- * RDX / RSI = their RIPs; then forgets them. The guest reads after its own
+ * read; for the first three, RCX = where (bits 7:0, 15:8, 23:16; enum
+ * vmx_nmi_where) and the basic reason of the VM exit a root-mode one met
+ * (bits 39:32, 47:40, 55:48; 0 = an NMI exit, 0xff = none), RDX / RSI / RDI =
+ * their RIPs; then forgets them. The guest reads after its own
  * handler has taken the NMIs it sent, so no NMI of the round is still on its
  * way into the record.
  */

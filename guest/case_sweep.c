@@ -8,7 +8,8 @@
  * Round r's delay is k = sweep_first + r * sweep_step instructions, split as
  * described in case_sweep64.c so that Bochs's quantum does not hide steps.
  *
- *   sweep=pal-call|pal-register|pal-unregister|vmcall   the operation
+ *   sweep=pal-call|pal-register|pal-unregister|vmcall|nmi-window|quiesce
+ *                                                       the operation
  *   sweep_rounds=N sweep_first=K sweep_step=S           rounds and delays
  *   sweep_passes=P                                      the same delays P times
  *   sweep_nmis=1|2 sweep_gap=G                          NMIs per round
@@ -37,6 +38,8 @@ static const struct {
     {"pal-register", SWEEP_PAL_REGISTER, true},
     {"pal-unregister", SWEEP_PAL_UNREGISTER, true},
     {"vmcall", SWEEP_VMCALL, false},
+    {"nmi-window", SWEEP_NMI_WINDOW, false},
+    {"quiesce", SWEEP_QUIESCE, false},
 };
 
 void sweep_parse_cmdline(uint32_t mbi_pa)
@@ -106,7 +109,7 @@ static enum case_result case_nmi_sweep(struct case_ctx *c)
 	if (!sweep.sweep_path)
 		return case_fail(c,
 		                 "sweep=%s: no such path (pal-call, pal-register, "
-		                 "pal-unregister, vmcall)",
+		                 "pal-unregister, vmcall, nmi-window, quiesce)",
 		                 path_name);
 	if (!guest_under_hv())
 		return case_skip(c, "no hypervisor (the memory map offers its region as RAM)");

@@ -42,13 +42,23 @@ void vmx_set_nmi_probe(vmx_nmi_probe_fn fn)
 {
 	nmi_probe = fn;
 }
-#define NMI_PROBE(v, where, rip)                                                                   \
+#define NMI_PROBE(v, where, rip, reason)                                                           \
 	do {                                                                                       \
 		if (nmi_probe)                                                                     \
-			nmi_probe((v), (where), (rip));                                            \
+			nmi_probe((v), (where), (rip), (reason));                                  \
 	} while (0)
+
+/* The exit this CPU is handling: the VMCS field holds it from the exit to the
+ * next entry (SDM Vol. 3C 25.9.1); the VMCS stays current on its CPU. */
+static uint32_t exit_being_handled(void)
+{
+	const struct vcpu *v = vmx_vcpu(this_cpu_index());
+	if (!v || !v->launched)
+		return VMX_NMI_NO_EXIT;
+	return VMX_EXIT_REASON_BASIC(vmcs_read32(VMCS_EXIT_REASON));
+}
 #else
-#define NMI_PROBE(v, where, rip) ((void)0)
+#define NMI_PROBE(v, where, rip, reason) ((void)0)
 #endif
 
 static bool app_allows_nmi(struct vcpu *v);
@@ -74,7 +84,7 @@ void vmx_nmi_exit_arrived(struct vcpu *v)
 {
 	if (count_nmi())
 		NMI_PROBE(v, app_allows_nmi(v) ? VMX_NMI_AT_GUEST : VMX_NMI_AT_HELD,
-		          vmcs_readnat(VMCS_GUEST_RIP));
+		          vmcs_readnat(VMCS_GUEST_RIP), VMX_EXIT_EXCEPTION_NMI);
 	(void)v;
 }
 
@@ -82,7 +92,7 @@ void vmx_nmi_exit_arrived(struct vcpu *v)
 void vmx_host_nmi_handler(void)
 {
 	if (count_nmi())
-		NMI_PROBE(NULL, VMX_NMI_AT_HOST, rt_nmi_interrupted_rip());
+		NMI_PROBE(NULL, VMX_NMI_AT_HOST, rt_nmi_interrupted_rip(), exit_being_handled());
 }
 
 void vmx_event_reset(struct vcpu *v)

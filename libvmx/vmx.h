@@ -62,10 +62,15 @@ void vmx_nmi_arrived(void);
  * for every NMI that becomes a guest NMI, where it landed: in the guest (RIP =
  * guest RIP, v = its vcpu), in the guest while the app held NMIs (a PAL), or
  * in root mode (RIP = the hypervisor instruction it interrupted, v = NULL).
+ * exit_reason: the basic reason of the VM exit this CPU was handling (root
+ * mode; the current VMCS's field, valid from the exit to the next entry),
+ * VMX_EXIT_EXCEPTION_NMI for an NMI exit, VMX_NMI_NO_EXIT before the first.
  * Called in NMI context (host) or the NMI exit: per-CPU stores only.
  */
 enum vmx_nmi_where { VMX_NMI_AT_GUEST = 1, VMX_NMI_AT_HELD = 2, VMX_NMI_AT_HOST = 3 };
-typedef void (*vmx_nmi_probe_fn)(struct vcpu *v, enum vmx_nmi_where where, uint64_t rip);
+#define VMX_NMI_NO_EXIT 0xffu
+typedef void (*vmx_nmi_probe_fn)(struct vcpu *v, enum vmx_nmi_where where, uint64_t rip,
+                                 uint32_t exit_reason);
 void vmx_set_nmi_probe(vmx_nmi_probe_fn fn);
 #endif
 

@@ -6,17 +6,22 @@
  * 0xE9 (below):
  *
  *   SWEEP: r=<round> k=<delay> sent=<n> got=<n> late=<n> pal=<n> ok=<0|1>
- *          phase=<p> hv=<n> w=<where> rip=<hex> w2=<where> rip2=<hex>
+ *          phase=<p> hv=<n> own=<n> merged=<n> e=<hex>,<hex>,<hex>
+ *          w=<where> rip=<hex> w2=<where> rip2=<hex> w3=<where> rip3=<hex>
  *
- * got: NMIs this stage's handler took in the round (must equal sent: none
- * lost, none doubled); late: NMIs it took only when the NMI_SWEEP VMCALL made
+ * got: NMIs this stage's handler took in the round; own: NMIs this CPU sent
+ * itself (nmi-window: 2); merged: NMIs the hypervisor merged into one already
+ * pending while this CPU or its PAL held one (what the hardware does, SDM
+ * Vol. 3A 6.7.1); got + merged must equal sent + own (none lost, none
+ * doubled); late: NMIs it took only when the NMI_SWEEP VMCALL made
  * a VM exit (held by the hypervisor while the guest ran: lost for a guest that
  * never exits, so counted as lost too); pal: of those, taken with the PAL's
  * code or page tables current (must be 0); ok: the operation's result was
  * right; phase: where the last NMI met this CPU's own code (0 before the
- * operation, 1 during, 2 after); hv: NMIs the hypervisor recorded; w/rip:
- * where the first two landed (1 guest, 2 guest while the app held NMIs = a
- * PAL, 3 hypervisor) and the guest or hypervisor RIP.
+ * operation, 1 during, 2 after); hv: NMIs the hypervisor recorded; e, w/rip:
+ * for the first three, the VM exit a root-mode one met (its basic reason, ff
+ * none), where it landed (1 guest, 2 guest while the app held NMIs = a PAL,
+ * 3 hypervisor) and the guest or hypervisor RIP.
  *
  * A pass ends after sweep_rounds rounds or once END_STREAK rounds in a row
  * saw the NMI only after the operation; the next of sweep_passes passes runs
@@ -36,6 +41,7 @@
 #include <stdarg.h>
 
 #include "guest/console.h"
+#include "guest/layout.h"
 #include "guest/pal64/cpu64.h"
 #include "guest/pal64/pal_code.h"
 #include "guest/pal64/stage.h"
@@ -47,6 +53,18 @@
 #define NMI_WAIT_US        20000ull
 #define SETTLE_US          20ull
 #define DEBUG_HC_NMI_SWEEP 0x48560005u /* core/debug_hypercall.h */
+#define DEBUG_HC_QUIESCE   0x48560001u /* QUIESCE_STORM */
+#define DEBUG_HC_NMI_STATS 0x48560002u
+/* nmi-window: the two self-NMIs of the round, and how long the round waits for them. */
+#define OWN_NMIS        2u
+#define OWN_NMI_WAIT_US 2000ull
+
+#define LAPIC_ID     0x020u
+#define LAPIC_ICR_LO 0x300u
+#define LAPIC_ICR_HI 0x310u
+#define ICR_NMI      (4u << 8)
+#define ICR_ASSERT   (1u << 14)
+#define LAPIC(off)   (*(volatile uint32_t *)(uintptr_t)(LAPIC_BASE + (off)))
 
 /*
  * The per-round lines go to port 0xE9, which Bochs (port_e9_hack, tools/sweep.py)
@@ -67,8 +85,9 @@ static void __attribute__((format(printf, 1, 2))) e9_printf(const char *fmt, ...
 }
 
 struct hv_record {
-	uint32_t count, where, where2;
-	uint64_t rip, rip2;
+	uint32_t count;
+	uint32_t where[3], reason[3]; /* core/nmi_sweep.h: the first three NMIs */
+	uint64_t rip[3];
 };
 
 static bool hv_record_read(struct hv_record *rec)
@@ -76,11 +95,43 @@ static bool hv_record_read(struct hv_record *rec)
 	struct vmcall_regs r = {DEBUG_HC_NMI_SWEEP, 0, 0, 0, 0, 0};
 	cpu64_vmcall(&r);
 	rec->count = (uint32_t)r.rbx;
-	rec->where = (uint32_t)(r.rcx & 0xff);
-	rec->where2 = (uint32_t)((r.rcx >> 8) & 0xff);
-	rec->rip = r.rdx;
-	rec->rip2 = r.rsi;
+	for (uint32_t i = 0; i < 3; i++) {
+		rec->where[i] = (uint32_t)((r.rcx >> (8 * i)) & 0xff);
+		rec->reason[i] = (uint32_t)((r.rcx >> (32 + 8 * i)) & 0xff);
+	}
+	rec->rip[0] = r.rdx;
+	rec->rip[1] = r.rsi;
+	rec->rip[2] = r.rdi;
 	return r.rax == 0;
+}
+
+/* Guest NMIs the hypervisor merged into a pending one on this CPU so far (a
+ * blocked CPU latches one NMI, SDM Vol. 3A 6.7.1): NMI_STATS, EDX. */
+static uint32_t hv_merged(void)
+{
+	struct vmcall_regs r = {DEBUG_HC_NMI_STATS, 0xffffffffu, 0, 0, 0, 0};
+	cpu64_vmcall(&r);
+	return (uint32_t)r.rdx;
+}
+
+void sweep_self_nmi(void)
+{
+	LAPIC(LAPIC_ICR_HI) = LAPIC(LAPIC_ID) & 0xff000000u;
+	LAPIC(LAPIC_ICR_LO) = ICR_NMI | ICR_ASSERT;
+}
+
+/* nmi-window: an NMI to itself whose handler sends the second; true once both ran. */
+static bool nmi_window_round(void)
+{
+	uint32_t c0 = stage->nmi_count;
+	stage->sweep_chain = 1;
+	sweep_self_nmi();
+	uint64_t end = stage_deadline_us(OWN_NMI_WAIT_US);
+	while ((stage->sweep_chain || stage->nmi_count - c0 < OWN_NMIS) && !stage_passed(end))
+		cpu64_pause();
+	bool ok = !stage->sweep_chain && stage->nmi_count - c0 >= OWN_NMIS;
+	stage->sweep_chain = 0;
+	return ok;
 }
 
 /* The round's operation; true if its result is right. */
@@ -100,6 +151,13 @@ static bool operation(const struct tv_pal_desc *d, uint32_t r, uint32_t k)
 		return tv64_register(d) == TV_OK;
 	case SWEEP_PAL_UNREGISTER:
 		return tv64_unregister(entry) == TV_OK;
+	case SWEEP_NMI_WINDOW:
+		return nmi_window_round();
+	case SWEEP_QUIESCE: {
+		struct vmcall_regs q = {DEBUG_HC_QUIESCE, 1, 0, 0, 0, 0};
+		cpu64_vmcall(&q);
+		return (uint32_t)q.rax == 0 && (uint32_t)q.rbx == 1;
+	}
 	default: {
 		struct hv_counters c;
 		return hv_counters(&c);
@@ -112,7 +170,7 @@ static bool prepare(const struct tv_pal_desc *d, bool registered)
 {
 	uint32_t path = stage->sweep_path;
 	bool want = path == SWEEP_PAL_CALL || path == SWEEP_PAL_UNREGISTER;
-	if (path == SWEEP_VMCALL || want == registered)
+	if (path >= SWEEP_VMCALL || want == registered)
 		return true;
 	return (want ? tv64_register(d) : tv64_unregister(d->entry)) == TV_OK;
 }
@@ -146,6 +204,8 @@ uint32_t case64_sweep(void)
 			if (!prepare(&d, registered))
 				return stage_fail("round %u: could not prepare the PAL", r);
 			registered = path == SWEEP_PAL_CALL || path == SWEEP_PAL_UNREGISTER;
+			uint32_t own = path == SWEEP_NMI_WINDOW ? OWN_NMIS : 0;
+			uint32_t merged0 = hv_merged();
 			uint32_t count0 = stage->nmi_count, pal0 = stage->nmi_in_pal;
 			stage->sweep_phase = SWEEP_BEFORE;
 			stage->sweep_delay = k / QUANTUM * QUANTUM;
@@ -160,7 +220,8 @@ uint32_t case64_sweep(void)
 			stage->sweep_phase = SWEEP_AFTER;
 			registered = registered_after(path, ok);
 			uint64_t end = stage_deadline_us(NMI_WAIT_US);
-			while ((stage->sweep_sent != r + 1 || stage->nmi_count - count0 < nmis) &&
+			uint32_t want = nmis + own;
+			while ((stage->sweep_sent != r + 1 || stage->nmi_count - count0 < want) &&
 			       !stage_passed(end))
 				cpu64_pause();
 			stage_delay_us(SETTLE_US); /* a doubled NMI shows up here */
@@ -170,18 +231,26 @@ uint32_t case64_sweep(void)
 				return stage_fail("round %u: NMI_SWEEP refused", r);
 			/* NMIs the hypervisor had but injected only at that VM exit. */
 			uint32_t late = stage->nmi_count - count0 - got;
+			/* Merged while this CPU (or a PAL) held one already: hardware
+			 * semantics, not a loss (SDM Vol. 3A 6.7.1). */
+			uint32_t merged = hv_merged() - merged0;
 			e9_printf(
 			    "SWEEP: r=%u k=%u sent=%u got=%u late=%u pal=%u ok=%u phase=%u hv=%u "
-			    "w=%u rip=%llx w2=%u rip2=%llx\n",
+			    "own=%u merged=%u e=%x,%x,%x w=%u rip=%llx w2=%u rip2=%llx w3=%u "
+			    "rip3=%llx\n",
 			    r, k, sent, got, late, pal, ok ? 1u : 0u, stage->nmi_phase, rec.count,
-			    rec.where, (unsigned long long)rec.rip, rec.where2,
-			    (unsigned long long)rec.rip2);
-			lost += got < nmis;
+			    own, merged, rec.reason[0], rec.reason[1], rec.reason[2], rec.where[0],
+			    (unsigned long long)rec.rip[0], rec.where[1],
+			    (unsigned long long)rec.rip[1], rec.where[2],
+			    (unsigned long long)rec.rip[2]);
+			lost += got + merged < want;
 			delayed += late != 0;
-			doubled += got > nmis;
+			doubled += got + merged > want;
 			in_pal += pal != 0;
 			wrong += !ok;
-			streak = (got == nmis && stage->nmi_phase == SWEEP_AFTER) ? streak + 1 : 0;
+			streak = (got + merged == want && stage->nmi_phase == SWEEP_AFTER)
+			             ? streak + 1
+			             : 0;
 		}
 		passes_ended += streak >= END_STREAK;
 	}

@@ -38,6 +38,9 @@ enum pal64_sweep_path {
 	SWEEP_PAL_REGISTER,   /* the adder PAL registered (unregistered after the round) */
 	SWEEP_PAL_UNREGISTER, /* ... unregistered (registered before the round) */
 	SWEEP_VMCALL,         /* a DEBUG_HC_COUNTERS VMCALL (any hvkit image) */
+	SWEEP_NMI_WINDOW,     /* two self-NMIs, the second sent by the first's handler:
+	                         an NMI-window exit and injection (any hvkit image) */
+	SWEEP_QUIESCE,        /* one quiesce round (DEBUG_HC_QUIESCE_STORM, n = 1) */
 };
 
 /* Where the NMI of a round met the boot CPU's own code (stage.c records it). */
@@ -89,6 +92,8 @@ struct pal64_shared {
 	volatile uint32_t sweep_sent;
 	/* boot CPU: its phase now; the stage's NMI handler copies it at each NMI */
 	volatile uint32_t sweep_phase, nmi_phase;
+	/* boot CPU: its NMI handler sends it one more NMI (nmi-window), then clears it */
+	volatile uint32_t sweep_chain;
 	char detail[PAL64_DETAIL_SIZE]; /* out: FAIL / SKIP reason */
 };
 
@@ -104,7 +109,7 @@ struct pal64_shared {
 #define FUZZ_F_TWO_CPUS      2u /* the other CPU runs its own stream (32-bit, case_fuzz.c) */
 
 _Static_assert(sizeof(struct pal64_header) == 16, "same layout in -m32 and -m64");
-_Static_assert(sizeof(struct pal64_shared) == 36 * 4 + PAL64_DETAIL_SIZE,
+_Static_assert(sizeof(struct pal64_shared) == 37 * 4 + PAL64_DETAIL_SIZE,
                "same layout in -m32 and -m64");
 
 #endif /* __ASSEMBLER__ */

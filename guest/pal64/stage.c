@@ -94,6 +94,13 @@ void stage_interrupt(struct frame64 *f)
 			stage->nmi_pal_rip = (uint32_t)f->rip;
 			__atomic_fetch_add(&stage->nmi_in_pal, 1, __ATOMIC_SEQ_CST);
 		}
+		/* The sweep's nmi-window path: an NMI sent now meets this handler
+		 * (virtual-NMI blocking), so it waits for the window exit after the
+		 * IRET below (SDM Vol. 3C 26.7.6). */
+		if (stage->sweep_chain) {
+			stage->sweep_chain = 0;
+			sweep_self_nmi();
+		}
 		return;
 	}
 	/* The fuzzer's probes (probe64.h); its self-IPIs may arrive if a stale PAL ran STI. */

@@ -38,5 +38,7 @@ uint32_t case64_pal_bench(void);
 uint32_t case64_pal_nmi(void);
 uint32_t case64_pal_reset(void);
 uint32_t case64_sweep(void);
+/* The sweep's nmi-window path: an NMI IPI from this CPU to itself. */
+void sweep_self_nmi(void);
 
 #endif /* GUEST_PAL64_STAGE_H */
