@@ -110,22 +110,13 @@ def hv_image(name, deps, visibility = ["//visibility:public"]):
 
 def _grub_iso_impl(ctx):
     iso = ctx.actions.declare_file(ctx.attr.out or (ctx.label.name + ".iso"))
-    ctx.actions.run_shell(
-        inputs = [ctx.file.kernel, ctx.file.grub_cfg],
+    ctx.actions.run(
+        inputs = [ctx.file.kernel, ctx.file.grub_cfg, ctx.file._script],
         outputs = [iso],
-        command = """
-set -e
-root=$(mktemp -d)
-trap 'rm -rf "$root"' EXIT
-mkdir -p "$root/boot/grub"
-cp {kernel} "$root/boot/hv.elf"
-cp {cfg} "$root/boot/grub/grub.cfg"
-# grub-mkrescue needs xorriso and mtools; fixed dates keep the image stable.
-SOURCE_DATE_EPOCH=1700000000 grub-mkrescue --compress=no -o {iso} "$root" >"$root.log" 2>&1 || {{ cat "$root.log" >&2; exit 1; }}
-rm -f "$root.log"
-""".format(kernel = ctx.file.kernel.path, cfg = ctx.file.grub_cfg.path, iso = iso.path),
-        mnemonic = "GrubMkrescue",
-        progress_message = "grub-mkrescue %s" % iso.short_path,
+        executable = "python3",
+        arguments = [ctx.file._script.path, ctx.file.kernel.path, ctx.file.grub_cfg.path, iso.path],
+        mnemonic = "GrubIso",
+        progress_message = "grub ISO %s" % iso.short_path,
         use_default_shell_env = True,
     )
     return [DefaultInfo(files = depset([iso]))]
@@ -134,8 +125,13 @@ grub_iso = rule(
     implementation = _grub_iso_impl,
     attrs = {
         "kernel": attr.label(allow_single_file = True, mandatory = True),
-        "grub_cfg": attr.label(allow_single_file = True, mandatory = True),
+        "grub_cfg": attr.label(
+            allow_single_file = True,
+            mandatory = True,
+            doc = "Plain GRUB commands, run as the core image's embedded configuration.",
+        ),
         "out": attr.string(doc = "Output file name (default: NAME.iso)."),
+        "_script": attr.label(allow_single_file = True, default = "//bazel:grub_iso.py"),
     },
-    doc = "A GRUB2 rescue image (BIOS-bootable, hybrid) that multiboots `kernel`.",
+    doc = "A BIOS El Torito image whose GRUB multiboots `kernel` (bazel/grub_iso.py).",
 )
