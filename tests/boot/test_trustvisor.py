@@ -8,6 +8,7 @@ side is apps/trustvisor/guest/ (pal_demo, pal_init, make_pal_initrd.py).
 
 import os
 import re
+import subprocess
 import sys
 
 import harness
@@ -16,13 +17,45 @@ sys.path.insert(0, os.path.join(harness.ROOT, "apps", "trustvisor", "guest"))
 import make_pal_initrd  # noqa: E402
 
 
+# How apps/trustvisor/README.md tells a newcomer to build a PAL program without
+# Bazel; -O2 -fomit-frame-pointer is what broke tv_call() once.
+PLAIN_GCC = ["gcc", "-std=gnu11", "-O2", "-fomit-frame-pointer", "-fno-stack-protector",
+             "-static", "-no-pie", "-I", harness.ROOT]
+
+
+def plain_pal_demo():
+    """pal_demo built with plain gcc outside Bazel (in out/disks/)."""
+    srcs = [os.path.join(make_pal_initrd.HERE, n) for n in ("pal_demo.c", "tv_guest.c")]
+    deps = srcs + [os.path.join(make_pal_initrd.HERE, "tv_guest.h")]
+    out = os.path.join(harness.DISK_DIR, "pal_demo_plain-%s" % harness._digest(deps, "plain"))
+    if not os.path.exists(out):
+        os.makedirs(harness.DISK_DIR, exist_ok=True)
+        subprocess.run(PLAIN_GCC + srcs + ["-o", out + ".tmp"], check=True)
+        os.replace(out + ".tmp", out)
+    return out
+
+
+def test_plain_gcc_tv_call_never_calls_through_the_moved_stack():
+    """tv_call() subtracts 128 from RSP before its call: the entry it calls must not be
+    addressed relative to RSP (the bug: `call *-0x8(%rsp)` after `sub $0x80,%rsp`)."""
+    dis = subprocess.run(["objdump", "-d", "--no-show-raw-insn", plain_pal_demo()],
+                         stdout=subprocess.PIPE, text=True, check=True).stdout
+    body = dis.split("<tv_call>:", 1)[1].split("\n\n", 1)[0]
+    calls = [l for l in body.splitlines() if "call" in l]
+    assert calls, body
+    bad = [l for l in calls if "(%rsp)" in l]
+    assert not bad, "tv_call calls through an RSP-relative slot:\n" + "\n".join(bad)
+
+
 def _pal_disk(scenario, calls=200):
     demo = harness.output("//apps/trustvisor/guest:pal_demo", "pal_demo")
+    extra = [("pal_demo_plain", plain_pal_demo())] if scenario == "pal-bad" else []
     initrd = os.path.join(harness.DISK_DIR, "pal-initrd-%s.gz" % harness._digest(
-        [demo, os.path.join(make_pal_initrd.HERE, "pal_init")], "initrd"))
+        [demo, os.path.join(make_pal_initrd.HERE, "pal_init")] + [p for _, p in extra],
+        "initrd"))
     if not os.path.exists(initrd):
         os.makedirs(harness.DISK_DIR, exist_ok=True)
-        make_pal_initrd.build_initrd(initrd, demo)
+        make_pal_initrd.build_initrd(initrd, demo, extra=extra)
     cmdline = "%s guest_scenario=%s pal_calls=%d" % (make_pal_initrd.CMDLINE, scenario, calls)
     return harness.disk(make_pal_initrd.kernel(), initrd=initrd, cmdline=cmdline)
 
@@ -43,7 +76,10 @@ def test_pal_calls_under_nmi_backtraces():
 
 
 def test_pal_fault_and_timeout_return_errors():
-    r = harness.run("trustvisor", _pal_disk("pal-bad"), cpus=2, timeout=1200)
+    # The looping PAL runs out a 2^24-cycle budget, not the default 2^31.
+    r = harness.run("//apps/trustvisor:iso_short_budget", _pal_disk("pal-bad"), cpus=2,
+                    timeout=1200)
+    harness.assert_serial_contains(r, "hv: tv: PAL time budget 16777216 TSC cycles")
     harness.assert_serial_lacks(r, "PANIC")
     harness.assert_serial_contains(r, "TVGUEST: fault exit=0")
     harness.assert_serial_contains(r, "TVGUEST: loop exit=0")
@@ -52,5 +88,8 @@ def test_pal_fault_and_timeout_return_errors():
     # and the caller found its own XMM pattern and control words after the call.
     harness.assert_serial_contains(r, "pal_demo: fpu isolation ok")
     harness.assert_serial_contains(r, "TVGUEST: fpu exit=0")
+    # The same program built with plain gcc -O2 -fomit-frame-pointer outside Bazel.
+    harness.assert_serial_contains(r, "TVGUEST: plain build exit=0 40 + 2 = 42")
+    harness.assert_serial_contains(r, "TVGUEST: plain build fpu exit=0")
     harness.assert_serial_contains(r, "TVGUEST: DONE")
     harness.assert_poweroff(r)

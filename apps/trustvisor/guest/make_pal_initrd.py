@@ -31,7 +31,8 @@ def kernel(cache=os.path.join(ROOT, "out", "cache")):
     return make_disk.fetch_kernel(os.path.abspath(cache))
 
 
-def build_initrd(path, pal_demo, pal_tpm=None):
+def build_initrd(path, pal_demo, pal_tpm=None, extra=()):
+    """extra: (name under /bin, host path) pairs, e.g. a PAL program built outside Bazel."""
     with open("/bin/busybox", "rb") as f:
         bb = f.read()
     with open(os.path.join(HERE, "pal_init"), "rb") as f:
@@ -48,6 +49,9 @@ def build_initrd(path, pal_demo, pal_tpm=None):
     if pal_tpm:
         with open(pal_tpm, "rb") as f:
             entries.append(("bin/pal_tpm", 0o100755, f.read(), (0, 0)))
+    for name, host_path in extra:
+        with open(host_path, "rb") as f:
+            entries.append(("bin/" + name, 0o100755, f.read(), (0, 0)))
     tmp = path + ".tmp"
     with open(tmp, "wb") as f:
         f.write(gzip.compress(make_disk.cpio_newc(entries), compresslevel=6, mtime=0))

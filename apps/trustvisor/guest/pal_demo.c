@@ -107,8 +107,8 @@ struct fpu_regs {
 /*
  * --fpu: one asm block from loading the pattern to reading it back, so no
  * compiler code runs between them. The call itself is tv_call()'s (System V
- * registers, the red zone skipped; `r` is pushed because a real call could
- * clobber the register holding it).
+ * registers, the red zone skipped before anything is pushed; `r` is pushed
+ * because a real call could clobber the register holding it).
  */
 static int64_t fpu_call(const uint64_t *in, uint64_t *out, struct fpu_regs *r)
 {
@@ -134,11 +134,11 @@ static int64_t fpu_call(const uint64_t *in, uint64_t *out, struct fpu_regs *r)
 	    "movdqu 0x1a0(%[r]), %%xmm10\n\tmovdqu 0x1b0(%[r]), %%xmm11\n\t"
 	    "movdqu 0x1c0(%[r]), %%xmm12\n\tmovdqu 0x1d0(%[r]), %%xmm13\n\t"
 	    "movdqu 0x1e0(%[r]), %%xmm14\n\tmovdqu 0x1f0(%[r]), %%xmm15\n\t"
-	    "push %[r]\n\t"
 	    "sub $128, %%rsp\n\t"
+	    "push %[r]\n\t"
 	    "call *%[entry]\n\t"
-	    "add $128, %%rsp\n\t"
 	    "pop %[r]\n\t"
+	    "add $128, %%rsp\n\t"
 	    "movdqu %%xmm0, 0x00(%[r])\n\tmovdqu %%xmm1, 0x10(%[r])\n\t"
 	    "movdqu %%xmm2, 0x20(%[r])\n\tmovdqu %%xmm3, 0x30(%[r])\n\t"
 	    "movdqu %%xmm4, 0x40(%[r])\n\tmovdqu %%xmm5, 0x50(%[r])\n\t"

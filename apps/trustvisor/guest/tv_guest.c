@@ -54,14 +54,17 @@ int64_t tv_call(const void *entry, const uint64_t *in, uint32_t nin, uint64_t *o
 	/*
 	 * A plain call as far as the compiler knows (the hypervisor restores every
 	 * register but RAX and RDX, a real call might not). The 128 bytes skip
-	 * the red zone, which the pushed return address would clobber.
+	 * the red zone, which the pushed return address would clobber. `entry`
+	 * is a register operand: a memory operand may be addressed relative to
+	 * RSP (gcc -O1..-Os -fomit-frame-pointer does: `call *-0x8(%rsp)`),
+	 * which the `sub` moves, so the call would jump through the wrong slot.
 	 */
 	__asm__ volatile("sub $128, %%rsp\n\t"
 	                 "call *%[entry]\n\t"
 	                 "add $128, %%rsp"
 	                 : "=a"(rax), "+D"(rdi), "+S"(rsi), "+d"(rdx), "+c"(rcx), "=r"(r8),
 	                   "=r"(r9), "=r"(r10), "=r"(r11)
-	                 : [entry] "m"(entry)
+	                 : [entry] "r"(entry)
 	                 : "memory", "cc");
 	if (pal_ret)
 		*pal_ret = rdx;
