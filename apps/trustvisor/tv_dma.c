@@ -8,25 +8,24 @@
 #include "apps/trustvisor/tv_dma.h"
 
 #include "libiommu/iommu.h"
+#include "rt/boot_option.h"
 #include "rt/console.h"
 #include "rt/string.h"
 
-#define OPT "tv_dma="
+#define OPT "tv_dma"
 
 static enum tv_dma_policy policy = TV_DMA_WARN;
 
 void tv_dma_boot(const char *cmdline)
 {
+	size_t len;
+	const char *v = boot_option(cmdline, OPT, &len);
+
 	policy = TV_DMA_WARN;
-	for (const char *p = cmdline; p != NULL && *p != '\0'; p++) {
-		if ((p != cmdline && p[-1] != ' ') || strncmp(p, OPT, strlen(OPT)) != 0)
-			continue;
-		const char *v = p + strlen(OPT);
-		if (strncmp(v, "require", 7) == 0 && (v[7] == '\0' || v[7] == ' '))
-			policy = TV_DMA_REQUIRE;
-		else if (!(strncmp(v, "warn", 4) == 0 && (v[4] == '\0' || v[4] == ' ')))
-			hv_printf("hv: tv: unknown %s value (require or warn): warn\n", OPT);
-	}
+	if (boot_option_is(v, len, "require"))
+		policy = TV_DMA_REQUIRE;
+	else if (v != NULL && !boot_option_is(v, len, "warn"))
+		hv_printf("hv: tv: unknown %s= value (require or warn): warn\n", OPT);
 	hv_printf("hv: tv: %sDMA protection of PALs: %s%s\n", iommu_enabled() ? "" : "warning: ",
 	          iommu_enabled() ? "by the IOMMU" : "none (no IOMMU)",
 	          iommu_enabled() ? ""

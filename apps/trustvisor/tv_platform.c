@@ -30,10 +30,37 @@
 #include "libvmx/vmx.h"
 #include "libvmx/vmx_caps.h"
 #include "rt/boot.h"
+#include "rt/boot_option.h"
+#include "rt/console.h"
 #include "rt/percpu.h"
 
-/* PAL time budget in TSC cycles (about 0.6 s at 3.5 GHz). */
+/* PAL time budget in TSC cycles (about 0.6 s at 3.5 GHz); tv_pal_budget=CYCLES on
+ * the hypervisor's command line sets another, within the bounds below (the boot
+ * tests of PALs that loop use 2^24: apps/trustvisor/README.md "Calling a PAL"). */
 #define TV_PAL_BUDGET_TSC (1ull << 31)
+#define TV_PAL_BUDGET_MIN (1ull << 20)
+#define TV_PAL_BUDGET_MAX (1ull << 40)
+
+/* The budget the command line asks for, or the default; `report`: say which. */
+static uint64_t pal_budget_tsc(const char *cmdline, bool report)
+{
+	size_t len;
+	uint64_t v;
+	const char *opt = boot_option(cmdline, "tv_pal_budget", &len);
+
+	if (opt == NULL)
+		return TV_PAL_BUDGET_TSC;
+	if (!boot_option_u64(opt, len, &v) || v < TV_PAL_BUDGET_MIN || v > TV_PAL_BUDGET_MAX) {
+		if (report)
+			hv_printf("hv: tv: tv_pal_budget= wants TSC cycles in [2^20, 2^40]: "
+			          "keeping 2^31\n");
+		return TV_PAL_BUDGET_TSC;
+	}
+	if (report)
+		hv_printf("hv: tv: PAL time budget %llu TSC cycles (tv_pal_budget=)\n",
+		          (unsigned long long)v);
+	return v;
+}
 
 /* The hypervisor maps only 0..4 GiB (rt/entry.S); guest RAM above it is in the
  * EPT but not reachable through hw_phys_ptr: never hand out a pointer there
@@ -107,17 +134,19 @@ void tv_platform_before_entry(struct vcpu *v)
 void tv_platform_boot(struct vcpu *v)
 {
 	const struct vmx_config *cfg = vmx_config();
+	const char *cmdline = rt_boot_info()->cmdline;
 
 	guest_eptp = v->eptp;
 	if (v->boot_cpu) /* once; before the guest can register a PAL */
-		tv_dma_boot(rt_boot_info()->cmdline);
+		tv_dma_boot(cmdline);
 	if (cfg->preemption_timer) {
+		uint64_t budget_tsc = pal_budget_tsc(cmdline, v->boot_cpu);
 		/* The timer counts down by one every 2^rate TSC cycles (SDM Vol. 3C
 		 * 25.5.1, IA32_VMX_MISC[4:0]). tv_call.c sets the pin-based control
 		 * and this value at PAL entry; the timer reloads it at every entry
 		 * (no "save timer value" exit control). */
 		unsigned rate = VMX_MISC_PREEMPTION_TIMER_RATE(cfg->misc);
-		uint64_t ticks = TV_PAL_BUDGET_TSC >> rate;
+		uint64_t ticks = budget_tsc >> rate;
 		tv_pal_timer_ticks = ticks > 0xffffffffull ? 0xffffffffu : (uint32_t)ticks;
 	}
 }
