@@ -109,6 +109,7 @@ enum hw_vmx_result hw_invept(uint64_t type, uint64_t eptp);
 enum hw_vmx_result hw_invvpid(uint64_t type, uint16_t vpid, uint64_t gla);
 /* Raw accessors: use the typed vmcs_readNN/vmcs_writeNN below. */
 uint64_t hw_vmread(uint32_t encoding);
+enum hw_vmx_result hw_vmread_result(uint32_t encoding, uint64_t *value);
 enum hw_vmx_result hw_vmwrite(uint32_t encoding, uint64_t value);
 
 #else
@@ -427,6 +428,17 @@ static inline uint64_t hw_vmread(uint32_t encoding)
 	__asm__ volatile("vmread %1, %0" : "=rm"(v) : "r"((uint64_t)encoding) : "cc");
 	return v;
 }
+static inline enum hw_vmx_result hw_vmread_result(uint32_t encoding, uint64_t *value)
+{
+	uint64_t v;
+	uint8_t cf, zf;
+	__asm__ volatile("vmread %3, %2; setc %0; setz %1"
+	                 : "=r"(cf), "=r"(zf), "=rm"(v)
+	                 : "r"((uint64_t)encoding)
+	                 : "cc");
+	*value = v;
+	return HW_VMX_RESULT(cf, zf);
+}
 static inline enum hw_vmx_result hw_vmwrite(uint32_t encoding, uint64_t value)
 {
 	uint8_t cf, zf;
@@ -440,40 +452,70 @@ static inline enum hw_vmx_result hw_vmwrite(uint32_t encoding, uint64_t value)
 #endif /* HV_HOST */
 
 /*
+ * A VMX instruction that failed (VMfailInvalid or VMfailValid, SDM Vol. 3C
+ * 31.2) is a broken invariant of the hypervisor, never something to carry on
+ * from: hw_vmx_failed() hands it to the one handler libvmx registers before its
+ * first VMX instruction (it panics naming the instruction, the field and the
+ * VM-instruction error). The typed accessors below call it themselves, so no
+ * VMREAD or VMWRITE result can be ignored. Without a handler: halt (image) or
+ * abort (host).
+ */
+typedef void (*hw_vmx_failure_fn)(const char *insn, uint32_t encoding, uint64_t value,
+                                  enum hw_vmx_result result);
+void hw_vmx_set_failure_handler(hw_vmx_failure_fn fn);
+_Noreturn void hw_vmx_failed(const char *insn, uint32_t encoding, uint64_t value,
+                             enum hw_vmx_result result);
+
+static inline uint64_t hw_vmread_checked(uint32_t encoding)
+{
+	uint64_t v = 0;
+	enum hw_vmx_result r = hw_vmread_result(encoding, &v);
+	if (r != HW_VMX_OK)
+		hw_vmx_failed("VMREAD", encoding, 0, r);
+	return v;
+}
+static inline void hw_vmwrite_checked(uint32_t encoding, uint64_t value)
+{
+	enum hw_vmx_result r = hw_vmwrite(encoding, value);
+	if (r != HW_VMX_OK)
+		hw_vmx_failed("VMWRITE", encoding, value, r);
+}
+
+/*
  * Typed VMCS accessors. Each field constant carries its width in its C type
  * (hw/vmcs_fields.h), so vmcs_write16(VMCS_GUEST_RIP, x) does not compile.
  */
 static inline uint16_t vmcs_read16(vmcs_field16_t f)
 {
-	return (uint16_t)hw_vmread(f.enc);
+	return (uint16_t)hw_vmread_checked(f.enc);
 }
 static inline uint32_t vmcs_read32(vmcs_field32_t f)
 {
-	return (uint32_t)hw_vmread(f.enc);
+	return (uint32_t)hw_vmread_checked(f.enc);
 }
 static inline uint64_t vmcs_read64(vmcs_field64_t f)
 {
-	return hw_vmread(f.enc);
+	return hw_vmread_checked(f.enc);
 }
 static inline uint64_t vmcs_readnat(vmcs_fieldnat_t f)
 {
-	return hw_vmread(f.enc);
+	return hw_vmread_checked(f.enc);
 }
-static inline enum hw_vmx_result vmcs_write16(vmcs_field16_t f, uint16_t v)
+static inline void vmcs_write16(vmcs_field16_t f, uint16_t v)
 {
-	return hw_vmwrite(f.enc, v);
+	hw_vmwrite_checked(f.enc, v);
 }
-static inline enum hw_vmx_result vmcs_write32(vmcs_field32_t f, uint32_t v)
+static inline void vmcs_write32(vmcs_field32_t f, uint32_t v)
 {
-	return hw_vmwrite(f.enc, v);
+	hw_vmwrite_checked(f.enc, v);
 }
-static inline enum hw_vmx_result vmcs_write64(vmcs_field64_t f, uint64_t v)
+static inline void vmcs_write64(vmcs_field64_t f, uint64_t v)
 {
-	return hw_vmwrite(f.enc, v);
+	hw_vmwrite_checked(f.enc, v);
 }
-static inline enum hw_vmx_result vmcs_writenat(vmcs_fieldnat_t f, uint64_t v)
+static inline void vmcs_writenat(vmcs_fieldnat_t f, uint64_t v)
 {
-	return hw_vmwrite(f.enc, v);
+	hw_vmwrite_checked(f.enc, v);
 }
 
 #endif /* HW_HW_H */

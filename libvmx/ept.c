@@ -343,8 +343,11 @@ int ept_set_page_access(uint64_t eptp, uint64_t gpa, uint64_t len, unsigned rwx)
 void ept_invalidate(uint64_t eptp)
 {
 	uint64_t caps = ept_caps ? ept_caps : hw_rdmsr(MSR_IA32_VMX_EPT_VPID_CAP);
-	if (caps & VMX_EPT_CAP_INVEPT_SINGLE)
-		hw_invept(INVEPT_SINGLE_CONTEXT, eptp);
-	else
-		hw_invept(INVEPT_ALL_CONTEXT, 0);
+	uint64_t type =
+	    (caps & VMX_EPT_CAP_INVEPT_SINGLE) ? INVEPT_SINGLE_CONTEXT : INVEPT_ALL_CONTEXT;
+	enum hw_vmx_result r = hw_invept(type, type == INVEPT_SINGLE_CONTEXT ? eptp : 0);
+
+	/* A stale translation left behind would be a hole in the isolation. */
+	if (r != HW_VMX_OK)
+		hw_vmx_failed("INVEPT type", (uint32_t)type, eptp, r);
 }

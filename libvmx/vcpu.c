@@ -60,8 +60,13 @@ void vmx_flush_guest_tlb(struct vcpu *v)
 {
 	uint64_t cap = vmx_config()->ept_vpid;
 
+	enum hw_vmx_result r = HW_VMX_OK;
+	uint64_t type = 0;
+
 	if (cap & VMX_VPID_CAP_INVVPID_SINGLE)
-		hw_invvpid(INVVPID_SINGLE_CONTEXT, v->vpid, 0);
+		r = hw_invvpid(type = INVVPID_SINGLE_CONTEXT, v->vpid, 0);
 	else if (cap & VMX_VPID_CAP_INVVPID_ALL)
-		hw_invvpid(INVVPID_ALL_CONTEXT, 0, 0);
+		r = hw_invvpid(type = INVVPID_ALL_CONTEXT, 0, 0);
+	if (r != HW_VMX_OK)
+		hw_vmx_failed("INVVPID type", (uint32_t)type, v->vpid, r);
 }

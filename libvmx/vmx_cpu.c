@@ -56,10 +56,12 @@ int vmx_cpu_init(uint32_t cpu)
 	struct vcpu *v = vmx_vcpu(cpu);
 	char what[48];
 
-	if (cpu != 0)
+	if (cpu != 0) {
 		check_same_caps(cpu);
-	else
+	} else {
+		hw_vmx_set_failure_handler(vmx_instruction_failed);
 		vmx_bitmaps_init();
+	}
 	if (enable_feature_control(cpu))
 		return -1;
 

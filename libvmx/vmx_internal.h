@@ -50,6 +50,9 @@ void vmx_panic_hook(void);
 const char *vmx_instruction_error_name(uint32_t err);
 /* Reports a failed VMX instruction ("VMCLEAR failed: ..."); returns -1. */
 int vmx_report_failure(const char *what, enum hw_vmx_result r);
+/* hw_vmx_failed's handler (vmcs_dump.c): panics naming the instruction, field and error. */
+_Noreturn void vmx_instruction_failed(const char *insn, uint32_t encoding, uint64_t value,
+                                      enum hw_vmx_result r);
 /* Marks whether this CPU has a current VMCS the panic hook may dump. */
 void vmx_set_vmcs_current(uint32_t cpu, bool current);
 

@@ -138,6 +138,7 @@ enum fake_vmx_op {
 	FAKE_OP_INVEPT,
 	FAKE_OP_INVVPID,
 	FAKE_OP_VMWRITE,
+	FAKE_OP_VMREAD, /* hw_vmread_result (the typed vmcs_read*), not raw hw_vmread */
 	FAKE_OP_COUNT
 };
 /* Force every later call of `op` to fail with `result` (and, for

@@ -275,6 +275,29 @@ uint64_t hw_vmread(uint32_t encoding)
 	return v;
 }
 
+enum hw_vmx_result hw_vmread_result(uint32_t encoding, uint64_t *value)
+{
+	fake_lock();
+	struct fake_cpu *c = fake_cur();
+	enum hw_vmx_result res = HW_VMX_OK;
+	struct vmcs_region *r;
+
+	*value = 0;
+	fake_hw.vmreads++;
+	if (vmx_prologue(c, FAKE_OP_VMREAD, &res)) {
+		/* done */
+	} else if (!(r = current_region(c))) {
+		fake_hw.vmread_no_vmcs++;
+		res = HW_VMX_FAIL_INVALID;
+	} else if (VMCS_ENC_HIGH(encoding) && VMCS_ENC_WIDTH(encoding) != VMCS_WIDTH_64) {
+		res = vmfail(c, VMXERR_UNSUPPORTED_VMCS_COMPONENT);
+	} else {
+		*value = field_read(r, encoding);
+	}
+	fake_unlock();
+	return res;
+}
+
 enum hw_vmx_result hw_vmwrite(uint32_t encoding, uint64_t value)
 {
 	fake_lock();

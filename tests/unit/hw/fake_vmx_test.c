@@ -146,9 +146,9 @@ static void test_regions_are_independent(void **state)
 	assert_int_equal(hw_vmclear(r->a_pa), HW_VMX_OK);
 	assert_int_equal(hw_vmclear(r->b_pa), HW_VMX_OK);
 	assert_int_equal(hw_vmptrld(r->a_pa), HW_VMX_OK);
-	assert_int_equal(vmcs_writenat(VMCS_GUEST_RIP, 0x1000), HW_VMX_OK);
+	assert_int_equal(hw_vmwrite(VMCS_GUEST_RIP.enc, 0x1000), HW_VMX_OK);
 	assert_int_equal(hw_vmptrld(r->b_pa), HW_VMX_OK);
-	assert_int_equal(vmcs_writenat(VMCS_GUEST_RIP, 0x2000), HW_VMX_OK);
+	assert_int_equal(hw_vmwrite(VMCS_GUEST_RIP.enc, 0x2000), HW_VMX_OK);
 	assert_int_equal(vmcs_readnat(VMCS_GUEST_RIP), 0x2000);
 	assert_int_equal(hw_vmptrld(r->a_pa), HW_VMX_OK);
 	assert_int_equal(vmcs_readnat(VMCS_GUEST_RIP), 0x1000);
@@ -167,8 +167,8 @@ static void test_vmclear_of_current_vmcs_unloads_it(void **state)
 	assert_int_equal(hw_vmclear(r->a_pa), HW_VMX_OK);
 	assert_false(fake_vmcs_launched(r->a_pa));
 	assert_int_equal(fake_cpu(0)->current_vmcs, FAKE_NO_VMCS);
-	assert_int_equal(vmcs_writenat(VMCS_GUEST_RIP, 1), HW_VMX_FAIL_INVALID);
-	assert_int_equal(vmcs_readnat(VMCS_GUEST_RIP), 0);
+	assert_int_equal(hw_vmwrite(VMCS_GUEST_RIP.enc, 1), HW_VMX_FAIL_INVALID);
+	assert_int_equal(hw_vmread(VMCS_GUEST_RIP.enc), 0);
 	assert_int_equal(fake_hw.vmread_no_vmcs, 1);
 }
 
@@ -215,12 +215,12 @@ static void test_read_only_fields_reject_vmwrite(void **state)
 		assert_int_equal(hw_vmread(read_only[i]), 7);
 	}
 	/* A writable field next to them still works. */
-	assert_int_equal(vmcs_write32(VMCS_VM_ENTRY_INTR_INFO, 0x80000202), HW_VMX_OK);
+	assert_int_equal(hw_vmwrite(VMCS_VM_ENTRY_INTR_INFO.enc, 0x80000202), HW_VMX_OK);
 
 	/* IA32_VMX_MISC bit 29: VMWRITE may write VM-exit information fields. */
 	fake_msr_set(MSR_IA32_VMX_MISC,
 	             fake_msr_get(MSR_IA32_VMX_MISC) | VMX_MISC_VMWRITE_ANY_FIELD);
-	assert_int_equal(vmcs_write32(VMCS_EXIT_REASON, VMX_EXIT_CPUID), HW_VMX_OK);
+	assert_int_equal(hw_vmwrite(VMCS_EXIT_REASON.enc, VMX_EXIT_CPUID), HW_VMX_OK);
 	assert_int_equal(vmcs_read32(VMCS_EXIT_REASON), VMX_EXIT_CPUID);
 }
 
@@ -236,7 +236,7 @@ static void test_field_width_and_high_access(void **state)
 	assert_int_equal(hw_vmwrite(VMCS_GUEST_CS_LIMIT.enc, 0x1ffffffffull), HW_VMX_OK);
 	assert_int_equal(hw_vmread(VMCS_GUEST_CS_LIMIT.enc), 0xffffffffu);
 	/* The "high" encoding of a 64-bit field is its upper half. */
-	assert_int_equal(vmcs_write64(VMCS_EPT_POINTER, 0x1111222233334444ull), HW_VMX_OK);
+	assert_int_equal(hw_vmwrite(VMCS_EPT_POINTER.enc, 0x1111222233334444ull), HW_VMX_OK);
 	assert_int_equal(hw_vmread(VMCS_EPT_POINTER.enc | 1), 0x11112222u);
 	assert_int_equal(hw_vmwrite(VMCS_EPT_POINTER.enc | 1, 0xabcd), HW_VMX_OK);
 	assert_int_equal(vmcs_read64(VMCS_EPT_POINTER), 0x0000abcd33334444ull);
@@ -268,14 +268,14 @@ static void test_current_vmcs_is_per_cpu(void **state)
 
 	enter_vmx(r);
 	assert_int_equal(hw_vmptrld(r->a_pa), HW_VMX_OK);
-	assert_int_equal(vmcs_write16(VMCS_VPID, 1), HW_VMX_OK);
+	assert_int_equal(hw_vmwrite(VMCS_VPID.enc, 1), HW_VMX_OK);
 
 	fake_set_cpu(1);
 	assert_int_equal(hw_vmptrld(r->b_pa), HW_VMX_FAIL_INVALID); /* CPU 1 not in VMX yet */
 	hw_write_cr4(hw_read_cr4() | CR4_VMXE);
 	assert_int_equal(hw_vmxon(hw_ptr_phys(vmxon1)), HW_VMX_OK);
 	assert_int_equal(hw_vmptrld(r->b_pa), HW_VMX_OK);
-	assert_int_equal(vmcs_write16(VMCS_VPID, 2), HW_VMX_OK);
+	assert_int_equal(hw_vmwrite(VMCS_VPID.enc, 2), HW_VMX_OK);
 
 	fake_set_cpu(0);
 	assert_int_equal(vmcs_read16(VMCS_VPID), 1);
@@ -303,7 +303,7 @@ static void test_scripted_failure(void **state)
 	assert_int_equal(fake_hw.vmx_calls[FAKE_OP_VMPTRLD], 3);
 
 	fake_vmx_script_result(FAKE_OP_VMWRITE, HW_VMX_FAIL_INVALID, 0);
-	assert_int_equal(vmcs_writenat(VMCS_GUEST_RIP, 5), HW_VMX_FAIL_INVALID);
+	assert_int_equal(hw_vmwrite(VMCS_GUEST_RIP.enc, 5), HW_VMX_FAIL_INVALID);
 	assert_false(fake_vmcs_written(r->b_pa, VMCS_GUEST_RIP.enc));
 }
 

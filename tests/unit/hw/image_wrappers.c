@@ -52,7 +52,10 @@ uint64_t hw_image_wrappers_use_all(uint64_t x)
 	       hw_vmxoff();
 	acc += vmcs_read16(VMCS_VPID) + vmcs_read32(VMCS_EXIT_REASON) +
 	       vmcs_read64(VMCS_EPT_POINTER) + vmcs_readnat(VMCS_GUEST_RIP);
-	acc += vmcs_write16(VMCS_VPID, 1) + vmcs_write32(VMCS_EXCEPTION_BITMAP, 2) +
-	       vmcs_write64(VMCS_MSR_BITMAP, x) + vmcs_writenat(VMCS_HOST_RSP, x);
+	vmcs_write16(VMCS_VPID, 1);
+	vmcs_write32(VMCS_EXCEPTION_BITMAP, 2);
+	vmcs_write64(VMCS_MSR_BITMAP, x);
+	vmcs_writenat(VMCS_HOST_RSP, x);
+	acc += hw_vmread_result(VMCS_VPID.enc, &x);
 	return acc;
 }

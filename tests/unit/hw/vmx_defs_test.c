@@ -83,11 +83,10 @@ static void test_typed_accessors_reach_their_encodings(void **state)
 	assert_int_equal(hw_vmxon(hw_ptr_phys(vmxon)), HW_VMX_OK);
 	assert_int_equal(hw_vmptrld(pa), HW_VMX_OK);
 
-	assert_int_equal(vmcs_write16(VMCS_GUEST_TR_SELECTOR, 0x28), HW_VMX_OK);
-	assert_int_equal(vmcs_write32(VMCS_PRIMARY_PROC_CONTROLS, PROC_ACTIVATE_SECONDARY),
-	                 HW_VMX_OK);
-	assert_int_equal(vmcs_write64(VMCS_VMCS_LINK_POINTER, UINT64_MAX), HW_VMX_OK);
-	assert_int_equal(vmcs_writenat(VMCS_HOST_RSP, 0xc0ffee), HW_VMX_OK);
+	vmcs_write16(VMCS_GUEST_TR_SELECTOR, 0x28);
+	vmcs_write32(VMCS_PRIMARY_PROC_CONTROLS, PROC_ACTIVATE_SECONDARY);
+	vmcs_write64(VMCS_VMCS_LINK_POINTER, UINT64_MAX);
+	vmcs_writenat(VMCS_HOST_RSP, 0xc0ffee);
 	assert_int_equal(fake_vmcs_get(pa, 0x080E), 0x28);
 	assert_int_equal(fake_vmcs_get(pa, 0x4002), PROC_ACTIVATE_SECONDARY);
 	assert_int_equal(fake_vmcs_get(pa, 0x2800), UINT64_MAX);
@@ -102,6 +101,79 @@ static void test_typed_accessors_reach_their_encodings(void **state)
 	free(vmcs);
 }
 
+/* What the failure handler saw; it jumps back to the test (it must not return). */
+static struct {
+	jmp_buf back;
+	const char *insn;
+	uint32_t encoding;
+	uint64_t value;
+	enum hw_vmx_result result;
+	int calls;
+} failed;
+
+static void record_failure(const char *insn, uint32_t encoding, uint64_t value,
+                           enum hw_vmx_result result)
+{
+	failed.insn = insn;
+	failed.encoding = encoding;
+	failed.value = value;
+	failed.result = result;
+	failed.calls++;
+	longjmp(failed.back, 1);
+}
+
+/* A failed VMWRITE or VMREAD reaches the one handler, with what failed: no caller
+ * of the typed accessors can carry on past it. */
+static void test_failed_accessors_reach_the_handler(void **state)
+{
+	(void)state;
+	fake_hw_reset();
+	uint32_t *vmxon = aligned_alloc(4096, 4096), *vmcs = aligned_alloc(4096, 4096);
+	uint32_t rev = (uint32_t)(fake_msr_get(MSR_IA32_VMX_BASIC) & VMX_BASIC_REVISION_MASK);
+	volatile int reached = 0;
+
+	memset(&failed, 0, sizeof(failed));
+	hw_vmx_set_failure_handler(record_failure);
+	vmxon[0] = vmcs[0] = rev;
+	hw_write_cr4(hw_read_cr4() | CR4_VMXE);
+	assert_int_equal(hw_vmxon(hw_ptr_phys(vmxon)), HW_VMX_OK);
+
+	/* No current VMCS yet: VMfailInvalid. */
+	if (setjmp(failed.back) == 0) {
+		(void)vmcs_read32(VMCS_EXIT_REASON);
+		reached = 1;
+	}
+	assert_int_equal(reached, 0);
+	assert_int_equal(failed.calls, 1);
+	assert_string_equal(failed.insn, "VMREAD");
+	assert_int_equal(failed.encoding, VMCS_EXIT_REASON.enc);
+	assert_int_equal(failed.result, HW_VMX_FAIL_INVALID);
+
+	/* A VMWRITE the CPU refuses (scripted VMfailValid, error 7). */
+	assert_int_equal(hw_vmptrld(hw_ptr_phys(vmcs)), HW_VMX_OK);
+	fake_vmx_script_result(FAKE_OP_VMWRITE, HW_VMX_FAIL_VALID, 7);
+	if (setjmp(failed.back) == 0) {
+		vmcs_write32(VMCS_PIN_BASED_CONTROLS, 0x1234);
+		reached = 1;
+	}
+	assert_int_equal(reached, 0);
+	assert_int_equal(failed.calls, 2);
+	assert_string_equal(failed.insn, "VMWRITE");
+	assert_int_equal(failed.encoding, VMCS_PIN_BASED_CONTROLS.enc);
+	assert_int_equal(failed.value, 0x1234);
+	assert_int_equal(failed.result, HW_VMX_FAIL_VALID);
+	assert_int_equal(hw_vmread(VMCS_VM_INSTRUCTION_ERROR.enc), 7);
+
+	/* Successful accesses never call it. */
+	fake_vmx_script_result(FAKE_OP_VMWRITE, HW_VMX_OK, 0);
+	vmcs_write32(VMCS_PIN_BASED_CONTROLS, 0x16);
+	assert_int_equal(vmcs_read32(VMCS_PIN_BASED_CONTROLS), 0x16);
+	assert_int_equal(failed.calls, 2);
+	hw_vmx_set_failure_handler(NULL);
+	free(vmxon);
+	free(vmcs);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -110,6 +182,7 @@ int main(void)
 	    cmocka_unit_test(test_interruption_info_helpers),
 	    cmocka_unit_test(test_encoding_decoders),
 	    cmocka_unit_test(test_typed_accessors_reach_their_encodings),
+	    cmocka_unit_test(test_failed_accessors_reach_the_handler),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

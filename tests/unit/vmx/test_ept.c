@@ -52,10 +52,18 @@ static void bochs_map(void)
 	assert_int_equal(e820_from_entries(in, sizeof(in) / sizeof(in[0]), &fw), 0);
 }
 
+static uint32_t *vmxon_region;
+
 static int setup(void **state)
 {
 	fake_hw_reset();
 	fake_msr_set(CAP_MSR, CAPS_FULL);
+	/* INVEPT runs in VMX operation, as ept_invalidate's callers always are. */
+	vmxon_region = aligned_alloc(KIB4, KIB4);
+	assert_non_null(vmxon_region);
+	vmxon_region[0] = (uint32_t)(fake_msr_get(MSR_IA32_VMX_BASIC) & VMX_BASIC_REVISION_MASK);
+	hw_write_cr4(hw_read_cr4() | CR4_VMXE);
+	assert_int_equal(hw_vmxon(hw_ptr_phys(vmxon_region)), HW_VMX_OK);
 	palloc_reset();
 	pool = aligned_alloc(KIB4, POOL_PAGES * KIB4);
 	assert_non_null(pool);
@@ -68,6 +76,7 @@ static int teardown(void **state)
 {
 	palloc_reset();
 	free(pool);
+	free(vmxon_region);
 	return 0;
 }
 

@@ -7,6 +7,7 @@
 
 #include <cmocka.h>
 
+#include "libvmx/ept.h"
 #include "libvmx/vmx.h"
 #include "libvmx/vmx_caps.h"
 #include "libvmx/vmx_internal.h"
@@ -62,6 +63,38 @@ static void test_entry_failure_names_the_vm_instruction_error(void **state)
 	expect_assert_failure(vmx_entry_failed(v, HW_VMX_FAIL_VALID));
 	assert_non_null(strstr(env_console(), "VMRESUME failed on CPU 0: VM-instruction error 8 "
 	                                      "(VM entry with invalid host-state field(s))"));
+}
+
+/* Every VMWRITE/VMREAD/INVEPT failure reaches libvmx's one handler: a panic that
+ * names the instruction, the field, the value and the VM-instruction error. */
+static void test_failed_vmx_instruction_panics_with_what_failed(void **state)
+{
+	(void)state;
+	env_guest(1, NULL);
+
+	fake_vmx_script_result(FAKE_OP_VMWRITE, HW_VMX_FAIL_VALID,
+	                       VMXERR_VMWRITE_READ_ONLY_COMPONENT);
+	expect_assert_failure(vmcs_write32(VMCS_PIN_BASED_CONTROLS, 0x16));
+	const char *out = env_console();
+	assert_non_null(strstr(out,
+	                       "PANIC on CPU 0: libvmx: VMWRITE 0x4000 (value 0x16) failed: "
+	                       "VM-instruction error 13 (VMWRITE to read-only VMCS component)"));
+	/* The panic hook still dumped the VMCS: the current one is intact. */
+	assert_non_null(strstr(out, "hv: vmcs: controls pin"));
+	fake_vmx_script_result(FAKE_OP_VMWRITE, HW_VMX_OK, 0);
+
+	fake_vmx_script_result(FAKE_OP_VMREAD, HW_VMX_FAIL_INVALID, 0);
+	expect_assert_failure(vmcs_read64(VMCS_GUEST_PHYSICAL_ADDRESS));
+	assert_non_null(strstr(env_console(), "libvmx: VMREAD 0x2400 (value 0x0) failed: "
+	                                      "VMfailInvalid (no current VMCS)"));
+	fake_vmx_script_result(FAKE_OP_VMREAD, HW_VMX_OK, 0);
+
+	fake_vmx_script_result(FAKE_OP_INVEPT, HW_VMX_FAIL_VALID,
+	                       VMXERR_INVALID_INVEPT_INVVPID_OPERAND);
+	expect_assert_failure(ept_invalidate(0x1234005e));
+	assert_non_null(strstr(env_console(), "libvmx: INVEPT type 0x1 (value 0x1234005e) failed: "
+	                                      "VM-instruction error 28"));
+	fake_vmx_script_result(FAKE_OP_INVEPT, HW_VMX_OK, 0);
 }
 
 static void test_ap_with_different_caps_panics(void **state)
@@ -241,6 +274,7 @@ int main(void)
 	    cmocka_unit_test(test_vmxon_sets_fixed_bits_and_loads_vmcs),
 	    cmocka_unit_test(test_vmxon_failure_is_reported),
 	    cmocka_unit_test(test_entry_failure_names_the_vm_instruction_error),
+	    cmocka_unit_test(test_failed_vmx_instruction_panics_with_what_failed),
 	    cmocka_unit_test(test_ap_with_different_caps_panics),
 	    cmocka_unit_test(test_controls_and_bitmaps),
 	    cmocka_unit_test(test_intercept_api_sets_bitmaps),
