@@ -18,6 +18,7 @@
 #include "hw/hw.h"
 #include "libvmx/vmx_internal.h"
 #include "rt/layout.h"
+#include "rt/panic.h"
 #include "rt/percpu.h"
 #ifdef HV_NMI_SWEEP
 #include "rt/trap.h"
@@ -260,6 +261,15 @@ static bool app_allows_nmi(struct vcpu *v)
 
 static void write_injection(uint32_t info, uint32_t error, uint32_t len)
 {
+	/* One event per VM entry: the valid bit is clear after every VM exit
+	 * (SDM Vol. 3C 24.8.3), so a set one is a second injection this entry. */
+	HV_ASSERT(!(vmcs_read32(VMCS_VM_ENTRY_INTR_INFO) & INTR_INFO_VALID));
+	/* An NMI is never injected into blocking by MOV SS or STI, nor with
+	 * virtual-NMI blocking set: VM entry would fail (SDM Vol. 3C 26.3.1.5). */
+	if (INTR_INFO_TYPE(info) == INTR_TYPE_NMI)
+		HV_ASSERT(
+		    !(vmcs_read32(VMCS_GUEST_INTERRUPTIBILITY) &
+		      (INTERRUPTIBILITY_NMI | INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOV_SS)));
 	/* Real mode under unrestricted guest delivers no error code (SDM 26.2.1.3). */
 	if ((info & INTR_INFO_DELIVER_CODE) && !(vmcs_readnat(VMCS_GUEST_CR0) & CR0_PE))
 		info &= ~INTR_INFO_DELIVER_CODE;
@@ -278,6 +288,10 @@ static void write_injection(uint32_t info, uint32_t error, uint32_t len)
  */
 static bool decide_nmi(struct vcpu *v, bool event_injected)
 {
+	/* At most two per CPU: one being delivered or blocked, one latched; more
+	 * merge as on hardware (collect_host_nmis). Every writer of nmi_pending
+	 * (collection, the INIT/SIPI reset) comes through here before an entry. */
+	HV_ASSERT(v->ev.nmi_pending <= 2);
 	/* No: the NMI stays pending, no window - nothing to wait for until the
 	 * app says yes, which it is asked again before the next entry. */
 	if (!app_allows_nmi(v)) {

@@ -15,6 +15,17 @@
 
 _Noreturn void hv_panic(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/*
+ * An invariant the design relies on (docs/design.md section 3), checked in
+ * images and host tests alike: a false one panics naming the condition and
+ * where. For the hypervisor's own invariants only, never for guest input.
+ */
+#define HV_ASSERT(cond)                                                                            \
+	do {                                                                                       \
+		if (__builtin_expect(!(cond), 0))                                                  \
+			hv_panic("assertion failed: %s (%s:%d)", #cond, __FILE__, __LINE__);       \
+	} while (0)
+
 /* Called once per panicking CPU after the panic line and dump (libvmx prints
  * the current VMCS there). Not called for a panic inside a panic. */
 void rt_set_panic_hook(void (*hook)(void));

@@ -15,6 +15,7 @@
 #include "libvmx/vmx.h"
 #include "libvmx/vmx_internal.h"
 #include "rt/layout.h"
+#include "rt/panic.h"
 #include "tests/unit/vmx/test_vmx_env.h"
 
 static bool allow_nmi = true;
@@ -177,6 +178,40 @@ static void test_nmi_reinjection_clears_virtual_nmi_blocking(void **state)
 	env_exit(v, &f);
 	assert_int_equal(injected(), NMI_INFO);
 	assert_false(vmcs_get(VMCS_GUEST_INTERRUPTIBILITY.enc) & INTERRUPTIBILITY_NMI);
+}
+
+/* The invariants the design relies on are asserted where they could break
+ * (HV_ASSERT, active in images and here): each broken on purpose panics. */
+static void test_broken_invariants_panic(void **state)
+{
+	struct vcpu *v = guest();
+
+	/* A third pending NMI: at most one being delivered and one latched. */
+	v->ev.nmi_pending = 3;
+	expect_assert_failure(vmx_inject_pending_events(v));
+	assert_non_null(strstr(rt_panic_reason(), "assertion failed: v->ev.nmi_pending <= 2"));
+	v->ev.nmi_pending = 0;
+
+	/* A second injection for one entry: the entry field already holds an event. */
+	vmcs_set(VMCS_VM_ENTRY_INTR_INFO.enc, NMI_INFO);
+	vmx_queue_exception(v, X86_VEC_GP, true, 0);
+	expect_assert_failure(vmx_inject_pending_events(v));
+	assert_non_null(strstr(rt_panic_reason(), "VMCS_VM_ENTRY_INTR_INFO"));
+	vmcs_set(VMCS_VM_ENTRY_INTR_INFO.enc, 0);
+	v->ev.exception = false;
+
+	/* An NMI (here a re-injected one) into blocking by MOV SS. */
+	v->ev.reinject = true;
+	v->ev.reinject_info = NMI_INFO;
+	set_intr(INTERRUPTIBILITY_MOV_SS);
+	expect_assert_failure(vmx_inject_pending_events(v));
+	assert_non_null(strstr(rt_panic_reason(), "INTERRUPTIBILITY_MOV_SS"));
+
+	/* Unbroken, the same re-injection goes in. */
+	set_intr(0);
+	v->ev.reinject = true;
+	vmx_inject_pending_events(v);
+	assert_int_equal(injected(), NMI_INFO);
 }
 
 static void test_nmi_unblocking_due_to_iret_restores_blocking(void **state)
@@ -466,6 +501,7 @@ int main(void)
 	    cmocka_unit_test(test_exception_before_nmi),
 	    cmocka_unit_test(test_fault_during_exception_delivery_is_double_fault),
 	    cmocka_unit_test(test_nmi_reinjection_clears_virtual_nmi_blocking),
+	    cmocka_unit_test(test_broken_invariants_panic),
 	    cmocka_unit_test(test_nmi_unblocking_due_to_iret_restores_blocking),
 	    cmocka_unit_test(test_blocked_guest_gets_window_not_injection),
 	    cmocka_unit_test(test_app_says_no_nmi_stays_pending_without_window),
