@@ -141,12 +141,32 @@ void ts_seg_set(enum ts_sreg r, const struct ts_seg *s)
 }
 
 /* The descriptor of a selector the new task loads: one beyond its table is
- * #TS(selector), like every other invalid selector in the table. */
+ * #TS(selector), like every other invalid selector in the table. The new
+ * task's segment registers mostly share two or three descriptors: each is
+ * read from guest memory once per switch (c->cache). */
 static bool read_for_load(struct ts_ctx *c, uint16_t sel, uint64_t *d)
 {
-	if (ts_desc_read(c, sel, d))
-		return true;
-	return c->status == TS_OK ? ts_fault(c, X86_VEC_TS, sel) : false;
+	uint16_t key = sel & ~3u;
+
+	for (unsigned i = 0; i < c->cached; i++)
+		if (c->cache[i].sel == key) {
+			*d = c->cache[i].desc;
+			return true;
+		}
+	if (!ts_desc_read(c, sel, d))
+		return c->status == TS_OK ? ts_fault(c, X86_VEC_TS, sel) : false;
+	if (c->cached < TS_DESC_CACHE)
+		c->cache[c->cached++] = (struct ts_desc_cached){key, *d};
+	return true;
+}
+
+/* A descriptor written back (its accessed bit): the cached copy follows. */
+static bool write_back(struct ts_ctx *c, uint16_t sel, uint64_t d)
+{
+	for (unsigned i = 0; i < c->cached; i++)
+		if (c->cache[i].sel == (sel & ~3u))
+			c->cache[i].desc = d;
+	return ts_desc_write(c, sel, d);
 }
 
 /* Loads a code or data descriptor into r. Loading sets the descriptor's
@@ -154,7 +174,7 @@ static bool read_for_load(struct ts_ctx *c, uint16_t sel, uint64_t *d)
  * every usable code and data segment (SDM Vol. 3C 27.3.1.2). */
 static bool load(struct ts_ctx *c, enum ts_sreg r, uint16_t sel, uint64_t d)
 {
-	if (!(d & DESC_ACCESSED) && !ts_desc_write(c, sel, d | DESC_ACCESSED))
+	if (!(d & DESC_ACCESSED) && !write_back(c, sel, d | DESC_ACCESSED))
 		return false;
 	struct ts_seg s = {.sel = sel,
 	                   .base = ts_desc_base(d),

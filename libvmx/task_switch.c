@@ -17,6 +17,7 @@
 #include "libvmx/task_switch.h"
 #include "hw/hw.h"
 #include "libvmx/vmx_internal.h"
+#include "rt/string.h"
 
 /* Exit qualification bits 31:30. */
 enum ts_source { SRC_CALL = 0, SRC_IRET = 1, SRC_JMP = 2, SRC_GATE = 3 };
@@ -110,10 +111,13 @@ static bool check_new_tss(struct ts_switch *s)
 		return ts_fault(c, X86_VEC_TS, s->sel);
 
 	uint64_t base = ts_desc_base(s->new_desc);
-	if (!ts_read(c, base + TSS_CR3, &s->cr3, 4) ||
-	    !ts_read(c, base + TSS_DYNAMIC, &s->next, sizeof(s->next)) ||
-	    !ts_read(c, base + TSS_LDT, &s->ldt, 2))
+	/* CR3 .. LDT selector in one read: each access walks paging and EPT. */
+	uint8_t image[TSS_LDT + 2 - TSS_CR3];
+	if (!ts_read(c, base + TSS_CR3, image, sizeof(image)))
 		return false;
+	memcpy(&s->cr3, image, 4);
+	memcpy(&s->next, image + (TSS_DYNAMIC - TSS_CR3), sizeof(s->next));
+	memcpy(&s->ldt, image + (TSS_LDT - TSS_CR3), 2);
 	if (s->next.eflags & RFLAGS_VM)
 		unsupported(s, "a switch to a virtual-8086 task");
 	return true;

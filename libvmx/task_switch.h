@@ -21,6 +21,13 @@ enum ts_status {
 	TS_PAGE_FAULT /* a guest page was not mapped: a #PF, not emulated */
 };
 
+/* Descriptors the new task's segment loads read (task_descriptor.c). */
+#define TS_DESC_CACHE 7
+struct ts_desc_cached {
+	uint16_t sel; /* RPL cleared */
+	uint64_t desc;
+};
+
 struct ts_ctx {
 	struct vcpu *v;
 	uint16_t ext; /* error-code bit 0: the switch delivers an external event */
@@ -30,6 +37,8 @@ struct ts_ctx {
 	uint64_t denied_gpa;
 	bool denied_write;
 	uint64_t fault_la; /* the linear address of a TS_PAGE_FAULT */
+	unsigned cached;
+	struct ts_desc_cached cache[TS_DESC_CACHE];
 };
 
 /* Raises vector with error code (sel & 0xfffc) | EXT; returns false. */
