@@ -123,14 +123,15 @@ static bool check_new_tss(struct ts_switch *s)
 	return true;
 }
 
-/* The current task's TSS: a busy 32-bit TSS with a full-size limit. */
+/* The current task's TSS: a busy 32-bit TSS that holds what is saved
+ * (EIP .. GS, offsets 0x20-0x5f; Bochs checks the same limit). */
 static bool check_old_tss(struct ts_switch *s)
 {
 	ts_seg_get(TS_TR, &s->tr);
 	unsigned type = s->tr.ar & 0xfu;
 	if (type == TSS16_BUSY)
 		unsupported(s, "a switch from a 16-bit TSS");
-	if (type != TSS32_BUSY || s->tr.limit < TSS_MIN_LIMIT)
+	if (type != TSS32_BUSY || s->tr.limit < TSS_LDT - 1)
 		return ts_fault(&s->c, X86_VEC_TS, s->tr.sel);
 	if (s->src == SRC_JMP || s->src == SRC_IRET) {
 		/* Its busy bit is cleared: the descriptor must be readable. */

@@ -176,6 +176,18 @@ static void test_not_a_tss_or_beyond_gdt_is_gp(void **state)
 	assert_untouched(v);
 }
 
+static void test_current_tss_too_short_is_ts(void **state)
+{
+	struct vcpu *v = guest();
+
+	/* The state would not fit in the current TSS (offsets up to 0x5f). */
+	vmcs_set(VMCS_GUEST_TR_LIMIT.enc, 0x50);
+	ts_exit(v, SRC_CALL, SEL_TASK, 7, 0, 0);
+	assert_fault(X86_VEC_TS, SEL_MAIN);
+	assert_untouched(v);
+	assert_int_equal(gdt_type(SEL_TASK), 0x09);
+}
+
 static void test_event_fault_has_ext_and_interrupt_is_not_reinjected(void **state)
 {
 	struct vcpu *v = guest();
@@ -222,6 +234,7 @@ int main(void)
 	    T(test_busy_tss_on_call_is_gp),
 	    T(test_iret_to_available_tss_is_ts),
 	    T(test_not_a_tss_or_beyond_gdt_is_gp),
+	    T(test_current_tss_too_short_is_ts),
 	    T(test_event_fault_has_ext_and_interrupt_is_not_reinjected),
 	    T(test_exception_gate_fault_makes_df),
 	    T(test_df_gate_fault_is_triple_fault),
