@@ -227,15 +227,17 @@ static bool load_ss(struct ts_ctx *c, uint16_t sel, unsigned cpl)
 {
 	uint64_t d;
 
-	if (!(sel & 0xfffcu) || (sel & 3u) != cpl)
+	if (!(sel & 0xfffcu))
 		return ts_fault(c, X86_VEC_TS, sel);
 	if (!read_for_load(c, sel, &d))
 		return false;
-	/* A writable data segment at DPL = CPL; a missing one is #SS(selector). */
-	if ((DESC_TYPE(d) & 0x1au) != 0x12u || DESC_DPL(d) != cpl)
+	/* A writable data segment (#TS), present (#SS), DPL = CPL = RPL (#TS). */
+	if ((DESC_TYPE(d) & 0x1au) != 0x12u)
 		return ts_fault(c, X86_VEC_TS, sel);
 	if (!(d & DESC_P))
 		return ts_fault(c, X86_VEC_SS, sel);
+	if (DESC_DPL(d) != cpl || (sel & 3u) != cpl)
+		return ts_fault(c, X86_VEC_TS, sel);
 	return load(c, TS_SS, sel, d);
 }
 
@@ -260,16 +262,35 @@ static bool load_data(struct ts_ctx *c, enum ts_sreg r, uint16_t sel, unsigned c
 	return load(c, r, sel, d);
 }
 
+/*
+ * A fault left CS or SS as they were (or SS unusable): VM entry wants CS.DPL
+ * to agree with SS.DPL, the CPL (SDM Vol. 3C 27.3.1.2), so CS takes the new
+ * selector and the CPL's DPL. Its contents are undefined to the guest's
+ * handler anyway (SDM Vol. 3A 8.3), and delivering the fault reloads CS.
+ */
+static void cs_fixup(uint16_t sel, unsigned cpl)
+{
+	struct ts_seg cs;
+
+	ts_seg_get(TS_CS, &cs);
+	cs.sel = sel;
+	unsigned dpl = (cs.ar >> 5) & 3u;
+	if ((cs.ar & 4u) ? dpl > cpl : dpl != cpl)
+		cs.ar = (cs.ar & ~0x60u) | (cpl << 5);
+	ts_seg_set(TS_CS, &cs);
+}
+
 bool ts_load_segments(struct ts_ctx *c, const uint16_t sel[TS_SREG_COUNT])
 {
 	static const enum ts_sreg data[] = {TS_DS, TS_ES, TS_FS, TS_GS};
+	unsigned cpl = sel[TS_CS] & 3u; /* the new task's CPL: its CS's RPL */
 
 	/*
 	 * Until loaded, the data registers and LDTR hold the new selectors and
 	 * are unusable: a fault part-way leaves them so (the SDM leaves their
-	 * contents undefined to the handler), and VM entry accepts that. CS
-	 * and SS keep their descriptors until loaded, which keeps the state
-	 * VM entry checks consistent (SS.DPL is the CPL).
+	 * contents undefined to the handler), and VM entry accepts that. The
+	 * order is Bochs's (the reference machine of the boot tests): LDTR, SS,
+	 * DS, ES, FS, GS, CS; each check in the order of the SDM's table.
 	 */
 	for (unsigned i = 0; i < 4; i++) {
 		struct ts_seg s = {.sel = sel[data[i]], .ar = AR_UNUSABLE};
@@ -278,17 +299,18 @@ bool ts_load_segments(struct ts_ctx *c, const uint16_t sel[TS_SREG_COUNT])
 	struct ts_seg ldtr = {.sel = sel[TS_LDTR], .ar = AR_UNUSABLE};
 	ts_seg_set(TS_LDTR, &ldtr);
 
-	if (!load_ldtr(c, sel[TS_LDTR]) || !load_cs(c, sel[TS_CS]))
-		return false;
-	unsigned cpl = sel[TS_CS] & 3u;
-	if (!load_ss(c, sel[TS_SS], cpl)) {
-		/* The new CPL with no stack: SS unusable at DPL = CPL. */
+	bool ok = load_ldtr(c, sel[TS_LDTR]);
+	if (ok && !load_ss(c, sel[TS_SS], cpl))
+		ok = false;
+	if (!ok) {
+		/* No stack: SS unusable, at the new CPL. */
 		struct ts_seg s = {.sel = sel[TS_SS], .ar = AR_UNUSABLE | 0x93u | (cpl << 5)};
 		ts_seg_set(TS_SS, &s);
-		return false;
 	}
-	for (unsigned i = 0; i < 4; i++)
-		if (!load_data(c, data[i], sel[data[i]], cpl))
-			return false;
-	return true;
+	for (unsigned i = 0; ok && i < 4; i++)
+		ok = load_data(c, data[i], sel[data[i]], cpl);
+	if (ok && load_cs(c, sel[TS_CS]))
+		return true;
+	cs_fixup(sel[TS_CS], cpl);
+	return false;
 }

@@ -78,10 +78,11 @@ enum ts_sreg { TS_ES, TS_CS, TS_SS, TS_DS, TS_FS, TS_GS, TS_LDTR, TS_TR, TS_SREG
 void ts_seg_get(enum ts_sreg r, struct ts_seg *s);
 void ts_seg_set(enum ts_sreg r, const struct ts_seg *s);
 
-/* After the commit point: LDTR, CS, SS, DS, ES, FS, GS from the new TSS's
+/* After the commit point: LDTR, SS, DS, ES, FS, GS, CS from the new TSS's
  * selectors (sel[] indexed by enum ts_sreg), with the checks of SDM Vol. 3A
- * 8.3 Table 8-2 (error codes: the selector). False: c->status says why; the
- * registers not loaded are left unusable (data, SS) or as they were (CS). */
+ * 8.3 (error codes: the selector). False: c->status says why; the registers
+ * not loaded are left unusable (LDTR, data, SS) or, CS, with its old
+ * descriptor at the new CPL. */
 bool ts_load_segments(struct ts_ctx *c, const uint16_t sel[TS_SREG_COUNT]);
 
 #endif /* LIBVMX_TASK_SWITCH_H */
