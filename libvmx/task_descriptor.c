@@ -132,6 +132,11 @@ void ts_seg_get(enum ts_sreg r, struct ts_seg *s)
 	s->ar = vmcs_read32(sreg_fields[r].ar);
 }
 
+uint16_t ts_sel_get(enum ts_sreg r)
+{
+	return vmcs_read16(sreg_fields[r].sel);
+}
+
 void ts_seg_set(enum ts_sreg r, const struct ts_seg *s)
 {
 	vmcs_write16(sreg_fields[r].sel, s->sel);

@@ -17,7 +17,6 @@
 #include "libvmx/task_switch.h"
 #include "hw/hw.h"
 #include "libvmx/vmx_internal.h"
-#include "rt/string.h"
 
 /* Exit qualification bits 31:30. */
 enum ts_source { SRC_CALL = 0, SRC_IRET = 1, SRC_JMP = 2, SRC_GATE = 3 };
@@ -42,6 +41,15 @@ struct tss32 {
 };
 _Static_assert(sizeof(struct tss32) == TSS_LDT - TSS_DYNAMIC, "TSS EIP..GS");
 
+/* What a switch reads from the new TSS: CR3 .. the LDT selector, in one read
+ * (each access walks the guest's paging and the EPT view). */
+struct tss32_in {
+	uint32_t cr3;
+	struct tss32 next;
+	uint16_t ldt;
+} __attribute__((packed));
+_Static_assert(sizeof(struct tss32_in) == TSS_LDT + 2 - TSS_CR3, "TSS CR3..LDT");
+
 /* RFLAGS bits that can be 1 outside 64-bit mode; bit 1 is always 1 (SDM Vol.
  * 3A 2.3): the reserved ones VM entry would refuse (SDM Vol. 3C 27.3.1.4). */
 #define EFLAGS_LOADABLE 0x3f7fd5u
@@ -55,9 +63,7 @@ struct ts_switch {
 	uint32_t event; /* IDT-vectoring information */
 	uint64_t old_desc, new_desc;
 	struct ts_seg tr;
-	struct tss32 next;
-	uint16_t ldt;
-	uint32_t cr3;
+	struct tss32_in in; /* the new TSS */
 };
 
 static const char *const source_name[4] = {"CALL", "IRET", "JMP", "IDT task gate"};
@@ -111,14 +117,9 @@ static bool check_new_tss(struct ts_switch *s)
 		return ts_fault(c, X86_VEC_TS, s->sel);
 
 	uint64_t base = ts_desc_base(s->new_desc);
-	/* CR3 .. LDT selector in one read: each access walks paging and EPT. */
-	uint8_t image[TSS_LDT + 2 - TSS_CR3];
-	if (!ts_read(c, base + TSS_CR3, image, sizeof(image)))
+	if (!ts_read(c, base + TSS_CR3, &s->in, sizeof(s->in)))
 		return false;
-	memcpy(&s->cr3, image, 4);
-	memcpy(&s->next, image + (TSS_DYNAMIC - TSS_CR3), sizeof(s->next));
-	memcpy(&s->ldt, image + (TSS_LDT - TSS_CR3), 2);
-	if (s->next.eflags & RFLAGS_VM)
+	if (s->in.next.eflags & RFLAGS_VM)
 		unsupported(s, "a switch to a virtual-8086 task");
 	return true;
 }
@@ -166,11 +167,8 @@ static bool commit(struct ts_switch *s)
 	old.eflags = eflags;
 	for (unsigned i = 0; i < 8; i++)
 		old.gpr[i] = (uint32_t)vcpu_gpr_read(v, i);
-	for (unsigned i = 0; i < 6; i++) {
-		struct ts_seg seg;
-		ts_seg_get((enum ts_sreg)i, &seg);
-		old.sreg[i] = seg.sel;
-	}
+	for (unsigned i = 0; i < 6; i++)
+		old.sreg[i] = ts_sel_get((enum ts_sreg)i);
 	if (!ts_write(c, old_base + TSS_DYNAMIC, &old, sizeof(old)))
 		return false;
 
@@ -179,7 +177,7 @@ static bool commit(struct ts_switch *s)
 		uint16_t link = s->tr.sel;
 		if (!ts_write(c, new_base + TSS_LINK, &link, sizeof(link)))
 			return false;
-		s->next.eflags |= (uint32_t)RFLAGS_NT;
+		s->in.next.eflags |= (uint32_t)RFLAGS_NT;
 	}
 	if (s->src != SRC_IRET && !ts_desc_write(c, s->sel, s->new_desc | DESC_TSS_BUSY))
 		return false;
@@ -204,19 +202,22 @@ static bool load_new_task(struct ts_switch *s)
 	vmcs_writenat(VMCS_CR0_READ_SHADOW, vmcs_readnat(VMCS_CR0_READ_SHADOW) | CR0_TS);
 	vmcs_writenat(VMCS_GUEST_DR7, vmcs_readnat(VMCS_GUEST_DR7) & ~DR7_LOCAL);
 
-	vmcs_writenat(VMCS_GUEST_RIP, s->next.eip);
-	vmcs_writenat(VMCS_GUEST_RFLAGS, (s->next.eflags & EFLAGS_LOADABLE) | RFLAGS_FIXED1);
+	vmcs_writenat(VMCS_GUEST_RIP, s->in.next.eip);
+	vmcs_writenat(VMCS_GUEST_RFLAGS, (s->in.next.eflags & EFLAGS_LOADABLE) | RFLAGS_FIXED1);
 	for (unsigned i = 0; i < 8; i++)
-		vcpu_gpr_write(v, i, s->next.gpr[i]);
-	/* The switching instruction completed: STI / MOV-SS blocking ends. */
+		vcpu_gpr_write(v, i, s->in.next.gpr[i]);
+	/* The switching instruction completed: STI / MOV-SS blocking ends. The
+	 * new task runs: a CPU woken from HLT by the event is active, which VM
+	 * entry also needs if the new EFLAGS has TF (SDM Vol. 3C 27.3.1.5). */
 	uint32_t intr = vmcs_read32(VMCS_GUEST_INTERRUPTIBILITY);
 	vmcs_write32(VMCS_GUEST_INTERRUPTIBILITY,
 	             intr & ~(INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOV_SS));
+	vmcs_write32(VMCS_GUEST_ACTIVITY_STATE, VMX_ACTIVITY_ACTIVE);
 
 	/* CR3 only with paging on (Bochs and the SDM's PDBR note agree). */
 	if (vmcs_readnat(VMCS_GUEST_CR0) & CR0_PG) {
 		uint64_t denied = 0;
-		switch (vmx_guest_load_cr3(v, s->cr3, &denied)) {
+		switch (vmx_guest_load_cr3(v, s->in.cr3, &denied)) {
 		case VMX_CR3_LOADED:
 			break;
 		case VMX_CR3_GP:
@@ -231,11 +232,11 @@ static bool load_new_task(struct ts_switch *s)
 
 	uint16_t sel[TS_SREG_COUNT] = {0};
 	for (unsigned i = 0; i < 6; i++)
-		sel[i] = (uint16_t)s->next.sreg[i];
-	sel[TS_LDTR] = s->ldt;
+		sel[i] = (uint16_t)s->in.next.sreg[i];
+	sel[TS_LDTR] = s->in.ldt;
 	if (!ts_load_segments(c, sel))
 		return false;
-	if (s->next.eip > vmcs_read32(VMCS_GUEST_CS_LIMIT))
+	if (s->in.next.eip > vmcs_read32(VMCS_GUEST_CS_LIMIT))
 		return ts_fault(c, X86_VEC_GP, 0);
 	return true;
 }

@@ -77,6 +77,7 @@ struct ts_seg {
 enum ts_sreg { TS_ES, TS_CS, TS_SS, TS_DS, TS_FS, TS_GS, TS_LDTR, TS_TR, TS_SREG_COUNT };
 void ts_seg_get(enum ts_sreg r, struct ts_seg *s);
 void ts_seg_set(enum ts_sreg r, const struct ts_seg *s);
+uint16_t ts_sel_get(enum ts_sreg r); /* the selector only */
 
 /* After the commit point: LDTR, SS, DS, ES, FS, GS, CS from the new TSS's
  * selectors (sel[] indexed by enum ts_sreg), with the checks of SDM Vol. 3A

@@ -95,8 +95,11 @@ static void test_task_gate_interrupt_and_int_n(void **state)
 {
 	struct vcpu *v = guest();
 
-	/* An external interrupt: the interrupted EIP, nothing pushed. */
+	/* An external interrupt that woke a HLT: the interrupted EIP, nothing
+	 * pushed, the CPU active in the new task. */
+	vmcs_set(VMCS_GUEST_ACTIVITY_STATE.enc, VMX_ACTIVITY_HLT);
 	ts_exit(v, SRC_GATE, SEL_TASK, 0, INTR_INFO(0x30, INTR_TYPE_EXTERNAL), 0);
+	assert_int_equal(vmcs_get(VMCS_GUEST_ACTIVITY_STATE.enc), VMX_ACTIVITY_ACTIVE);
 	assert_int_equal(injected() & INTR_INFO_VALID, 0);
 	assert_int_equal(get32(TSS_MAIN + T_EIP), 0x1000);
 	assert_int_equal(vmcs_get(VMCS_GUEST_RSP.enc), STACK_TOP);
