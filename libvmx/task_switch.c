@@ -167,8 +167,12 @@ static bool commit(struct ts_switch *s)
 	old.eflags = eflags;
 	for (unsigned i = 0; i < 8; i++)
 		old.gpr[i] = (uint32_t)vcpu_gpr_read(v, i);
+	/* Selectors are 16-bit fields: the reserved upper halves keep what the
+	 * guest left there, as the CPU's word writes would. */
+	if (!ts_read(c, old_base + TSS_SREGS, old.sreg, sizeof(old.sreg)))
+		return false;
 	for (unsigned i = 0; i < 6; i++)
-		old.sreg[i] = ts_sel_get((enum ts_sreg)i);
+		old.sreg[i] = (old.sreg[i] & 0xffff0000u) | ts_sel_get((enum ts_sreg)i);
 	if (!ts_write(c, old_base + TSS_DYNAMIC, &old, sizeof(old)))
 		return false;
 

@@ -22,6 +22,7 @@ static void test_call_then_iret_round_trip(void **state)
 {
 	struct vcpu *v = guest();
 
+	put32(TSS_MAIN + T_DS, 0xbeef0000u);
 	/* lcall $0x20, $0 (7 bytes) at 0x1000. */
 	ts_exit(v, SRC_CALL, SEL_TASK, 7, 0, 0);
 	assert_int_equal(injected() & INTR_INFO_VALID, 0);
@@ -39,6 +40,8 @@ static void test_call_then_iret_round_trip(void **state)
 	assert_int_equal(get32(TSS_MAIN + T_EDI), 0x11110007u);
 	assert_int_equal(get32(TSS_MAIN + T_CS), SEL_CODE);
 	assert_int_equal(get32(TSS_MAIN + T_SS), SEL_DATA);
+	/* The reserved upper half of a selector field is left as it was. */
+	assert_int_equal(get32(TSS_MAIN + T_DS), 0xbeef0000u | SEL_DATA);
 
 	/* The task IRETs (1 byte at 0x3010): back to the caller, past the CALL. */
 	vmcs_set(VMCS_GUEST_RIP.enc, 0x3010);
