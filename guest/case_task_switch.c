@@ -7,7 +7,13 @@
  *   while delivering it, two contributory faults make #DF (SDM Vol. 3A 6.15),
  *   whose task gets error code 0 on its own stack;
  * - a CALL to a TSS whose limit is below 0x67: #TS with the TSS selector as
- *   error code, nothing switched (SDM Vol. 3A 8.3).
+ *   error code, nothing switched (SDM Vol. 3A 8.3);
+ * - a CALL to a task whose DS is not present: the switch completes and #NP
+ *   (DS selector) is raised in the new task (SDM Vol. 3A 8.3, after the
+ *   commit point), through an #NP task gate whose handler task fixes DS and
+ *   IRETs back into the task, which then runs and IRETs to the caller. Under
+ *   Bochs this fault is raised by the hypervisor's emulation (Bochs exits
+ *   before the segment loads; it checks the TSS limit itself, before).
  * Paging is off: TSS, GDT and stacks are at their linear addresses.
  */
 #include <stddef.h>
@@ -37,18 +43,23 @@ _Static_assert(sizeof(struct tss32) == 104, "32-bit TSS");
 extern uint64_t gdt[];
 void task_call_entry(void);
 void task_df_entry(void);
+void task_np_entry(void);
 /* Called from the task stubs in entry.S. */
 void task_call_body(void);
 void task_df_body(uint32_t error, uint32_t esp);
+void task_np_body(uint32_t error);
 
-static struct tss32 main_tss, call_tss, df_tss, short_tss;
+static struct tss32 main_tss, call_tss, df_tss, short_tss, npds_tss, np_tss;
 static uint8_t call_stack[2048] __attribute__((aligned(16)));
 static uint8_t df_stack[2048] __attribute__((aligned(16)));
+static uint8_t np_stack[2048] __attribute__((aligned(16)));
 #define CALL_STACK_TOP ((uint32_t)(uintptr_t)(call_stack + sizeof(call_stack)))
 #define DF_STACK_TOP   ((uint32_t)(uintptr_t)(df_stack + sizeof(df_stack)))
+#define NP_STACK_TOP   ((uint32_t)(uintptr_t)(np_stack + sizeof(np_stack)))
 
 static volatile uint32_t call_count, call_link, call_eflags;
 static volatile uint32_t df_count, df_error, df_esp, df_link;
+static volatile uint32_t np_count, np_error, np_link, np_eip;
 
 void task_call_body(void)
 {
@@ -71,6 +82,17 @@ void task_df_body(uint32_t error, uint32_t esp)
 	trap_probe.eflags = main_tss.eflags;
 	trap_probe.armed = 0;
 	main_tss.eip = trap_probe.resume_at;
+}
+
+/* The #NP handler task: records the fault and fixes the faulting task's DS,
+ * so that the IRET back into it loads a present segment. */
+void task_np_body(uint32_t error)
+{
+	np_count++;
+	np_error = error;
+	np_link = np_tss.link;
+	np_eip = npds_tss.eip;
+	npds_tss.ds = GDT_DATA;
 }
 
 static void set_tss_desc(uint16_t sel, const struct tss32 *t, uint32_t limit)
@@ -112,7 +134,16 @@ static void setup(void)
 	set_tss_desc(GDT_TSS_CALL, &call_tss, sizeof(call_tss) - 1);
 	set_tss_desc(GDT_TSS_DF, &df_tss, sizeof(df_tss) - 1);
 	set_tss_desc(GDT_TSS_SHORT, &short_tss, 0x40);
-	call_count = df_count = 0;
+	/* The DS-not-present task shares the CALL task's code and stack (the
+	 * two never run at once). */
+	task_init(&npds_tss, task_call_entry, CALL_STACK_TOP);
+	npds_tss.ds = GDT_DATA_NP;
+	task_init(&np_tss, task_np_entry, NP_STACK_TOP);
+	set_tss_desc(GDT_TSS_NPDS, &npds_tss, sizeof(npds_tss) - 1);
+	set_tss_desc(GDT_TSS_NP, &np_tss, sizeof(np_tss) - 1);
+	/* Flat read/write data, not present (P = 0). */
+	gdt[GDT_DATA_NP >> 3] = 0x00cf12000000ffffull;
+	call_count = df_count = np_count = 0;
 }
 
 /* The state both tasks must be in after the switch back. */
@@ -190,10 +221,34 @@ static enum case_result short_limit(struct case_ctx *c)
 	return CASE_PASS;
 }
 
+static enum case_result fault_in_new_task(struct case_ctx *c)
+{
+	uint32_t calls = call_count;
+
+	trap_set_task_gate(VEC_NP, GDT_TSS_NP);
+	cpu_call_task(GDT_TSS_NPDS);
+	trap_reset_gate(VEC_NP);
+	if (np_count != 1 || np_error != GDT_DATA_NP)
+		return case_fail(
+		    c, "task with DS absent: #NP task ran %u times, error %x (want 1, %x)",
+		    np_count, np_error, GDT_DATA_NP);
+	if (np_link != GDT_TSS_NPDS || np_eip != (uint32_t)(uintptr_t)task_call_entry)
+		return case_fail(
+		    c, "#NP in the new task: back-link %x, its EIP %08x (want %x, %08x)", np_link,
+		    np_eip, GDT_TSS_NPDS, (uint32_t)(uintptr_t)task_call_entry);
+	if (call_count != calls + 1)
+		return case_fail(c, "the task did not run after its DS was fixed (%u runs)",
+		                 call_count - calls);
+	if (desc_type(GDT_TSS_NP) != TSS_AVAIL)
+		return case_fail(c, "#NP handler task still busy (type %x)", desc_type(GDT_TSS_NP));
+	return check_back(c, "task with DS absent", GDT_TSS_NPDS);
+}
+
 enum case_result case_task_switch(struct case_ctx *c)
 {
 	setup();
-	if (call_and_iret(c) != CASE_PASS || double_fault_task(c) != CASE_PASS)
+	if (call_and_iret(c) != CASE_PASS || double_fault_task(c) != CASE_PASS ||
+	    short_limit(c) != CASE_PASS)
 		return CASE_FAIL;
-	return short_limit(c);
+	return fault_in_new_task(c);
 }

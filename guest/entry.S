@@ -82,6 +82,14 @@ task_call_entry:
 	iret
 	jmp task_call_entry
 
+/* Entered through the #NP task gate, with the error code on the stack. */
+	.globl task_np_entry
+task_np_entry:
+	call task_np_body /* (error): the error code is its argument */
+	addl $4, %esp
+	iret
+	jmp task_np_entry
+
 /* Entered through the #DF task gate, with the error code on the stack (SDM Vol. 3A 6.12.2). */
 task_df_entry:
 	popl %eax
@@ -100,7 +108,7 @@ gdt:
 	.quad 0x00cf9a000000ffff /* 0x08: code, base 0, limit 4 GiB, 32-bit */
 	.quad 0x00cf92000000ffff /* 0x10: data, base 0, limit 4 GiB */
 	.quad 0x00af9a000000ffff /* 0x18: code, 64-bit (L=1, D=0): the PAL stage, SDM Vol. 3A 5.2.1 */
-	.quad 0, 0, 0, 0         /* 0x20-0x38: TSS descriptors (layout.h GDT_TSS_*), set at run time */
+	.quad 0, 0, 0, 0, 0, 0, 0 /* 0x20-0x50: task_switch case (layout.h GDT_TSS_*), set at run time */
 gdt_end:
 gdt_ptr:
 	.word gdt_end - gdt - 1

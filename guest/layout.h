@@ -10,6 +10,9 @@
 #define GDT_TSS_CALL  0x28 /* a task entered by far CALL, left by IRET */
 #define GDT_TSS_DF    0x30 /* the #DF handler task (IDT task gate) */
 #define GDT_TSS_SHORT 0x38 /* limit 0x40 < 0x67: switching to it is #TS */
+#define GDT_TSS_NPDS  0x40 /* a task whose DS is not present: #NP in the new task */
+#define GDT_TSS_NP    0x48 /* the #NP handler task (IDT task gate) */
+#define GDT_DATA_NP   0x50 /* a data segment marked not present */
 
 #define BSP_STACK_SIZE 16384
 #define AP_STACK_SHIFT 12 /* 4 KiB per AP */

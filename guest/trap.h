@@ -19,6 +19,7 @@
 #define VEC_UD  6
 #define VEC_DF  8
 #define VEC_TS  10
+#define VEC_NP  11
 #define VEC_GP  13
 
 /* EFLAGS.RF, pushed set by faults (SDM Vol. 3A 17.3.1.1). */

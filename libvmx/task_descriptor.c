@@ -132,6 +132,11 @@ void ts_seg_get(enum ts_sreg r, struct ts_seg *s)
 	s->ar = vmcs_read32(sreg_fields[r].ar);
 }
 
+uint16_t ts_sel_get(enum ts_sreg r)
+{
+	return vmcs_read16(sreg_fields[r].sel);
+}
+
 void ts_seg_set(enum ts_sreg r, const struct ts_seg *s)
 {
 	vmcs_write16(sreg_fields[r].sel, s->sel);
@@ -141,12 +146,32 @@ void ts_seg_set(enum ts_sreg r, const struct ts_seg *s)
 }
 
 /* The descriptor of a selector the new task loads: one beyond its table is
- * #TS(selector), like every other invalid selector in the table. */
+ * #TS(selector), like every other invalid selector in the table. The new
+ * task's segment registers mostly share two or three descriptors: each is
+ * read from guest memory once per switch (c->cache). */
 static bool read_for_load(struct ts_ctx *c, uint16_t sel, uint64_t *d)
 {
-	if (ts_desc_read(c, sel, d))
-		return true;
-	return c->status == TS_OK ? ts_fault(c, X86_VEC_TS, sel) : false;
+	uint16_t key = sel & ~3u;
+
+	for (unsigned i = 0; i < c->cached; i++)
+		if (c->cache[i].sel == key) {
+			*d = c->cache[i].desc;
+			return true;
+		}
+	if (!ts_desc_read(c, sel, d))
+		return c->status == TS_OK ? ts_fault(c, X86_VEC_TS, sel) : false;
+	if (c->cached < TS_DESC_CACHE)
+		c->cache[c->cached++] = (struct ts_desc_cached){key, *d};
+	return true;
+}
+
+/* A descriptor written back (its accessed bit): the cached copy follows. */
+static bool write_back(struct ts_ctx *c, uint16_t sel, uint64_t d)
+{
+	for (unsigned i = 0; i < c->cached; i++)
+		if (c->cache[i].sel == (sel & ~3u))
+			c->cache[i].desc = d;
+	return ts_desc_write(c, sel, d);
 }
 
 /* Loads a code or data descriptor into r. Loading sets the descriptor's
@@ -154,7 +179,7 @@ static bool read_for_load(struct ts_ctx *c, uint16_t sel, uint64_t *d)
  * every usable code and data segment (SDM Vol. 3C 27.3.1.2). */
 static bool load(struct ts_ctx *c, enum ts_sreg r, uint16_t sel, uint64_t d)
 {
-	if (!(d & DESC_ACCESSED) && !ts_desc_write(c, sel, d | DESC_ACCESSED))
+	if (!(d & DESC_ACCESSED) && !write_back(c, sel, d | DESC_ACCESSED))
 		return false;
 	struct ts_seg s = {.sel = sel,
 	                   .base = ts_desc_base(d),
@@ -207,15 +232,17 @@ static bool load_ss(struct ts_ctx *c, uint16_t sel, unsigned cpl)
 {
 	uint64_t d;
 
-	if (!(sel & 0xfffcu) || (sel & 3u) != cpl)
+	if (!(sel & 0xfffcu))
 		return ts_fault(c, X86_VEC_TS, sel);
 	if (!read_for_load(c, sel, &d))
 		return false;
-	/* A writable data segment at DPL = CPL; a missing one is #SS(selector). */
-	if ((DESC_TYPE(d) & 0x1au) != 0x12u || DESC_DPL(d) != cpl)
+	/* A writable data segment (#TS), present (#SS), DPL = CPL = RPL (#TS). */
+	if ((DESC_TYPE(d) & 0x1au) != 0x12u)
 		return ts_fault(c, X86_VEC_TS, sel);
 	if (!(d & DESC_P))
 		return ts_fault(c, X86_VEC_SS, sel);
+	if (DESC_DPL(d) != cpl || (sel & 3u) != cpl)
+		return ts_fault(c, X86_VEC_TS, sel);
 	return load(c, TS_SS, sel, d);
 }
 
@@ -240,16 +267,35 @@ static bool load_data(struct ts_ctx *c, enum ts_sreg r, uint16_t sel, unsigned c
 	return load(c, r, sel, d);
 }
 
+/*
+ * A fault left CS or SS as they were (or SS unusable): VM entry wants CS.DPL
+ * to agree with SS.DPL, the CPL (SDM Vol. 3C 27.3.1.2), so CS takes the new
+ * selector and the CPL's DPL. Its contents are undefined to the guest's
+ * handler anyway (SDM Vol. 3A 8.3), and delivering the fault reloads CS.
+ */
+static void cs_fixup(uint16_t sel, unsigned cpl)
+{
+	struct ts_seg cs;
+
+	ts_seg_get(TS_CS, &cs);
+	cs.sel = sel;
+	unsigned dpl = (cs.ar >> 5) & 3u;
+	if ((cs.ar & 4u) ? dpl > cpl : dpl != cpl)
+		cs.ar = (cs.ar & ~0x60u) | (cpl << 5);
+	ts_seg_set(TS_CS, &cs);
+}
+
 bool ts_load_segments(struct ts_ctx *c, const uint16_t sel[TS_SREG_COUNT])
 {
 	static const enum ts_sreg data[] = {TS_DS, TS_ES, TS_FS, TS_GS};
+	unsigned cpl = sel[TS_CS] & 3u; /* the new task's CPL: its CS's RPL */
 
 	/*
 	 * Until loaded, the data registers and LDTR hold the new selectors and
 	 * are unusable: a fault part-way leaves them so (the SDM leaves their
-	 * contents undefined to the handler), and VM entry accepts that. CS
-	 * and SS keep their descriptors until loaded, which keeps the state
-	 * VM entry checks consistent (SS.DPL is the CPL).
+	 * contents undefined to the handler), and VM entry accepts that. The
+	 * order is Bochs's (the reference machine of the boot tests): LDTR, SS,
+	 * DS, ES, FS, GS, CS; each check in the order of the SDM's table.
 	 */
 	for (unsigned i = 0; i < 4; i++) {
 		struct ts_seg s = {.sel = sel[data[i]], .ar = AR_UNUSABLE};
@@ -258,17 +304,18 @@ bool ts_load_segments(struct ts_ctx *c, const uint16_t sel[TS_SREG_COUNT])
 	struct ts_seg ldtr = {.sel = sel[TS_LDTR], .ar = AR_UNUSABLE};
 	ts_seg_set(TS_LDTR, &ldtr);
 
-	if (!load_ldtr(c, sel[TS_LDTR]) || !load_cs(c, sel[TS_CS]))
-		return false;
-	unsigned cpl = sel[TS_CS] & 3u;
-	if (!load_ss(c, sel[TS_SS], cpl)) {
-		/* The new CPL with no stack: SS unusable at DPL = CPL. */
+	bool ok = load_ldtr(c, sel[TS_LDTR]);
+	if (ok && !load_ss(c, sel[TS_SS], cpl))
+		ok = false;
+	if (!ok) {
+		/* No stack: SS unusable, at the new CPL. */
 		struct ts_seg s = {.sel = sel[TS_SS], .ar = AR_UNUSABLE | 0x93u | (cpl << 5)};
 		ts_seg_set(TS_SS, &s);
-		return false;
 	}
-	for (unsigned i = 0; i < 4; i++)
-		if (!load_data(c, data[i], sel[data[i]], cpl))
-			return false;
-	return true;
+	for (unsigned i = 0; ok && i < 4; i++)
+		ok = load_data(c, data[i], sel[data[i]], cpl);
+	if (ok && load_cs(c, sel[TS_CS]))
+		return true;
+	cs_fixup(sel[TS_CS], cpl);
+	return false;
 }

@@ -41,6 +41,15 @@ struct tss32 {
 };
 _Static_assert(sizeof(struct tss32) == TSS_LDT - TSS_DYNAMIC, "TSS EIP..GS");
 
+/* What a switch reads from the new TSS: CR3 .. the LDT selector, in one read
+ * (each access walks the guest's paging and the EPT view). */
+struct tss32_in {
+	uint32_t cr3;
+	struct tss32 next;
+	uint16_t ldt;
+} __attribute__((packed));
+_Static_assert(sizeof(struct tss32_in) == TSS_LDT + 2 - TSS_CR3, "TSS CR3..LDT");
+
 /* RFLAGS bits that can be 1 outside 64-bit mode; bit 1 is always 1 (SDM Vol.
  * 3A 2.3): the reserved ones VM entry would refuse (SDM Vol. 3C 27.3.1.4). */
 #define EFLAGS_LOADABLE 0x3f7fd5u
@@ -54,9 +63,7 @@ struct ts_switch {
 	uint32_t event; /* IDT-vectoring information */
 	uint64_t old_desc, new_desc;
 	struct ts_seg tr;
-	struct tss32 next;
-	uint16_t ldt;
-	uint32_t cr3;
+	struct tss32_in in; /* the new TSS */
 };
 
 static const char *const source_name[4] = {"CALL", "IRET", "JMP", "IDT task gate"};
@@ -110,23 +117,22 @@ static bool check_new_tss(struct ts_switch *s)
 		return ts_fault(c, X86_VEC_TS, s->sel);
 
 	uint64_t base = ts_desc_base(s->new_desc);
-	if (!ts_read(c, base + TSS_CR3, &s->cr3, 4) ||
-	    !ts_read(c, base + TSS_DYNAMIC, &s->next, sizeof(s->next)) ||
-	    !ts_read(c, base + TSS_LDT, &s->ldt, 2))
+	if (!ts_read(c, base + TSS_CR3, &s->in, sizeof(s->in)))
 		return false;
-	if (s->next.eflags & RFLAGS_VM)
+	if (s->in.next.eflags & RFLAGS_VM)
 		unsupported(s, "a switch to a virtual-8086 task");
 	return true;
 }
 
-/* The current task's TSS: a busy 32-bit TSS with a full-size limit. */
+/* The current task's TSS: a busy 32-bit TSS that holds what is saved
+ * (EIP .. GS, offsets 0x20-0x5f; Bochs checks the same limit). */
 static bool check_old_tss(struct ts_switch *s)
 {
 	ts_seg_get(TS_TR, &s->tr);
 	unsigned type = s->tr.ar & 0xfu;
 	if (type == TSS16_BUSY)
 		unsupported(s, "a switch from a 16-bit TSS");
-	if (type != TSS32_BUSY || s->tr.limit < TSS_MIN_LIMIT)
+	if (type != TSS32_BUSY || s->tr.limit < TSS_LDT - 1)
 		return ts_fault(&s->c, X86_VEC_TS, s->tr.sel);
 	if (s->src == SRC_JMP || s->src == SRC_IRET) {
 		/* Its busy bit is cleared: the descriptor must be readable. */
@@ -161,11 +167,12 @@ static bool commit(struct ts_switch *s)
 	old.eflags = eflags;
 	for (unsigned i = 0; i < 8; i++)
 		old.gpr[i] = (uint32_t)vcpu_gpr_read(v, i);
-	for (unsigned i = 0; i < 6; i++) {
-		struct ts_seg seg;
-		ts_seg_get((enum ts_sreg)i, &seg);
-		old.sreg[i] = seg.sel;
-	}
+	/* Selectors are 16-bit fields: the reserved upper halves keep what the
+	 * guest left there, as the CPU's word writes would. */
+	if (!ts_read(c, old_base + TSS_SREGS, old.sreg, sizeof(old.sreg)))
+		return false;
+	for (unsigned i = 0; i < 6; i++)
+		old.sreg[i] = (old.sreg[i] & 0xffff0000u) | ts_sel_get((enum ts_sreg)i);
 	if (!ts_write(c, old_base + TSS_DYNAMIC, &old, sizeof(old)))
 		return false;
 
@@ -174,7 +181,7 @@ static bool commit(struct ts_switch *s)
 		uint16_t link = s->tr.sel;
 		if (!ts_write(c, new_base + TSS_LINK, &link, sizeof(link)))
 			return false;
-		s->next.eflags |= (uint32_t)RFLAGS_NT;
+		s->in.next.eflags |= (uint32_t)RFLAGS_NT;
 	}
 	if (s->src != SRC_IRET && !ts_desc_write(c, s->sel, s->new_desc | DESC_TSS_BUSY))
 		return false;
@@ -199,19 +206,22 @@ static bool load_new_task(struct ts_switch *s)
 	vmcs_writenat(VMCS_CR0_READ_SHADOW, vmcs_readnat(VMCS_CR0_READ_SHADOW) | CR0_TS);
 	vmcs_writenat(VMCS_GUEST_DR7, vmcs_readnat(VMCS_GUEST_DR7) & ~DR7_LOCAL);
 
-	vmcs_writenat(VMCS_GUEST_RIP, s->next.eip);
-	vmcs_writenat(VMCS_GUEST_RFLAGS, (s->next.eflags & EFLAGS_LOADABLE) | RFLAGS_FIXED1);
+	vmcs_writenat(VMCS_GUEST_RIP, s->in.next.eip);
+	vmcs_writenat(VMCS_GUEST_RFLAGS, (s->in.next.eflags & EFLAGS_LOADABLE) | RFLAGS_FIXED1);
 	for (unsigned i = 0; i < 8; i++)
-		vcpu_gpr_write(v, i, s->next.gpr[i]);
-	/* The switching instruction completed: STI / MOV-SS blocking ends. */
+		vcpu_gpr_write(v, i, s->in.next.gpr[i]);
+	/* The switching instruction completed: STI / MOV-SS blocking ends. The
+	 * new task runs: a CPU woken from HLT by the event is active, which VM
+	 * entry also needs if the new EFLAGS has TF (SDM Vol. 3C 27.3.1.5). */
 	uint32_t intr = vmcs_read32(VMCS_GUEST_INTERRUPTIBILITY);
 	vmcs_write32(VMCS_GUEST_INTERRUPTIBILITY,
 	             intr & ~(INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOV_SS));
+	vmcs_write32(VMCS_GUEST_ACTIVITY_STATE, VMX_ACTIVITY_ACTIVE);
 
 	/* CR3 only with paging on (Bochs and the SDM's PDBR note agree). */
 	if (vmcs_readnat(VMCS_GUEST_CR0) & CR0_PG) {
 		uint64_t denied = 0;
-		switch (vmx_guest_load_cr3(v, s->cr3, &denied)) {
+		switch (vmx_guest_load_cr3(v, s->in.cr3, &denied)) {
 		case VMX_CR3_LOADED:
 			break;
 		case VMX_CR3_GP:
@@ -226,11 +236,11 @@ static bool load_new_task(struct ts_switch *s)
 
 	uint16_t sel[TS_SREG_COUNT] = {0};
 	for (unsigned i = 0; i < 6; i++)
-		sel[i] = (uint16_t)s->next.sreg[i];
-	sel[TS_LDTR] = s->ldt;
+		sel[i] = (uint16_t)s->in.next.sreg[i];
+	sel[TS_LDTR] = s->in.ldt;
 	if (!ts_load_segments(c, sel))
 		return false;
-	if (s->next.eip > vmcs_read32(VMCS_GUEST_CS_LIMIT))
+	if (s->in.next.eip > vmcs_read32(VMCS_GUEST_CS_LIMIT))
 		return ts_fault(c, X86_VEC_GP, 0);
 	return true;
 }

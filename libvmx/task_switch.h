@@ -21,6 +21,13 @@ enum ts_status {
 	TS_PAGE_FAULT /* a guest page was not mapped: a #PF, not emulated */
 };
 
+/* Descriptors the new task's segment loads read (task_descriptor.c). */
+#define TS_DESC_CACHE 7
+struct ts_desc_cached {
+	uint16_t sel; /* RPL cleared */
+	uint64_t desc;
+};
+
 struct ts_ctx {
 	struct vcpu *v;
 	uint16_t ext; /* error-code bit 0: the switch delivers an external event */
@@ -30,6 +37,8 @@ struct ts_ctx {
 	uint64_t denied_gpa;
 	bool denied_write;
 	uint64_t fault_la; /* the linear address of a TS_PAGE_FAULT */
+	unsigned cached;
+	struct ts_desc_cached cache[TS_DESC_CACHE];
 };
 
 /* Raises vector with error code (sel & 0xfffc) | EXT; returns false. */
@@ -68,11 +77,13 @@ struct ts_seg {
 enum ts_sreg { TS_ES, TS_CS, TS_SS, TS_DS, TS_FS, TS_GS, TS_LDTR, TS_TR, TS_SREG_COUNT };
 void ts_seg_get(enum ts_sreg r, struct ts_seg *s);
 void ts_seg_set(enum ts_sreg r, const struct ts_seg *s);
+uint16_t ts_sel_get(enum ts_sreg r); /* the selector only */
 
-/* After the commit point: LDTR, CS, SS, DS, ES, FS, GS from the new TSS's
+/* After the commit point: LDTR, SS, DS, ES, FS, GS, CS from the new TSS's
  * selectors (sel[] indexed by enum ts_sreg), with the checks of SDM Vol. 3A
- * 8.3 Table 8-2 (error codes: the selector). False: c->status says why; the
- * registers not loaded are left unusable (data, SS) or as they were (CS). */
+ * 8.3 (error codes: the selector). False: c->status says why; the registers
+ * not loaded are left unusable (LDTR, data, SS) or, CS, with its old
+ * descriptor at the new CPL. */
 bool ts_load_segments(struct ts_ctx *c, const uint16_t sel[TS_SREG_COUNT]);
 
 #endif /* LIBVMX_TASK_SWITCH_H */

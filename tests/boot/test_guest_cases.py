@@ -1,4 +1,4 @@
-"""The test guest (//guest:testguest.elf) case by case, bare and under passthrough.
+"""The test guest (//guest:testguest.elf) case by case, bare and under passthrough and TrustVisor.
 
 Each run's serial log must hold exactly one result line per case, in the guest's
 order, and a DONE line whose counts agree with them; then every case must have the

@@ -22,6 +22,7 @@ static void test_call_then_iret_round_trip(void **state)
 {
 	struct vcpu *v = guest();
 
+	put32(TSS_MAIN + T_DS, 0xbeef0000u);
 	/* lcall $0x20, $0 (7 bytes) at 0x1000. */
 	ts_exit(v, SRC_CALL, SEL_TASK, 7, 0, 0);
 	assert_int_equal(injected() & INTR_INFO_VALID, 0);
@@ -39,6 +40,8 @@ static void test_call_then_iret_round_trip(void **state)
 	assert_int_equal(get32(TSS_MAIN + T_EDI), 0x11110007u);
 	assert_int_equal(get32(TSS_MAIN + T_CS), SEL_CODE);
 	assert_int_equal(get32(TSS_MAIN + T_SS), SEL_DATA);
+	/* The reserved upper half of a selector field is left as it was. */
+	assert_int_equal(get32(TSS_MAIN + T_DS), 0xbeef0000u | SEL_DATA);
 
 	/* The task IRETs (1 byte at 0x3010): back to the caller, past the CALL. */
 	vmcs_set(VMCS_GUEST_RIP.enc, 0x3010);
@@ -95,8 +98,11 @@ static void test_task_gate_interrupt_and_int_n(void **state)
 {
 	struct vcpu *v = guest();
 
-	/* An external interrupt: the interrupted EIP, nothing pushed. */
+	/* An external interrupt that woke a HLT: the interrupted EIP, nothing
+	 * pushed, the CPU active in the new task. */
+	vmcs_set(VMCS_GUEST_ACTIVITY_STATE.enc, VMX_ACTIVITY_HLT);
 	ts_exit(v, SRC_GATE, SEL_TASK, 0, INTR_INFO(0x30, INTR_TYPE_EXTERNAL), 0);
+	assert_int_equal(vmcs_get(VMCS_GUEST_ACTIVITY_STATE.enc), VMX_ACTIVITY_ACTIVE);
 	assert_int_equal(injected() & INTR_INFO_VALID, 0);
 	assert_int_equal(get32(TSS_MAIN + T_EIP), 0x1000);
 	assert_int_equal(vmcs_get(VMCS_GUEST_RSP.enc), STACK_TOP);
@@ -176,6 +182,18 @@ static void test_not_a_tss_or_beyond_gdt_is_gp(void **state)
 	assert_untouched(v);
 }
 
+static void test_current_tss_too_short_is_ts(void **state)
+{
+	struct vcpu *v = guest();
+
+	/* The state would not fit in the current TSS (offsets up to 0x5f). */
+	vmcs_set(VMCS_GUEST_TR_LIMIT.enc, 0x50);
+	ts_exit(v, SRC_CALL, SEL_TASK, 7, 0, 0);
+	assert_fault(X86_VEC_TS, SEL_MAIN);
+	assert_untouched(v);
+	assert_int_equal(gdt_type(SEL_TASK), 0x09);
+}
+
 static void test_event_fault_has_ext_and_interrupt_is_not_reinjected(void **state)
 {
 	struct vcpu *v = guest();
@@ -222,6 +240,7 @@ int main(void)
 	    T(test_busy_tss_on_call_is_gp),
 	    T(test_iret_to_available_tss_is_ts),
 	    T(test_not_a_tss_or_beyond_gdt_is_gp),
+	    T(test_current_tss_too_short_is_ts),
 	    T(test_event_fault_has_ext_and_interrupt_is_not_reinjected),
 	    T(test_exception_gate_fault_makes_df),
 	    T(test_df_gate_fault_is_triple_fault),

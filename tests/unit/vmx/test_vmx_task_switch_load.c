@@ -58,10 +58,15 @@ static void test_bad_code_segment_is_ts(void **state)
 	ts_exit(v, SRC_JMP, SEL_TASK, 7, 0, 0);
 	assert_fault(X86_VEC_TS, SEL_CODE_RO);
 	v = guest();
-	put32(TSS_TASK + T_CS, SEL_CODE | 3); /* RPL 3, DPL 0 non-conforming */
+	/* CS with RPL 3: the new CPL is 3, and the ring-0 stack does not fit
+	 * it (SS is checked before CS, as Bochs does): #TS(SS). CS and SS are
+	 * left at DPL 3 both, a state VM entry accepts. */
+	put32(TSS_TASK + T_CS, SEL_CODE | 3);
 	ts_exit(v, SRC_JMP, SEL_TASK, 7, 0, 0);
-	assert_fault(X86_VEC_TS, SEL_CODE);
-	assert_int_equal(vmcs_get(VMCS_GUEST_CS_SELECTOR.enc), SEL_CODE); /* CS kept */
+	assert_fault(X86_VEC_TS, SEL_DATA);
+	assert_int_equal(vmcs_get(VMCS_GUEST_CS_SELECTOR.enc), SEL_CODE | 3);
+	assert_int_equal((vmcs_get(VMCS_GUEST_CS_ACCESS_RIGHTS.enc) >> 5) & 3, 3);
+	assert_int_equal((vmcs_get(VMCS_GUEST_SS_ACCESS_RIGHTS.enc) >> 5) & 3, 3);
 }
 
 static void test_ldt_loaded_and_bad_ldt_is_ts(void **state)
@@ -111,6 +116,45 @@ static void test_cr3_switched_with_paging(void **state)
 	assert_int_equal(rip(), TASK_EIP);
 	/* The old TSS's CR3 field is not written by a switch. */
 	assert_int_equal(get32(TSS_MAIN + T_CR3), 0);
+}
+
+/* PAE paging: the new task's CR3 loads its four PDPTEs, as MOV CR3 would. */
+static void pae_guest(void)
+{
+	/* Two PDPTs (current, new), each one PD with a 2 MiB identity page. */
+	put64(0x7000, 0x5000 | 1);
+	put64(0x7040, 0x6000 | 1);
+	put64(0x5000, 0x83);
+	put64(0x6000, 0x83);
+	vmcs_set(VMCS_GUEST_CR4.enc, vmcs_get(VMCS_GUEST_CR4.enc) | CR4_PAE);
+	vmcs_set(VMCS_CR4_READ_SHADOW.enc, vmcs_get(VMCS_CR4_READ_SHADOW.enc) | CR4_PAE);
+	vmcs_set(VMCS_GUEST_CR0.enc, vmcs_get(VMCS_GUEST_CR0.enc) | CR0_PG);
+	vmcs_set(VMCS_GUEST_CR3.enc, 0x7000);
+	vmcs_set(VMCS_GUEST_PDPTE0.enc, 0x5000 | 1);
+	put32(TSS_TASK + T_CR3, 0x7040);
+}
+
+static void test_pae_pdptes_loaded_from_new_cr3(void **state)
+{
+	struct vcpu *v = guest();
+
+	pae_guest();
+	ts_exit(v, SRC_JMP, SEL_TASK, 7, 0, 0);
+	assert_int_equal(injected() & INTR_INFO_VALID, 0);
+	assert_int_equal(vmcs_get(VMCS_GUEST_CR3.enc), 0x7040);
+	assert_int_equal(vmcs_get(VMCS_GUEST_PDPTE0.enc), 0x6000 | 1);
+	assert_int_equal(vmcs_get(VMCS_GUEST_PDPTE1.enc), 0);
+	assert_int_equal(rip(), TASK_EIP);
+
+	/* A PDPTE with a reserved bit (R/W, bit 1): #GP(0) in the new task,
+	 * and never in the VMCS (VM entry would refuse it). */
+	v = guest();
+	pae_guest();
+	put64(0x7040, 0x6000 | 3);
+	ts_exit(v, SRC_JMP, SEL_TASK, 7, 0, 0);
+	assert_fault(X86_VEC_GP, 0);
+	assert_int_equal(rip(), TASK_EIP);
+	assert_int_equal(vmcs_get(VMCS_GUEST_PDPTE0.enc), 0x5000 | 1);
 }
 
 static void test_unmapped_tss_stops_cleanly(void **state)
@@ -172,6 +216,7 @@ int main(void)
 	    T(test_ldt_loaded_and_bad_ldt_is_ts),
 	    T(test_accessed_bit_set_on_load),
 	    T(test_cr3_switched_with_paging),
+	    T(test_pae_pdptes_loaded_from_new_cr3),
 	    T(test_unmapped_tss_stops_cleanly),
 	    T(test_tss_hidden_by_ept_is_not_read),
 	    T(test_16bit_tss_and_v86_stop_cleanly),
