@@ -28,6 +28,7 @@ extern const uint32_t nmi_storm_case_count;
 /* TrustVisor PAL cases (case_pal.c, 64-bit stage in pal64/): with `pal` on the
  * command line, after the bench workloads if `bench` is there too. */
 void pal_parse_cmdline(uint32_t mbi_pa);
+void smp_parse_cmdline(uint32_t mbi_pa); /* `smp_shorthand` */
 bool pal_requested(void);
 /* `pal_reset` on the command line: pal_reset_cases only, which end in a reset. */
 bool pal_reset_requested(void);

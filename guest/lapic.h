@@ -17,15 +17,16 @@
 #define LAPIC_TIMER_DIV  0x3e0
 
 /* ICR low fields (SDM Vol. 3A 11.6.1). */
-#define ICR_FIXED   (0u << 8)
-#define ICR_NMI     (4u << 8)
-#define ICR_INIT    (5u << 8)
-#define ICR_STARTUP (6u << 8)
-#define ICR_BUSY    (1u << 12)
-#define ICR_ASSERT  (1u << 14)
-#define ICR_LEVEL   (1u << 15)
-#define LVT_MASKED  (1u << 16)
-#define LVT_EXTINT  (7u << 8)
+#define ICR_FIXED        (0u << 8)
+#define ICR_NMI          (4u << 8)
+#define ICR_INIT         (5u << 8)
+#define ICR_STARTUP      (6u << 8)
+#define ICR_BUSY         (1u << 12)
+#define ICR_ASSERT       (1u << 14)
+#define ICR_LEVEL        (1u << 15)
+#define ICR_ALL_BUT_SELF (3u << 18) /* destination shorthand "all excluding self" */
+#define LVT_MASKED       (1u << 16)
+#define LVT_EXTINT       (7u << 8)
 
 #define MSR_APIC_BASE       0x1b
 #define APIC_BASE_BSP       (1u << 8)

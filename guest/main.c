@@ -40,6 +40,7 @@ _Noreturn void guest_main(uint32_t magic, uint32_t mbi_pa)
 		bench_parse_cmdline(mbi_pa);
 		nmi_storm_parse_cmdline(mbi_pa);
 		pal_parse_cmdline(mbi_pa);
+		smp_parse_cmdline(mbi_pa);
 		sweep_parse_cmdline(mbi_pa);
 		guest_power_off_with_outs = cmdline_has_word(mbi_pa, "outs_poweroff");
 		fuzz_parse_cmdline(mbi_pa);

@@ -52,6 +52,22 @@ uint32_t smp_start_ap(uint32_t apic_id, uint32_t timeout_ms)
 	return 0;
 }
 
+uint32_t smp_start_all_aps(uint32_t count, uint32_t timeout_ms)
+{
+	uint32_t before = ap_checked_in;
+
+	/* INIT then one SIPI by the "all excluding self" shorthand (SDM Vol. 3A
+	 * 11.6.1; the destination field is ignored), as kvm-unit-tests starts its
+	 * APs: each IPI must reach every AP the first time. */
+	lapic_send_ipi(0, ICR_INIT | ICR_ASSERT | ICR_LEVEL | ICR_ALL_BUT_SELF);
+	time_delay_us(10000);
+	lapic_send_ipi(0, ICR_STARTUP | ICR_ALL_BUT_SELF | (TRAMP_BASE >> 12));
+	uint64_t end = time_deadline_us(timeout_ms * 1000);
+	while (ap_checked_in - before < count && !time_passed(end))
+		cpu_pause();
+	return ap_checked_in - before;
+}
+
 uint32_t smp_ap_count(void)
 {
 	return ap_checked_in;

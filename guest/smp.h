@@ -25,6 +25,9 @@ void smp_install_trampoline(void);
  */
 uint32_t smp_start_ap(uint32_t apic_id, uint32_t timeout_ms);
 /* APs that checked in so far. */
+/* INIT, then one SIPI, to every other CPU at once by shorthand; waits until `count` APs
+ * checked in or the timeout passed; returns how many checked in. */
+uint32_t smp_start_all_aps(uint32_t count, uint32_t timeout_ms);
 uint32_t smp_ap_count(void);
 const struct ap_info *smp_ap(uint32_t slot);
 /* Hands fn(arg) to the AP in slot without waiting; returns a ticket for smp_wait (0: no AP). */

@@ -9,14 +9,17 @@
  * An INIT to a CPU in the wait-for-SIPI state is a no-op on any hardware: the
  * CPU is already in its INIT state. So the library drops the guest's INIT IPIs
  * whose every target waits for SIPI (the case of an OS starting its APs) and
- * forwards every other IPI to the local APIC unchanged. To see the ICR writes:
+ * forwards every other IPI to the local APIC unchanged, but for INIT and SIPI
+ * by shorthand, sent one CPU at a time (start_ipi_by_shorthand). To see the ICR writes:
  *  - x2APIC: WRMSR to the ICR (MSR 830h) exits (MSR bitmap);
  *  - xAPIC: the LAPIC page is read-only in EPT; a store to it is an EPT
  *    violation, decoded (insn_decode.c) and replayed into the real register.
  * Reads of the LAPIC are not intercepted. Once no CPU waits for SIPI any more
  * (every guest AP started), an INIT would be forwarded anyway, so the LAPIC
  * page gets its write access back: the guest's EOI and timer writes stop
- * exiting (about 85,000 exits per CPU in a Linux boot).
+ * exiting (about 85,000 exits per CPU in a Linux boot), and the x2APIC ICR
+ * stops exiting too. A CPU the guest sends back to wait-for-SIPI after that
+ * (INIT) is not trapped again: an INIT to it reaches the hardware.
  */
 #include "hw/hw.h"
 #include "libvmx/ept.h"
@@ -68,14 +71,66 @@ bool vmx_guest_init_dropped(struct vcpu *v, uint32_t icr, uint32_t dest)
 	return targets > 0;
 }
 
+/*
+ * INIT and SIPI by shorthand ("all including self", "all excluding self") go
+ * out as one targeted IPI per CPU: the shorthand only names the destinations
+ * (SDM Vol. 3A 11.6.1), so this is what the guest asked for on any hardware.
+ * Bochs 2.7 ends its delivery loop at the first target that is a VMX guest
+ * waiting for SIPI (that CPU exits at once), so a broadcast start-up reached
+ * one AP only once there were 3 or more CPUs (docs/design.md section 5).
+ */
+static bool start_ipi_by_shorthand(uint32_t icr)
+{
+	uint32_t dm = icr & APIC_ICR_DM_MASK, sh = icr & APIC_ICR_SHORTHAND_MASK;
+	return (dm == APIC_ICR_DM_INIT || dm == APIC_ICR_DM_STARTUP) &&
+	       (sh == APIC_ICR_SHORTHAND_ALL || sh == APIC_ICR_SHORTHAND_OTHERS);
+}
+
+/* The xAPIC accepts the next ICR write once the last IPI left (SDM Vol. 3A 11.6.1). */
+static void wait_icr_idle(void)
+{
+	for (unsigned i = 0; i < 100000; i++)
+		if (!(hw_mmio_read32(apic_page + APIC_REG_ICR_LOW) & APIC_ICR_DELIVERY_PENDING))
+			return;
+}
+
+static void send_start_ipi_per_target(struct vcpu *v, uint32_t icr, bool x2apic)
+{
+	uint32_t low = icr & ~(APIC_ICR_SHORTHAND_MASK | APIC_ICR_DEST_LOGICAL);
+	bool init = (icr & APIC_ICR_DM_MASK) == APIC_ICR_DM_INIT;
+	uint32_t guest_high = x2apic ? 0 : hw_mmio_read32(apic_page + APIC_REG_ICR_HIGH);
+
+	for (uint32_t i = 0; i < HV_MAX_CPUS; i++) {
+		struct vcpu *t = vmx_vcpu(i);
+		if (!t->vmcs_pa || !is_target(v, i, icr, 0))
+			continue;
+		/* An INIT to a CPU waiting for SIPI is a no-op (top of the file). */
+		if (init && __atomic_load_n(&t->waiting_for_sipi, __ATOMIC_ACQUIRE))
+			continue;
+		uint32_t id = percpu_of(i)->apic_id;
+		if (x2apic) {
+			hw_wrmsr(MSR_X2APIC_ICR, ((uint64_t)id << 32) | low);
+		} else {
+			wait_icr_idle();
+			hw_mmio_write32(apic_page + APIC_REG_ICR_HIGH, id << 24);
+			hw_mmio_write32(apic_page + APIC_REG_ICR_LOW, low);
+		}
+	}
+	if (!x2apic) /* the guest reads back the destination it wrote */
+		hw_mmio_write32(apic_page + APIC_REG_ICR_HIGH, guest_high);
+}
+
 static bool x2apic_icr(struct vcpu *v, uint32_t msr, bool write, uint64_t *value)
 {
 	/* Outside x2APIC mode the MSR does not exist: #GP, as in the guest. */
 	if (!(hw_rdmsr(MSR_IA32_APIC_BASE) & APIC_BASE_X2APIC))
 		return false;
+	uint32_t low = (uint32_t)*value;
 	if (!write)
 		*value = hw_rdmsr(msr);
-	else if (!vmx_guest_init_dropped(v, (uint32_t)*value, (uint32_t)(*value >> 32)))
+	else if (start_ipi_by_shorthand(low) && !vmx_guest_init_dropped(v, low, 0))
+		send_start_ipi_per_target(v, low, true);
+	else if (!vmx_guest_init_dropped(v, low, (uint32_t)(*value >> 32)))
 		hw_wrmsr(msr, *value);
 	return true;
 }
@@ -125,6 +180,9 @@ void vmx_guest_apic_ap_started(struct vcpu *v)
 	 * exits once more and refreshes it (vmx_guest_apic_write). */
 	if (ept_set_page_access(v->eptp, apic_page, HV_PAGE_SIZE, apic_rwx) != 0)
 		hv_panic("libvmx: cannot give the LAPIC page its write access back");
+	/* The x2APIC ICR likewise: every IPI of an x2APIC guest cost a WRMSR exit
+	 * for the whole run (issue 15.4). msr_policy.c passes it through. */
+	vmx_msr_bitmap_clear(MSR_X2APIC_ICR);
 }
 
 bool vmx_guest_apic_write(struct vcpu *v)
@@ -166,10 +224,13 @@ bool vmx_guest_apic_write(struct vcpu *v)
 	if (st.size >= 4 && (gpa & 0xf) == 0) {
 		uint32_t value = st.imm ? st.imm_value : (uint32_t)vcpu_gpr_read(v, st.reg);
 		uint32_t old = st.xchg ? hw_mmio_read32(gpa) : 0;
-		bool dropped = (gpa & 0xfff) == APIC_REG_ICR_LOW &&
-		               vmx_guest_init_dropped(
-		                   v, value, hw_mmio_read32(apic_page + APIC_REG_ICR_HIGH) >> 24);
-		if (!dropped)
+		bool icr = (gpa & 0xfff) == APIC_REG_ICR_LOW;
+		bool dropped =
+		    icr && vmx_guest_init_dropped(
+		               v, value, hw_mmio_read32(apic_page + APIC_REG_ICR_HIGH) >> 24);
+		if (!dropped && icr && start_ipi_by_shorthand(value))
+			send_start_ipi_per_target(v, value, false);
+		else if (!dropped)
 			hw_mmio_write32(gpa, value);
 		if (st.xchg)
 			vmx_mmio_complete_load(v, &st, old);

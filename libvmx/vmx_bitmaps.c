@@ -61,6 +61,18 @@ void vmx_msr_bitmap_set(uint32_t msr)
 	b[2048 + off + bit / 8] |= (uint8_t)(1u << (bit % 8)); /* writes */
 }
 
+void vmx_msr_bitmap_clear(uint32_t msr)
+{
+	uint8_t *b = hw_phys_ptr(msr_bitmap_pa);
+	uint32_t off = msr >= 0xc0000000u ? 1024 : 0;
+	uint32_t bit = msr & 0x1fffu;
+
+	spin_lock(&lock);
+	b[off + bit / 8] &= (uint8_t) ~(1u << (bit % 8));
+	b[2048 + off + bit / 8] &= (uint8_t) ~(1u << (bit % 8));
+	spin_unlock(&lock);
+}
+
 void vmx_io_bitmap_set(uint16_t port)
 {
 	uint8_t *b = hw_phys_ptr(io_bitmap_pa); /* B follows A */

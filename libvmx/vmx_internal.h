@@ -83,6 +83,9 @@ vmx_io_handler vmx_io_handler_for(uint16_t port);
 vmx_msr_handler vmx_msr_handler_for(uint32_t msr);
 /* Marks an MSR as intercepted (reads and writes) without a handler table entry. */
 void vmx_msr_bitmap_set(uint32_t msr);
+/* Reads and writes of msr stop exiting (its handler stays, for CPUs that read the
+ * bitmap before the change: one more exit each at most). msr is in the bitmap. */
+void vmx_msr_bitmap_clear(uint32_t msr);
 void vmx_io_bitmap_set(uint16_t port);
 /* MSRs 0-1FFF and C0000000-C0001FFF: the others always exit (SDM 25.6.9). */
 bool vmx_msr_in_bitmap(uint32_t msr);

@@ -157,9 +157,47 @@ static void test_init_to_running_cpu_is_forwarded(void **state)
 	store_edx(v, APIC_REG_ICR_LOW, APIC_ICR_DM_INIT | APIC_ICR_LEVEL_ASSERT);
 	assert_int_equal(fake_ipi_count(), ipis + 1);
 	assert_int_equal(fake_ipi_log(fake_ipi_log_len() - 1).delivery_mode, 5);
-	/* A broadcast INIT includes the running CPU: forwarded too. */
+	/* A broadcast INIT includes the running CPU: sent to it, by its APIC id;
+	 * CPU 2, waiting for SIPI, is left alone (an INIT there is a no-op). */
 	store_edx(v, APIC_REG_ICR_LOW, APIC_ICR_DM_INIT | APIC_ICR_SHORTHAND_OTHERS);
 	assert_int_equal(fake_ipi_count(), ipis + 2);
+	struct fake_ipi ipi = fake_ipi_log(fake_ipi_log_len() - 1);
+	assert_int_equal(ipi.delivery_mode, 5);
+	assert_int_equal(ipi.shorthand, 0);
+	assert_int_equal(ipi.dest, 1);
+	guest_memory_test_window(NULL, 0);
+}
+
+/* A start-up IPI by shorthand reaches every target, one targeted IPI each
+ * (issue 15.3: Bochs delivered a broadcast SIPI to one waiting AP only). */
+static void test_start_ipis_by_shorthand_go_one_per_cpu(void **state)
+{
+	struct vcpu *v = protected_guest(); /* 3 CPUs: 1 and 2 wait for SIPI */
+	size_t ipis = fake_ipi_count(), log = fake_ipi_log_len();
+
+	store_edx(v, APIC_REG_ICR_HIGH, 7u << 24); /* ignored with a shorthand */
+	store_edx(v, APIC_REG_ICR_LOW,
+	          APIC_ICR_DM_INIT | APIC_ICR_LEVEL_ASSERT | APIC_ICR_SHORTHAND_OTHERS);
+	assert_int_equal(fake_ipi_count(), ipis); /* every target waits: dropped */
+	store_edx(v, APIC_REG_ICR_LOW, APIC_ICR_DM_STARTUP | APIC_ICR_SHORTHAND_OTHERS | 0x08);
+	assert_int_equal(fake_ipi_count(), ipis + 2);
+	for (uint32_t i = 0; i < 2; i++) {
+		struct fake_ipi ipi = fake_ipi_log(log + i);
+		assert_int_equal(ipi.delivery_mode, 6);
+		assert_int_equal(ipi.vector, 8);
+		assert_int_equal(ipi.shorthand, 0);
+		assert_int_equal(ipi.dest, i + 1);
+	}
+	/* The guest reads back the destination it wrote. */
+	assert_int_equal(fake_cpu(0)->apic_regs[APIC_REG_ICR_HIGH / 16], 7u << 24);
+	/* "All including self": the sender too. */
+	store_edx(v, APIC_REG_ICR_LOW, APIC_ICR_DM_STARTUP | APIC_ICR_SHORTHAND_ALL | 0x09);
+	assert_int_equal(fake_ipi_count(), ipis + 5);
+	assert_int_equal(fake_ipi_log(log + 2).dest, 0);
+	/* Other IPIs by shorthand go out as written. */
+	store_edx(v, APIC_REG_ICR_LOW, APIC_ICR_DM_FIXED | APIC_ICR_SHORTHAND_OTHERS | 0x40);
+	assert_int_equal(fake_ipi_count(), ipis + 6);
+	assert_int_equal(fake_ipi_log(fake_ipi_log_len() - 1).shorthand, 3);
 	guest_memory_test_window(NULL, 0);
 }
 
@@ -309,9 +347,29 @@ static void test_x2apic_icr(void **state)
 	env_exit(v, &f);
 	assert_int_equal(fake_ipi_count(), ipis + 1);
 	assert_true(fake_ipi_log(fake_ipi_log_len() - 1).x2apic);
+	/* A SIPI by shorthand: one per waiting AP, by x2APIC id. */
+	v->gpr[GPR_RAX] = APIC_ICR_DM_STARTUP | APIC_ICR_SHORTHAND_OTHERS | 0x08;
+	v->gpr[GPR_RDX] = 0;
+	env_exit(v, &f);
+	assert_int_equal(fake_ipi_count(), ipis + 3);
+	for (uint32_t i = 0; i < 2; i++) {
+		struct fake_ipi ipi = fake_ipi_log(fake_ipi_log_len() - 2 + i);
+		assert_true(ipi.x2apic);
+		assert_int_equal(ipi.delivery_mode, 6);
+		assert_int_equal(ipi.shorthand, 0);
+		assert_int_equal(ipi.dest, i + 1);
+	}
 }
 
 /* Last: gives the LAPIC page its write access back for the rest of the process. */
+/* Does a guest WRMSR to the x2APIC ICR exit? (MSR bitmap, SDM Vol. 3C 25.6.9) */
+static bool icr_write_exits(void)
+{
+	const uint8_t *b = hw_phys_ptr(vmx_msr_bitmap_pa());
+	uint32_t bit = MSR_X2APIC_ICR & 0x1fffu;
+	return (b[2048 + bit / 8] >> (bit % 8)) & 1;
+}
+
 static void test_write_access_back_once_every_ap_started(void **state)
 {
 	struct vcpu *v = protected_guest();
@@ -323,11 +381,14 @@ static void test_write_access_back_once_every_ap_started(void **state)
 	fake_set_cpu(0);
 	assert_true(ept_lookup(env_eptp(), 0xfee00000, &m));
 	assert_false(m.rwx & EPT_WRITE); /* CPU 2 still waits */
+	assert_true(icr_write_exits());
 	fake_set_cpu(2);
 	env_exit(vmx_vcpu(2), &sipi);
 	fake_set_cpu(0);
 	assert_true(ept_lookup(env_eptp(), 0xfee00000, &m));
 	assert_true(m.rwx & EPT_WRITE);
+	/* The x2APIC ICR stops exiting with it (issue 15.4). */
+	assert_false(icr_write_exits());
 
 	/* A CPU with the old translation exits once more: INVEPT and retry. */
 	uint64_t invepts = fake_hw.invept_count;
@@ -348,6 +409,7 @@ int main(void)
 	    cmocka_unit_test(test_lapic_page_is_read_only_in_ept),
 	    cmocka_unit_test(test_init_to_waiting_ap_is_dropped_sipi_forwarded),
 	    cmocka_unit_test(test_init_to_running_cpu_is_forwarded),
+	    cmocka_unit_test(test_start_ipis_by_shorthand_go_one_per_cpu),
 	    cmocka_unit_test(test_xchg_returns_old_register),
 	    cmocka_unit_test(test_store_through_guest_paging),
 	    cmocka_unit_test(test_store_through_pae_paging),
