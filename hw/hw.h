@@ -466,6 +466,7 @@ void hw_vmx_set_failure_handler(hw_vmx_failure_fn fn);
 _Noreturn void hw_vmx_failed(const char *insn, uint32_t encoding, uint64_t value,
                              enum hw_vmx_result result);
 
+#ifdef HV_HOST
 static inline uint64_t hw_vmread_checked(uint32_t encoding)
 {
 	uint64_t v = 0;
@@ -480,6 +481,38 @@ static inline void hw_vmwrite_checked(uint32_t encoding, uint64_t value)
 	if (r != HW_VMX_OK)
 		hw_vmx_failed("VMWRITE", encoding, value, r);
 }
+#else
+/*
+ * The image's checked accessors cost one instruction more than the bare ones:
+ * VMfailInvalid sets CF, VMfailValid ZF, so a single JBE (CF or ZF) leaves the
+ * hot path (SDM Vol. 3C 31.2). The cold path runs the instruction again for
+ * the exact result: a failure that depends only on the field and the current
+ * VMCS repeats.
+ */
+static inline uint64_t hw_vmread_checked(uint32_t encoding)
+{
+	uint64_t v;
+	__asm__ goto("vmread %1, %0; jbe %l[failed]"
+	             : "=r"(v)
+	             : "r"((uint64_t)encoding)
+	             : "cc"
+	             : failed);
+	return v;
+failed:
+	hw_vmx_failed("VMREAD", encoding, 0, hw_vmread_result(encoding, &v));
+}
+static inline void hw_vmwrite_checked(uint32_t encoding, uint64_t value)
+{
+	__asm__ goto("vmwrite %0, %1; jbe %l[failed]"
+	             :
+	             : "r"(value), "r"((uint64_t)encoding)
+	             : "cc"
+	             : failed);
+	return;
+failed:
+	hw_vmx_failed("VMWRITE", encoding, value, hw_vmwrite(encoding, value));
+}
+#endif
 
 /*
  * Typed VMCS accessors. Each field constant carries its width in its C type
