@@ -16,7 +16,8 @@ HV = ("passthrough", "trustvisor")
 SECTIONS = [
     ("boot", "guest boot"),
     ("work", "workloads (test guest, RDTSC in the guest)"),
-    ("nmi", "NMIs and quiesce"),
+    ("exit", "one VM exit, round trip from a guest loop (bare: the same instruction)"),
+    ("nmi", "NMIs, IPIs and quiesce"),
     ("pal", "TrustVisor PALs and micro-TPM"),
     ("other", "other BENCH lines"),
     ("exits.linux", "VM exits, Linux boot run (all CPUs)"),
@@ -30,8 +31,21 @@ KNOWN = [
     ("guest_entry", "boot", "test guest: power-on to kernel entry", CONFIGS, None),
     ("cpu_crc32", "work", "CPU: CRC-32 over 2 MiB (bitwise)", CONFIGS, None),
     ("mem_chase", "work", "memory: 1 M loads, random pages of 64 MiB, guest paging", CONFIGS, None),
+    # guest/bench/bench_exits.c: per exit reason, the mean of a 64-instruction loop.
+    ("exit_cpuid", "exit", "CPUID (leaf 0)", CONFIGS, None),
+    ("exit_rdmsr", "exit", "RDMSR IA32_FEATURE_CONTROL (emulated)", CONFIGS, None),
+    ("exit_io", "exit", "IN port 0x92 (a watched reset port)", CONFIGS, None),
+    ("exit_ept", "exit", "EPT violation: LAPIC TPR store, decoded and replayed", CONFIGS, None),
+    ("exit_vmcall", "exit", "VMCALL (COUNTERS debug hypercall)", HV, None),
     # guest/bench/bench_nmi.c: the guest's own view, comparable in every configuration.
     ("nmi_latency", "nmi", "NMI latency (guest): self-NMI ICR write to handler", CONFIGS, None),
+    # guest/bench/bench_ipi.c: the ICR write alone, after every CPU has started.
+    ("ipi_self_xapic", "nmi", "IPI send, self, xAPIC (ICR write)", CONFIGS, None),
+    ("ipi_cross_xapic", "nmi", "IPI send, to another CPU, xAPIC", CONFIGS, None),
+    ("ipi_self_x2apic", "nmi", "IPI send, self, x2APIC (ICR MSR; not in `bench pal` runs)",
+     CONFIGS, None),
+    ("ipi_cross_x2apic", "nmi", "IPI send, to another CPU, x2APIC (not in `bench pal` runs)",
+     CONFIGS, None),
     # core/debug_hypercall.c (BENCH hypercall): the hypervisor's part of the above.
     ("nmi_delivery", "nmi", "NMI delivery (hypervisor): NMI exit to injecting entry", HV, None),
     ("quiesce_round", "nmi", "quiesce round (stop + resume other CPUs)", HV, None),

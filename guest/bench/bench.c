@@ -92,9 +92,12 @@ const struct test_case bench_cases[] = {
     {"bench_entry", bench_entry},
     {"bench_cpu", bench_cpu},
     {"bench_mem", bench_mem},
+    /* Before the other CPUs start: the LAPIC page is still write-protected. */
+    {"bench_exits", bench_exits},
     /* After the workloads: the other CPUs up (running guest code), then NMIs and quiesce. */
     {"bench_smp", bench_smp},
     {"bench_nmi", bench_nmi},
+    {"bench_ipi", bench_ipi},
     {"bench_hv", bench_hv},
 };
 const uint32_t bench_case_count = sizeof(bench_cases) / sizeof(bench_cases[0]);

@@ -35,7 +35,9 @@ void bench_u64_dec(char *buf, uint64_t v);
 enum case_result bench_entry(struct case_ctx *c);
 enum case_result bench_cpu(struct case_ctx *c);
 enum case_result bench_mem(struct case_ctx *c);
+enum case_result bench_exits(struct case_ctx *c);
 enum case_result bench_nmi(struct case_ctx *c);
+enum case_result bench_ipi(struct case_ctx *c);
 enum case_result bench_hv(struct case_ctx *c);
 
 #endif
