@@ -9,7 +9,13 @@
  * (default 1000), trace=K (print every boot-CPU step from K on, before it
  * runs), avoid-known (skip the variants that hit the panics issue 11 point 4
  * lists, to get past them in long runs), known=N (only the known-panic
- * variants whose FUZZ_KNOWN_* bits are in N, pal64/pal64_abi.h).
+ * variants whose FUZZ_KNOWN_* bits are in N, pal64/pal64_abi.h), no-ring3 (no
+ * steps from ring 3, pal64/fuzz_ring3.c), no-race (CPU 1 runs the 32-bit
+ * stream below even under TrustVisor).
+ *
+ * Under TrustVisor with CPU 1 up, CPU 1 enters the 64-bit stage itself
+ * (pal_stage_enter_other_cpu, PAL64_CASE_FUZZ_AP) and races the boot CPU's
+ * registrations over the same pages (pal64/fuzz_race.c) instead.
  *
  * CPU 1's stream cannot take exceptions (only the boot CPU has probes, and the
  * 64-bit stage must not share its stack), so it does what never faults on a
@@ -39,8 +45,9 @@
 #define LAPIC_TPR     0x080u
 #define LAPIC_VERSION 0x030u
 
-static bool requested;
-static struct pal64_shared shared;
+static bool requested, race = true;
+static struct pal64_shared shared, ap_shared;
+static volatile uint32_t ap_race_result;
 static uint32_t seed = 1, count = DEFAULT_COUNT, trace_from, flags;
 
 /* CPU 1's stream: results read by the boot CPU after it stopped. */
@@ -58,6 +65,10 @@ void fuzz_parse_cmdline(uint32_t mbi_pa)
 	if (cmdline_has_word(mbi_pa, "avoid-known"))
 		known = 0;
 	known = cmdline_uint(mbi_pa, "known", known);
+	if (cmdline_has_word(mbi_pa, "no-race"))
+		race = false;
+	if (cmdline_has_word(mbi_pa, "no-ring3"))
+		flags |= FUZZ_F_NO_RING3;
 	flags |= (known & FUZZ_KNOWN_ALL) << FUZZ_F_KNOWN_SHIFT;
 }
 
@@ -160,6 +171,14 @@ static void ap_stream(void *arg)
 		rng = 1;
 	while (!s->fuzz_go && !s->fuzz_stop)
 		cpu_pause();
+	if (s->fuzz_flags & FUZZ_F_RACE) {
+		/* The race runs in the stage (pal64/fuzz_race.c); the boot CPU sends this
+		 * CPU nothing until the stage has loaded its IDT here. */
+		if (!s->fuzz_stop)
+			ap_race_result = pal_stage_enter_other_cpu(&ap_shared, PAL64_CASE_FUZZ_AP);
+		__atomic_store_n(&s->fuzz_ap_done, 1, __ATOMIC_SEQ_CST);
+		return;
+	}
 	for (uint32_t step = 1; !s->fuzz_stop; step++) {
 		ap_step(step, &rng, bsp);
 		ap_steps = step;
@@ -196,6 +215,9 @@ enum case_result case_fuzz(struct case_ctx *c)
 	bool two = smp_ap_count() > 0 && smp_ap(1)->online && guest_under_hv();
 	if (two) {
 		shared.fuzz_flags |= FUZZ_F_TWO_CPUS;
+		if (race && ap_tv)
+			shared.fuzz_flags |= FUZZ_F_RACE;
+		ap_race_result = PAL64_PASS;
 		shared.fuzz_other_apic = smp_ap(1)->lapic_id;
 		ticket = smp_post(1, ap_stream, &shared);
 	}
@@ -204,6 +226,12 @@ enum case_result case_fuzz(struct case_ctx *c)
 	if (two) {
 		if (!smp_wait(1, ticket, AP_WAIT_US))
 			return case_fail(c, "fuzz: CPU 1's stream did not stop");
+		if (shared.fuzz_flags & FUZZ_F_RACE) {
+			/* Its steps and failures are the stage's to print (fuzz_race_final). */
+			if (ap_race_result != PAL64_PASS && r == CASE_PASS)
+				return case_fail(c, "fuzz: CPU 1's race side failed in the stage");
+			return r;
+		}
 		runner_info("fuzz: cpu 1 ran %u steps, %u wrong answers", ap_steps, ap_bad);
 		if (ap_bad) {
 			con_printf("FUZZ: cpu=1 step=%u action=%s: answered %x (first of %u)\n",

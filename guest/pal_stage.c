@@ -97,6 +97,18 @@ static const char *load(void)
 	return 0;
 }
 
+uint32_t pal_stage_enter_other_cpu(struct pal64_shared *sh, uint32_t id)
+{
+	if (!stage_entry)
+		return PAL64_FAIL;
+	sh->case_id = id;
+	sh->result = PAL64_FAIL;
+	uint32_t r =
+	    pal64_switch((uint32_t)(uintptr_t)pml4, efer_set, stage_entry, (uint32_t)(uintptr_t)sh);
+	trap_load(); /* this CPU's IDTR held the stage's IDT */
+	return r;
+}
+
 enum case_result pal_stage_run(struct case_ctx *c, struct pal64_shared *sh, uint32_t id)
 {
 	if (!stage_entry) {

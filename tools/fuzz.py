@@ -29,6 +29,8 @@ _START = re.compile(r"^testguest: fuzz: seed=.*$", re.M)
 _CPU1 = re.compile(r"^testguest: fuzz: cpu 1 ran (\d+) steps", re.M)
 _RESULT = re.compile(r"^TESTGUEST: (PASS|FAIL|SKIP) fuzz(?:: (.*))?$", re.M)
 _PANIC = re.compile(r"^.*PANIC.*$", re.M)
+_RING3 = re.compile(r"^testguest: fuzz: (ring 3: .*)$", re.M)
+_RACE = re.compile(r"^testguest: fuzz: (race: cpu \d: .*)$", re.M)
 _TSC = re.compile(r"^testguest: fuzz: (\d+) steps in (\d+) TSC ticks$", re.M)
 
 
@@ -59,9 +61,13 @@ KNOWN = {1: "GETSEC after CR4.SMXE", 2: "reads above 4 GiB", 4: "OR/XCHG/MOVS to
          8: "OUTSB to port 0x8900", 16: "APIC_BASE.EN off"}
 
 
-def cmdline(seed, count, trace_from=0, known=None):
+def cmdline(seed, count, trace_from=0, known=None, ring3=True, race=True):
     """The guest's command line; known: a FUZZ_KNOWN_* mask (None: all, 0: avoid-known)."""
     words = ["fuzz", "seed=%d" % seed, "count=%d" % count]
+    if not ring3:
+        words.append("no-ring3")
+    if not race:
+        words.append("no-race")
     if trace_from:
         words.append("trace=%d" % trace_from)
     if known is not None:
@@ -113,6 +119,8 @@ class Report:
         self.panic_lines = _PANIC.findall(serial)
         m = _TSC.search(serial)
         self.tsc = int(m.group(2)) if m else None
+        self.ring3_lines = _RING3.findall(serial)
+        self.race_lines = _RACE.findall(serial)
 
     def ok(self, res):
         return (res.status == "poweroff" and self.done and self.fails == 0
@@ -140,6 +148,8 @@ def print_report(rep, res, args, stamps, out=sys.stdout):
     w("hv fuzz: whole run %.1f s wall, %s Bochs ticks\n" % (res.seconds, res.ticks))
     if rep.cpu1_steps is not None:
         w("hv fuzz: cpu 1 stream: %d steps\n" % rep.cpu1_steps)
+    for line in rep.ring3_lines + rep.race_lines:
+        w("hv fuzz: %s\n" % line)
     if rep.exits:
         w("hv fuzz: %d distinct VM-exit reasons: %s\n" % (len(rep.exits), " ".join(
             "%s=%d" % (k, v) for k, v in sorted(rep.exits.items(), key=lambda kv: -kv[1]))))
@@ -173,7 +183,9 @@ def main(args):
         kernel = bazel.build([GUEST], clang=args.clang, quiet=True)[GUEST][0]
         iso = bazel.build_apps([args.app], clang=args.clang, quiet=True)[args.app]
         known = 0 if args.avoid_known else args.known
-        disk = guest_disk(kernel, cmdline(args.seed, args.count, args.trace_from, known))
+        disk = guest_disk(kernel, cmdline(args.seed, args.count, args.trace_from, known,
+                                          ring3=not getattr(args, "no_ring3", False),
+                                          race=not getattr(args, "no_race", False)))
         os.makedirs(LOG_DIR, exist_ok=True)
         log = args.log or os.path.join(LOG_DIR, "%s-seed%d-count%d-%d.serial" % (
             args.app, args.seed, args.count, int(time.time())))

@@ -328,8 +328,23 @@ enum hv_ept_action tv_ept_violation(struct vcpu *v, uint64_t gpa, uint64_t q)
 	tv_lock_acquire();
 	struct tv_pal *pal = tv_pal_by_gpa(gpa & ~(TV_PAGE - 1));
 	if (!pal) {
+		/*
+		 * No PAL has the page, yet the view denied the access: it did when
+		 * the CPU walked the EPT, and the PAL that held the page let it go
+		 * (unregistered, or its registration failed) before this CPU took
+		 * tv_lock (pages leave and come back under tv_lock only). If the
+		 * view gives the page back whole, the access goes again; a guest
+		 * calling or touching a PAL while another CPU unregisters it must not
+		 * reach libvmx's panic for a violation nobody handled (found by the
+		 * fuzzer's race: a foreign call of a PAL its owner was unregistering).
+		 */
+		uint64_t hpa;
+		bool back = tv_guest_ram(gpa & ~(TV_PAGE - 1), &hpa);
 		tv_lock_release();
-		return HV_EPT_UNHANDLED;
+		if (!back)
+			return HV_EPT_UNHANDLED;
+		tv_invept(tv_guest_eptp()); /* nothing stale of the old view on this CPU */
+		return HV_EPT_RETRY;
 	}
 	uint64_t rip = vmcs_readnat(VMCS_GUEST_RIP);
 	bool entry = (q & EPTQUAL_FETCH) && gpa == pal->entry_gpa && rip == pal->desc.entry &&

@@ -23,6 +23,8 @@ pal64_header:
 	.code64
 	.globl pal64_start
 pal64_start:
+	cmpl $PAL64_CASE_FUZZ_AP_ID, (%rdi) /* case_id: the other CPU's entry */
+	je ap_start
 	pushq %rbx
 	pushq %rbp
 	pushq %r12
@@ -35,6 +37,26 @@ pal64_start:
 	.globl stage_return
 stage_return:
 	movq entry_rsp(%rip), %rsp
+	popq %r15
+	popq %r14
+	popq %r13
+	popq %r12
+	popq %rbp
+	popq %rbx
+	ret
+
+/* The other CPU's entry (PAL64_CASE_FUZZ_AP): the same, on its own stack. */
+ap_start:
+	pushq %rbx
+	pushq %rbp
+	pushq %r12
+	pushq %r13
+	pushq %r14
+	pushq %r15
+	movq %rsp, ap_entry_rsp(%rip)
+	leaq ap_stack_top(%rip), %rsp
+	call stage_ap_main
+	movq ap_entry_rsp(%rip), %rsp
 	popq %r15
 	popq %r14
 	popq %r13
@@ -116,7 +138,13 @@ isr64_common:
 	.p2align 4
 entry_rsp:
 	.quad 0
+ap_entry_rsp:
+	.quad 0
 	.p2align 12
 stack64:
 	.skip STACK64_SIZE
 stack64_top:
+	.p2align 12
+ap_stack:
+	.skip STACK64_SIZE
+ap_stack_top:

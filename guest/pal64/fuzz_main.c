@@ -13,40 +13,47 @@
 #include "guest/console.h"
 #include "guest/pal64/cpu64.h"
 #include "guest/pal64/fuzz64.h"
+#include "guest/pal64/ring3.h"
 #include "guest/pal64/stage.h"
 
 #define FUZZ_PROGRESS 10000u
 
 struct fuzz fz;
 
+#define NEED_TV   1u
+#define NEED_RACE 2u
+
 struct action {
 	const char *name;
 	void (*run)(void);
 	uint32_t weight;
-	bool tv_only; /* needs TrustVisor (else the call is #UD: covered by unknown_hc) */
+	uint32_t needs; /* NEED_TV: TrustVisor (else the call is #UD: covered by
+	                 * unknown_hc); NEED_RACE: the race is on (fuzz_race.c) */
 };
 
 static const struct action actions[] = {
-    {"rdmsr", fuzz_act_rdmsr, 8, false},
-    {"wrmsr", fuzz_act_wrmsr, 8, false},
-    {"port_io", fuzz_act_port, 8, false},
-    {"port_string", fuzz_act_port_string, 2, false},
-    {"cr_write", fuzz_act_cr, 5, false},
-    {"dr_write", fuzz_act_dr, 3, false},
-    {"invlpg", fuzz_act_invlpg, 2, false},
-    {"cpuid", fuzz_act_cpuid, 2, false},
-    {"xsetbv", fuzz_act_xsetbv, 2, false},
-    {"vmx_insn", fuzz_act_vmx, 4, false},
-    {"getsec", fuzz_act_getsec, 1, false},
-    {"mem_read", fuzz_act_mem, 3, false},
-    {"lapic_write", fuzz_act_lapic, 5, false},
-    {"ipi", fuzz_act_ipi, 4, false},
-    {"tv_register", fuzz_act_tv_register, 8, false},
-    {"tv_unregister", fuzz_act_tv_unregister, 3, true},
-    {"tv_pal_call", fuzz_act_tv_call, 4, true},
-    {"tv_utpm", fuzz_act_tv_utpm, 4, false},
-    {"debug_hc", fuzz_act_debug_hc, 3, false},
-    {"unknown_hc", fuzz_act_unknown_hc, 3, false},
+    {"rdmsr", fuzz_act_rdmsr, 8, 0},
+    {"wrmsr", fuzz_act_wrmsr, 8, 0},
+    {"port_io", fuzz_act_port, 8, 0},
+    {"port_string", fuzz_act_port_string, 2, 0},
+    {"cr_write", fuzz_act_cr, 5, 0},
+    {"dr_write", fuzz_act_dr, 3, 0},
+    {"invlpg", fuzz_act_invlpg, 2, 0},
+    {"cpuid", fuzz_act_cpuid, 2, 0},
+    {"xsetbv", fuzz_act_xsetbv, 2, 0},
+    {"vmx_insn", fuzz_act_vmx, 4, 0},
+    {"getsec", fuzz_act_getsec, 1, 0},
+    {"mem_read", fuzz_act_mem, 3, 0},
+    {"lapic_write", fuzz_act_lapic, 5, 0},
+    {"ipi", fuzz_act_ipi, 4, 0},
+    {"tv_register", fuzz_act_tv_register, 8, 0},
+    {"tv_unregister", fuzz_act_tv_unregister, 3, NEED_TV},
+    {"tv_pal_call", fuzz_act_tv_call, 4, NEED_TV},
+    {"tv_utpm", fuzz_act_tv_utpm, 4, 0},
+    {"debug_hc", fuzz_act_debug_hc, 3, 0},
+    {"unknown_hc", fuzz_act_unknown_hc, 3, 0},
+    {"ring3", fuzz_act_ring3, 12, 0},
+    {"race", fuzz_act_race, 10, NEED_TV | NEED_RACE},
 };
 #define NACTIONS (sizeof(actions) / sizeof(actions[0]))
 _Static_assert(NACTIONS <= sizeof(fz.actions_run) / sizeof(fz.actions_run[0]), "counters");
@@ -131,11 +138,16 @@ void fuzz_fail(const char *fmt, ...)
 	con_printf(": %s\n", why);
 }
 
+static bool drawable(const struct action *a)
+{
+	return (!(a->needs & NEED_TV) || fz.tv) && (!(a->needs & NEED_RACE) || fz.race);
+}
+
 static const struct action *draw(uint32_t total)
 {
 	uint32_t r = fuzz_below(total);
 	for (uint32_t i = 0; i < NACTIONS; i++) {
-		if (actions[i].tv_only && !fz.tv)
+		if (!drawable(&actions[i]))
 			continue;
 		if (r < actions[i].weight) {
 			fz.actions_run[i]++;
@@ -156,6 +168,10 @@ static void summary(uint64_t t0)
 	con_printf("testguest: fuzz: trustvisor: %u fuzz PALs registered, %u calls of them, %u "
 	           "returned TV_OK\n",
 	           fz.tv_registered, fz.tv_calls, fz.tv_calls_ok);
+	con_printf(
+	    "testguest: fuzz: ring 3: %u runs, %u faulted (as expected), %u PALs registered, "
+	    "%u calls returned TV_OK\n",
+	    fz.r3_steps, fz.r3_faults, fz.r3_registered, fz.r3_calls_ok);
 	con_printf("testguest: fuzz: %u steps in %llu TSC ticks\n", fz.step,
 	           (unsigned long long)(cpu64_rdtsc() - t0));
 	con_printf("FUZZ: DONE steps=%u fails=%u\n", fz.step, fz.fails);
@@ -175,6 +191,15 @@ static void stop_other_cpu(void)
 	stage_delay_us(10000); /* NMIs it sent last are taken here, in long mode */
 }
 
+/* The other CPU's APIC id, for IPIs and NMIs to it; ~0 while it must not get
+ * any: none, or (race) it is not yet in the stage with the stage's IDT. */
+static uint32_t other_cpu(void)
+{
+	if (!(fz.flags & FUZZ_F_TWO_CPUS) || (fz.race && !fuzz_race_other_ready()))
+		return ~0u;
+	return stage->fuzz_other_apic;
+}
+
 uint32_t case64_fuzz(void)
 {
 	uint32_t total = 0;
@@ -182,28 +207,37 @@ uint32_t case64_fuzz(void)
 	fz.rng = stage->fuzz_seed;
 	fz.flags = stage->fuzz_flags;
 	fz.trace_from = stage->fuzz_trace_from;
-	fz.other_apic = (fz.flags & FUZZ_F_TWO_CPUS) ? stage->fuzz_other_apic : ~0u;
+	fz.other_apic = ~0u; /* set in the loop (other_cpu) */
 	fz.self_apic = cpuid(1, 0).ebx >> 24;
 	fz.action = "setup";
 	fz.note[0] = '\0';
 	fuzz_tv_setup();
 	fuzz_map_above_4g();
+	if (!(fz.flags & FUZZ_F_NO_RING3))
+		fuzz_ring3_setup();
+	fz.race = (fz.flags & FUZZ_F_RACE) && (fz.flags & FUZZ_F_TWO_CPUS);
+	if (fz.race)
+		fuzz_race_setup();
 	if (!fuzz_check_setup()) {
 		stop_other_cpu();
+		ring3_teardown();
 		return stage_fail("fuzz: setup failed (see the FUZZ line)");
 	}
+	fz.race = fz.race && fz.tv;
 	for (uint32_t i = 0; i < NACTIONS; i++)
-		if (!actions[i].tv_only || fz.tv)
+		if (drawable(&actions[i]))
 			total += actions[i].weight;
 	stage_info("fuzz: seed=%u count=%u hypervisor=%s trustvisor=%s canary=%s other_cpu=%s "
-	           "known=%u",
+	           "ring3=%s race=%s known=%u",
 	           stage->fuzz_seed, stage->fuzz_count, fz.hv ? "yes" : "no", fz.tv ? "yes" : "no",
-	           fz.canary ? "yes" : "no", fz.other_apic != ~0u ? "yes" : "no",
+	           fz.canary ? "yes" : "no", (fz.flags & FUZZ_F_TWO_CPUS) ? "yes" : "no",
+	           fz.ring3 ? "yes" : "no", fz.race ? "yes" : "no",
 	           (fz.flags >> FUZZ_F_KNOWN_SHIFT) & FUZZ_KNOWN_ALL);
 
 	__atomic_store_n(&stage->fuzz_go, 1, __ATOMIC_SEQ_CST);
 	uint64_t t0 = cpu64_rdtsc();
 	for (fz.step = 1; fz.step <= stage->fuzz_count && fz.fails < FUZZ_MAX_FAILS; fz.step++) {
+		fz.other_apic = other_cpu();
 		const struct action *a = draw(total);
 		fz.action = a->name;
 		fz.note[0] = '\0';
@@ -219,7 +253,9 @@ uint32_t case64_fuzz(void)
 	fz.action = "final";
 	fz.note[0] = '\0';
 	fuzz_tv_cleanup();
+	fuzz_race_final();
 	fuzz_check_final();
+	ring3_teardown();
 	stage->fuzz_fails = fz.fails;
 	summary(t0);
 	if (fz.fails)

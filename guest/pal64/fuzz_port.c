@@ -44,7 +44,7 @@ static bool port_excluded(uint16_t p)
 	return false;
 }
 
-static uint16_t draw_port(void)
+uint16_t fuzz_draw_port(void)
 {
 	static const uint64_t devices[] = {0x70,  0x71, 0x2f8, 0x2fd, 0x378,  0x379,
 	                                   0x37a, 0xe9, 0x510, 0x511, 0xfffc, 0xffff};
@@ -58,7 +58,7 @@ static uint16_t draw_port(void)
 
 void fuzz_act_port(void)
 {
-	uint16_t port = draw_port();
+	uint16_t port = fuzz_draw_port();
 	uint32_t size = 1u << fuzz_below(3), v = (uint32_t)fuzz_rand();
 	bool in = fuzz_chance(2);
 
@@ -115,7 +115,7 @@ void fuzz_act_port_string(void)
 {
 	static uint8_t buf[8];
 	bool to_8900 = fuzz_known(FUZZ_KNOWN_STRING_IO) && fuzz_chance(32);
-	uint16_t port = to_8900 ? 0x8900 : draw_port();
+	uint16_t port = to_8900 ? 0x8900 : fuzz_draw_port();
 	uint64_t n = to_8900 ? 1 : 1 + fuzz_below(4), p = (uint64_t)(uintptr_t)buf;
 	bool in = !to_8900 && fuzz_chance(2);
 

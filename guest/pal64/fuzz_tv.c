@@ -72,7 +72,7 @@ void fuzz_tv_setup(void)
 	}
 }
 
-static bool status_ok(int64_t st)
+bool fuzz_status_ok(int64_t st)
 {
 	return st >= TV_ERR_LOWEST && st <= TV_OK;
 }
@@ -115,11 +115,14 @@ static uint64_t canary_page(void)
  */
 static bool guest_own(uint64_t gva, uint64_t size)
 {
-	static const uint64_t own[2][2] = {{0x100000, 0x200000},
-	                                   {PAL64_BASE, PAL64_BASE + PAL64_SIZE}};
+	/* ... nor the race's pages and the ring-3 stubs' (never drawn at random). */
+	static const uint64_t own[3][2] = {
+	    {0x100000, 0x200000},
+	    {PAL64_BASE, PAL64_BASE + PAL64_SIZE},
+	    {FUZZ_PAGE(FUZZ_RACE_FIRST), FUZZ_PAGE(FUZZ_VICTIM_FIRST)}};
 	if (size > (uint64_t)TV_MAX_PAL_PAGES * 4096u || gva + size < gva)
 		return false;
-	for (uint32_t i = 0; i < 2; i++)
+	for (uint32_t i = 0; i < 3; i++)
 		if (gva < own[i][1] && own[i][0] < gva + size)
 			return true;
 	return false;
@@ -148,7 +151,7 @@ static uint64_t section_gva(uint32_t kind, uint64_t *size)
 	return gva;
 }
 
-static void random_desc(struct tv_pal_desc *d, bool *patterned)
+void fuzz_random_desc(struct tv_pal_desc *d, bool *patterned)
 {
 	static const uint32_t kinds[] = {TV_SEC_CODE, TV_SEC_PARAMS, TV_SEC_STACK, TV_SEC_DATA};
 	memset(d, 0, sizeof(*d));
@@ -171,7 +174,7 @@ static void random_desc(struct tv_pal_desc *d, bool *patterned)
 	             !(d->entry & 0xfff);
 }
 
-static bool overlaps_canary(const struct tv_pal_desc *d)
+bool fuzz_overlaps_canary(const struct tv_pal_desc *d)
 {
 	const uint64_t canary[3][2] = {
 	    {(uint64_t)(uintptr_t)__pal_code_start, 4096},
@@ -185,34 +188,32 @@ static bool overlaps_canary(const struct tv_pal_desc *d)
 	return false;
 }
 
-static uint64_t patterned_entries[FUZZ_MAX_TRACKED];
-static uint32_t tracked_words[FUZZ_MAX_TRACKED][2]; /* in_words, out_words */
-
-static void track(uint64_t entry, bool patterned)
+void fuzz_track(const struct tv_pal_desc *d, bool patterned, uint32_t owner)
 {
 	for (uint32_t i = 0; i < FUZZ_MAX_TRACKED; i++) {
 		if (!fz.tracked[i]) {
-			fz.tracked[i] = entry;
-			patterned_entries[i] = patterned ? entry : 0;
-			tracked_words[i][0] = desc.in_words;
-			tracked_words[i][1] = desc.out_words;
+			fz.tracked[i] = d->entry;
+			fz.patterned[i] = patterned ? d->entry : 0;
+			fz.owner[i] = owner;
+			fz.words[i][0] = d->in_words;
+			fz.words[i][1] = d->out_words;
 			return;
 		}
 	}
 }
 
-static void untrack(uint64_t entry)
+void fuzz_untrack(uint64_t entry)
 {
 	for (uint32_t i = 0; i < FUZZ_MAX_TRACKED; i++)
 		if (fz.tracked[i] == entry)
-			fz.tracked[i] = patterned_entries[i] = 0;
+			fz.tracked[i] = fz.patterned[i] = 0;
 }
 
 void fuzz_act_tv_register(void)
 {
 	bool patterned;
 	uint64_t where = (uint64_t)(uintptr_t)&desc;
-	random_desc(&desc, &patterned);
+	fuzz_random_desc(&desc, &patterned);
 	uint32_t how = fuzz_below(16);
 	if (how == 0) {
 		where = (uint64_t)(uintptr_t)spill + 4096 - 8 * (1 + fuzz_below(8)); /* straddles */
@@ -238,7 +239,7 @@ void fuzz_act_tv_register(void)
 	if (!hypercall(r, !fz.tv))
 		return;
 	int64_t st = (int64_t)r[0];
-	if (!status_ok(st)) {
+	if (!fuzz_status_ok(st)) {
 		fuzz_fail("status %lld out of range", (long long)st);
 		return;
 	}
@@ -247,26 +248,34 @@ void fuzz_act_tv_register(void)
 	if (how >= 1 && how <= 3)
 		fuzz_fail("registered from a descriptor the guest could not give (at %llx)",
 		          (unsigned long long)where);
-	else if (overlaps_canary(&desc))
+	else if (fuzz_overlaps_canary(&desc))
 		fuzz_fail("registered a PAL over the canary PAL's pages");
 	fz.tv_registered++;
-	track(desc.entry, patterned);
+	fuzz_track(&desc, patterned, FUZZ_OWNER_K0);
 }
 
+/* Ring 0 of the kernel's CR3 may unregister only its own PALs (not ring 3's). */
 void fuzz_act_tv_unregister(void)
 {
-	uint64_t entry = fz.tracked[fuzz_below(FUZZ_MAX_TRACKED)];
+	uint32_t i = fuzz_below(FUZZ_MAX_TRACKED), owner = FUZZ_OWNER_K0;
+	uint64_t entry = fz.tracked[i];
 	if (!entry || fuzz_chance(4))
 		entry = fuzz_chance(2) ? fuzz_value64() : FUZZ_PAGE(fuzz_below(FUZZ_ARENA_PAGES));
+	else
+		owner = fz.owner[i];
 	if (entry == fuzz_canary_entry())
 		entry ^= 0x8000000000000000ull;
-	fuzz_note("entry=%llx", (unsigned long long)entry);
+	fuzz_note("entry=%llx owner=%u", (unsigned long long)entry, owner);
 	uint64_t r[6] = {TV_HC_UNREGISTER, entry, 0, 0, 0, 0};
 	if (!hypercall(r, false))
 		return;
-	if (!status_ok((int64_t)r[0]))
-		fuzz_fail("status %lld out of range", (long long)r[0]);
-	untrack(entry);
+	int64_t st = (int64_t)r[0];
+	if (!fuzz_status_ok(st))
+		fuzz_fail("status %lld out of range", (long long)st);
+	else if (owner != FUZZ_OWNER_K0 && st == TV_OK)
+		fuzz_fail("ring 0 unregistered a PAL ring 3 registered (owner %u)", owner);
+	if (owner == FUZZ_OWNER_K0 || st == TV_ERR_NOT_REGISTERED)
+		fuzz_untrack(entry);
 }
 
 /*
@@ -280,7 +289,8 @@ void fuzz_act_tv_unregister(void)
 void fuzz_act_tv_call(void)
 {
 	uint32_t i = fuzz_below(FUZZ_MAX_TRACKED);
-	uint64_t entry = patterned_entries[i];
+	uint64_t entry = fz.patterned[i];
+	uint32_t owner = fz.owner[i];
 	if (!entry)
 		return;
 	uint64_t in[TV_MAX_WORDS + 2], out[TV_MAX_WORDS + 2];
@@ -305,10 +315,10 @@ void fuzz_act_tv_call(void)
 	/* Mostly what the descriptor allows, sometimes more or anything. */
 	uint64_t nin = fuzz_chance(8)   ? fuzz_value64()
 	               : fuzz_chance(4) ? fuzz_below(TV_MAX_WORDS + 2)
-	                                : fuzz_below(tracked_words[i][0] + 1);
+	                                : fuzz_below(fz.words[i][0] + 1);
 	uint64_t nout = fuzz_chance(8)   ? fuzz_value64()
 	                : fuzz_chance(4) ? fuzz_below(TV_MAX_WORDS + 2)
-	                                 : fuzz_below(tracked_words[i][1] + 1);
+	                                 : fuzz_below(fz.words[i][1] + 1);
 	uint64_t inp = fuzz_chance(16) ? fuzz_value64() : (uint64_t)(uintptr_t)in;
 	uint64_t outp = fuzz_chance(16) ? fuzz_value64() : (uint64_t)(uintptr_t)out;
 	uint32_t pattern = (uint32_t)((entry - FUZZ_ARENA) >> 12);
@@ -318,9 +328,9 @@ void fuzz_act_tv_call(void)
 	uint32_t sk = fuzz_below(4);
 	uint64_t sp =
 	    sk == 0 ? 0 : (uint64_t)(uintptr_t)altstack + 4096 - (sk == 1 ? 4 : fuzz_below(8));
-	fuzz_note("entry=%llx pattern=%u rsp=%llx in=%llx nin=%llu out=%llx nout=%llu "
+	fuzz_note("owner=%u entry=%llx pattern=%u rsp=%llx in=%llx nin=%llu out=%llx nout=%llu "
 	          "hc=%llx,%llx,%llx",
-	          (unsigned long long)entry, (uint32_t)((entry - FUZZ_ARENA) >> 12),
+	          owner, (unsigned long long)entry, (uint32_t)((entry - FUZZ_ARENA) >> 12),
 	          (unsigned long long)sp, (unsigned long long)inp, (unsigned long long)nin,
 	          (unsigned long long)outp, (unsigned long long)nout, (unsigned long long)in[0],
 	          (unsigned long long)in[1], (unsigned long long)in[2]);
@@ -355,8 +365,10 @@ void fuzz_act_tv_call(void)
 		          (unsigned long long)probe64.rip);
 		return;
 	}
-	if (!status_ok((int64_t)rax))
+	if (!fuzz_status_ok((int64_t)rax))
 		fuzz_fail("PAL call status %lld out of range", (long long)rax);
+	else if (owner != FUZZ_OWNER_K0 && (int64_t)rax != TV_ERR_WRONG_PROCESS)
+		fuzz_fail("ring 0 called a PAL of ring 3 (owner %u): %lld", owner, (long long)rax);
 	else if (pattern == 0 && (int64_t)rax == TV_OK && rdx != PAL_MAGIC_32)
 		fuzz_fail("magic PAL returned %llx", (unsigned long long)rdx);
 	else if ((pattern == 1 || pattern == 2 || pattern == 3 || pattern == 6) &&
@@ -414,7 +426,7 @@ void fuzz_act_tv_utpm(void)
 			fuzz_fail("micro-TPM call outside a PAL gave %lld", (long long)st);
 		return;
 	}
-	if (st != TV_QUOTE_KEY_SIZE && !status_ok(st))
+	if (st != TV_QUOTE_KEY_SIZE && !fuzz_status_ok(st))
 		fuzz_fail("quote key: status %lld out of range", (long long)st);
 	else if (key_ok_buf && cap >= TV_QUOTE_KEY_SIZE && st != TV_QUOTE_KEY_SIZE)
 		fuzz_fail("quote key into the guest's own buffer failed: %lld", (long long)st);
@@ -470,8 +482,12 @@ void fuzz_tv_cleanup(void)
 		if (!fz.tracked[i])
 			continue;
 		uint64_t r[6] = {TV_HC_UNREGISTER, fz.tracked[i], 0, 0, 0, 0};
-		fuzz_note("unregister %llx", (unsigned long long)fz.tracked[i]);
-		hypercall(r, false);
-		fz.tracked[i] = patterned_entries[i] = 0;
+		fuzz_note("unregister %llx owner %u", (unsigned long long)fz.tracked[i],
+		          fz.owner[i]);
+		if (fz.owner[i] == FUZZ_OWNER_K0)
+			hypercall(r, false);
+		else
+			fuzz_ring3_hypercall(r, fz.owner[i]);
+		fz.tracked[i] = fz.patterned[i] = 0;
 	}
 }

@@ -7,7 +7,8 @@
 #ifndef GUEST_PAL64_PAL64_ABI_H
 #define GUEST_PAL64_PAL64_ABI_H
 
-#define PAL64_MAGIC 0x34366c70 /* "pl64" */
+#define PAL64_MAGIC           0x34366c70 /* "pl64" */
+#define PAL64_CASE_FUZZ_AP_ID 9          /* PAL64_CASE_FUZZ_AP, for entry64.S */
 
 #ifndef __ASSEMBLER__
 #include <stdint.h>
@@ -30,6 +31,9 @@ enum pal64_case {
 	PAL64_CASE_RESET,
 	PAL64_CASE_FUZZ, /* the hostile-guest fuzzer (fuzz64.h), `fuzz` on the command line */
 	PAL64_CASE_SWEEP,
+	/* CPU 1's side of the fuzzer's race (pal64/fuzz_race.c): a second entry while
+	 * the boot CPU runs PAL64_CASE_FUZZ, on its own stack (entry64.S) */
+	PAL64_CASE_FUZZ_AP,
 };
 
 /* The sweep's operation on the boot CPU (guest/case_sweep.c, `sweep=NAME`). */
@@ -107,7 +111,10 @@ struct pal64_shared {
 #define FUZZ_KNOWN_APIC_OFF  16u /* IA32_APIC_BASE.EN off for a moment (quiesce) */
 #define FUZZ_KNOWN_ALL       31u
 #define FUZZ_F_TWO_CPUS      2u /* the other CPU runs its own stream (32-bit, case_fuzz.c) */
+#define FUZZ_F_RACE          4u /* ... the race's instead, in the stage (pal64/fuzz_race.c) */
+#define FUZZ_F_NO_RING3      8u /* no ring-3 steps (pal64/fuzz_ring3.c) */
 
+_Static_assert(PAL64_CASE_FUZZ_AP == PAL64_CASE_FUZZ_AP_ID, "entry64.S's number");
 _Static_assert(sizeof(struct pal64_header) == 16, "same layout in -m32 and -m64");
 _Static_assert(sizeof(struct pal64_shared) == 37 * 4 + PAL64_DETAIL_SIZE,
                "same layout in -m32 and -m64");

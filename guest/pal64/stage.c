@@ -17,19 +17,13 @@
 #include "guest/pal64/fuzz64.h"
 #include "guest/pal64/pal_code.h"
 #include "guest/pal64/probe64.h"
+#include "guest/pal64/ring3.h"
 #include "guest/pal64/tv64.h"
 
 #define VEC_NMI       2
 #define ISR_STUB_SIZE 16
 
 struct pal64_shared *stage;
-
-/* Registers as isr64_common pushes them, then what the CPU pushed. */
-struct frame64 {
-	uint64_t r15, r14, r13, r12, r11, r10, r9, r8, rbp, rdi, rsi, rdx, rcx, rbx, rax;
-	uint64_t vector, error;
-	uint64_t rip, cs, rflags, rsp, ss;
-};
 
 /* 64-bit interrupt gate (SDM Vol. 3A 6.14.1). */
 struct __attribute__((packed)) idt_gate64 {
@@ -57,7 +51,9 @@ static void idt_load(void)
 			idt64[v].offset_lo = (uint16_t)stub;
 			idt64[v].selector = GDT_CODE64;
 			idt64[v].ist = 0;
-			idt64[v].type_attr = 0x8e;
+			/* DPL 3 on the gate that ends a fuzzer ring-3 run (ring3.h), 0 elsewhere.
+			 */
+			idt64[v].type_attr = v == RING3_DONE_VEC ? 0xee : 0x8e;
 			idt64[v].offset_mid = (uint16_t)(stub >> 16);
 			idt64[v].offset_hi = (uint32_t)(stub >> 32);
 			idt64[v].reserved = 0;
@@ -103,7 +99,10 @@ void stage_interrupt(struct frame64 *f)
 		}
 		return;
 	}
-	/* The fuzzer's probes (probe64.h); its self-IPIs may arrive if a stale PAL ran STI. */
+	/* The fuzzer's ring-3 runs (ring3.h) and probes (probe64.h); its self-IPIs
+	 * may arrive if a stale PAL ran STI. */
+	if (ring3_catch(f))
+		return;
 	if (f->vector < 32 && probe64_catch(f->vector, f->error, &f->rip, &f->rsp))
 		return;
 	if (f->vector >= 32 && stage->case_id == PAL64_CASE_FUZZ) {
@@ -171,6 +170,14 @@ void stage_delay_us(uint64_t us)
 	uint64_t end = stage_deadline_us(us);
 	while (!stage_passed(end))
 		cpu64_pause();
+}
+
+/* The other CPU's entry (PAL64_CASE_FUZZ_AP): `stage` stays the boot CPU's block. */
+uint32_t stage_ap_main(struct pal64_shared *sh)
+{
+	(void)sh;
+	idt_load();
+	return fuzz_race_other_cpu();
 }
 
 uint32_t stage_main(struct pal64_shared *sh)

@@ -16,6 +16,8 @@ extern struct pal64_shared *stage;
 
 /* Entry from pal64_start (entry64.S); returns enum pal64_result. */
 uint32_t stage_main(struct pal64_shared *sh);
+/* The other CPU's entry (PAL64_CASE_FUZZ_AP), from entry64.S. */
+uint32_t stage_ap_main(struct pal64_shared *sh);
 /* Leaves the stage at once with `result` (entry64.S). */
 _Noreturn void stage_abort(uint32_t result);
 

@@ -11,6 +11,10 @@ to reach (VMX instructions, MSR and control-register accesses, VMCALLs, EPT
 violations). Under TrustVisor the canary PAL must have been registered; under
 passthrough TrustVisor's functions are #UD (the fuzzer checks that itself).
 
+Ring 3 (guest/pal64/fuzz_ring3.c) is on in every run; with two CPUs under
+TrustVisor both CPUs race registrations over the same pages
+(guest/pal64/fuzz_race.c).
+
 The same seed also runs through `./hv fuzz`'s report (tools/fuzz.py), whose
 parsing is what a long run relies on.
 """
@@ -72,6 +76,47 @@ def test_fuzz_short_seed_passthrough_two_cpus():
     m = harness.assert_line(r, r"^testguest: fuzz: cpu 1 ran (\d+) steps, 0 wrong answers$")
     if int(m.group(1)) == 0:
         harness.fail(r, "CPU 1's stream ran no step")
+    # Ring 3 without TrustVisor: its functions are #UD there too; no race (no PALs).
+    harness.assert_line(r, r"^testguest: fuzz: seed=%d .* ring3=yes race=no " % SEED)
+    registered, ok = _ring3(r)
+    if registered or ok:
+        harness.fail(r, "ring 3 registered PALs without TrustVisor")
+
+
+def _ring3(r):
+    """The ring-3 summary: runs, faulted, PALs registered, calls TV_OK (fuzz_ring3.c)."""
+    m = harness.assert_line(r, r"^testguest: fuzz: ring 3: (\d+) runs, (\d+) faulted \(as "
+                               r"expected\), (\d+) PALs registered, (\d+) calls returned TV_OK$")
+    runs, faulted, registered, ok = (int(g) for g in m.groups())
+    if runs < COUNT_2CPUS // 20 or faulted == 0 or faulted == runs:
+        harness.fail(r, "ring 3: %d runs, %d faulted: not exercised" % (runs, faulted))
+    return registered, ok
+
+
+def test_fuzz_ring3_and_race_trustvisor_two_cpus():
+    """Ring 3 on the boot CPU, and both CPUs racing registrations over the same pages.
+
+    Every step passes (ring 3's hypercalls get the ABI's answers: owner = CR3 and
+    ring; privileged instructions fault as at CPL 3), the hypervisor does not
+    panic (a foreign call racing its owner's unregister once did), and the race
+    really raced: both CPUs registered, CPU 1's PALs answered its calls, and
+    registrations were refused for pages the other CPU held.
+    """
+    r = _run("trustvisor", 2, fuzz.cmdline(SEED, COUNT_2CPUS))
+    _check(r, "trustvisor", COUNT_2CPUS, WANT_EXITS_2CPUS)
+    harness.assert_line(r, r"^testguest: fuzz: seed=%d .* other_cpu=yes ring3=yes race=yes "
+                        % SEED)
+    registered, _ = _ring3(r)
+    if registered == 0:
+        harness.fail(r, "ring 3 registered no PAL")
+    race = {}
+    for m in re.finditer(r"^testguest: fuzz: race: cpu (\d): (\d+) steps, (\d+) registered, "
+                         r"(\d+) refused, (\d+) calls TV_OK", r.serial, re.M):
+        race[int(m.group(1))] = [int(g) for g in m.groups()[1:]]
+    if sorted(race) != [0, 1]:
+        harness.fail(r, "no race summary for both CPUs: %r" % race)
+    if race[0][1] == 0 or race[1][1] == 0 or race[1][3] == 0 or race[1][2] == 0:
+        harness.fail(r, "the race did not race (steps, registered, refused, calls): %r" % race)
 
 
 def test_fuzz_replays_from_the_seed():

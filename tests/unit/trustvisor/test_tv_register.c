@@ -46,8 +46,33 @@ static void test_register_hides_pages_and_unregister_scrubs(void **state)
 		assert_int_equal(tvf_ram[0x200000 + i], 0xc3); /* code left as it was */
 	}
 	assert_int_equal(hypercall(TV_HC_UNREGISTER, ENTRY), TV_ERR_NOT_REGISTERED);
-	/* A jump to the old entry is now an ordinary access, not TrustVisor's. */
-	assert_int_equal(tv_ept_violation(v, 0x200040, EPTQUAL_FETCH), HV_EPT_UNHANDLED);
+	/* A jump to the old entry is now an ordinary access, not a call: a
+	 * violation there can only be from before the unregister, re-executed. */
+	assert_int_equal(tv_ept_violation(v, 0x200040, EPTQUAL_FETCH), HV_EPT_RETRY);
+	assert_int_equal(registered(), 0);
+}
+
+/*
+ * CPU 0 calls (or touches) a PAL while its owner on CPU 1 unregisters it: the
+ * EPT walk saw the page taken, the exit reaches TrustVisor after the
+ * unregister gave it back. libvmx panics on a violation the app leaves
+ * unhandled at a mapped page, so TrustVisor must retry it (found by the
+ * fuzzer's race, seed 11 with two CPUs). A page that is not the guest's RAM
+ * (hypervisor memory) stays libvmx's to report.
+ */
+static void test_violation_after_the_pal_went_is_retried(void **state)
+{
+	(void)state;
+	assert_int_equal(register_desc(&good_desc), TV_OK);
+	assert_int_equal(hypercall(TV_HC_UNREGISTER, ENTRY), TV_OK);
+	unsigned invepts = tvf_invepts;
+	assert_int_equal(tv_ept_violation(v, 0x200000, EPTQUAL_FETCH | EPTQUAL_GLA_VALID),
+	                 HV_EPT_RETRY);
+	assert_int_equal(tv_ept_violation(v, 0x205008, EPTQUAL_READ), HV_EPT_RETRY);
+	assert_true(tvf_invepts > invepts);
+	assert_int_equal(registered(), 0);
+	assert_true(all_pages_visible());
+	assert_int_equal(tv_ept_violation(v, TVF_HV_LO, EPTQUAL_READ), HV_EPT_UNHANDLED);
 }
 
 /*
@@ -222,6 +247,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup(test_register_hides_pages_and_unregister_scrubs, setup),
 	    cmocka_unit_test_setup(test_unregister_only_from_the_registering_ring, setup),
+	    cmocka_unit_test_setup(test_violation_after_the_pal_went_is_retried, setup),
 	    cmocka_unit_test_setup(test_register_rejects_bad_descriptors, setup),
 	    cmocka_unit_test_setup(test_register_rejects_overlap_with_another_pal, setup),
 	    cmocka_unit_test_setup(test_register_needs_long_mode, setup),
