@@ -191,6 +191,7 @@ NAMED = {
     "nmi-window": lambda image, rip, reason: reason == EXIT_NMI_WINDOW,
     "quiesce": lambda image, rip, reason: _quiesce_func(image.func_of.get(rip, "")),
 }
+NAMED_FUNCS = {"quiesce": QUIESCE_FUNCS}
 # The named paths each sweep reports beside its own landings.
 SUBPATHS = {"nmi-window": ("nmi-window",), "quiesce": ("quiesce",),
             "pal-register": ("quiesce",)}
@@ -224,6 +225,12 @@ def report_named(name, image, rips, out, missed=False):
         if missed:
             for a in miss:
                 w("sweep:     missed %x  %s\n" % (a, image.text[a]))
+    # The path's own functions no NMI met at all (not in the figures above).
+    never = [(f, len(image.funcs[f])) for f in NAMED_FUNCS.get(name, ())
+             if f in image.funcs and f not in per]
+    if never:
+        w("sweep:   [%s] functions never met: %s\n" % (
+            name, ", ".join("%s (%d instructions)" % fn for fn in never)))
     return hit, blocks, total
 
 
@@ -350,11 +357,15 @@ def main(args):
         print("hv sweep: %s, path %s, %d CPUs: %s after %.1f s wall, %s ticks; serial log %s"
               % (app, path, args.cpus, status, secs, ticks, os.path.relpath(log)))
     rounds, end = parse_serial(text)
+    guest_failed = False
     for line in text.splitlines():
         if line.startswith("TESTGUEST: FAIL") or line.startswith("TESTGUEST: SKIP"):
             print("hv sweep: guest: %s" % line)
+            guest_failed = True
     bad = report(rounds, end, image, sys.stdout, missed=args.missed, status=status, path=path,
                  window=args.window)
+    # The guest's own verdict counts too (it checks what the lines show).
+    bad += guest_failed
     if not rounds:
         print("hv sweep: no SWEEP lines in the serial log", file=sys.stderr)
         return 1

@@ -190,6 +190,7 @@ uint32_t case64_sweep(void)
 	struct hv_record rec;
 	uint32_t nmis = stage->sweep_nmis, path = stage->sweep_path;
 	uint32_t lost = 0, delayed = 0, doubled = 0, in_pal = 0, wrong = 0, streak = 0;
+	uint32_t cpu_merged = 0;
 	bool registered = false;
 
 	tv64_desc(&d, PAL_ADDER);
@@ -221,9 +222,16 @@ uint32_t case64_sweep(void)
 			registered = registered_after(path, ok);
 			uint64_t end = stage_deadline_us(NMI_WAIT_US);
 			uint32_t want = nmis + own;
-			while ((stage->sweep_sent != r + 1 || stage->nmi_count - count0 < want) &&
-			       !stage_passed(end))
+			/* NMIs the hypervisor merged never reach the handler: once the
+			 * handler is one short, ask (a VMCALL) rather than wait out the
+			 * timeout on every round where a PAL or a handler held one. */
+			while (stage->sweep_sent != r + 1 && !stage_passed(end))
 				cpu64_pause();
+			while (stage->nmi_count - count0 < want && !stage_passed(end)) {
+				if (stage->nmi_count - count0 + 1 >= want && hv_merged() != merged0)
+					break;
+				cpu64_pause();
+			}
 			stage_delay_us(SETTLE_US); /* a doubled NMI shows up here */
 			uint32_t got = stage->nmi_count - count0, pal = stage->nmi_in_pal - pal0;
 			uint32_t sent = stage->sweep_sent == r + 1 ? nmis : 0;
@@ -243,7 +251,12 @@ uint32_t case64_sweep(void)
 			    (unsigned long long)rec.rip[0], rec.where[1],
 			    (unsigned long long)rec.rip[1], rec.where[2],
 			    (unsigned long long)rec.rip[2]);
-			lost += got + merged < want;
+			/* This CPU's own NMI and the sender's met at one boundary: the
+			 * CPU latched one (SDM Vol. 3A 6.7.1), the hypervisor never saw the
+			 * other, and delivered or merged all it saw. Not a loss. */
+			bool cpu_merge = own && rec.count < want && got + merged == rec.count;
+			cpu_merged += cpu_merge;
+			lost += got + merged < want && !cpu_merge;
 			delayed += late != 0;
 			doubled += got + merged > want;
 			in_pal += pal != 0;
@@ -257,8 +270,8 @@ uint32_t case64_sweep(void)
 	if (registered && tv64_unregister(d.entry) != TV_OK)
 		wrong++;
 	con_printf("SWEEP-END: rounds=%u lost=%u (of which held until the next VM exit %u) "
-	           "doubled=%u in_pal=%u wrong=%u end=%s\n",
-	           r, lost, delayed, doubled, in_pal, wrong,
+	           "doubled=%u in_pal=%u wrong=%u cpu_merged=%u end=%s\n",
+	           r, lost, delayed, doubled, in_pal, wrong, cpu_merged,
 	           passes_ended == stage->sweep_passes ? "passed" : "rounds");
 	if (lost || doubled || in_pal || wrong)
 		return stage_fail("%u rounds: %u lost (%u delivered at the next VM exit), %u "

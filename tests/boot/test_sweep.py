@@ -1,5 +1,6 @@
-"""The NMI sweep (issue 16), coarse: `./hv sweep` under TrustVisor (the PAL call)
-and passthrough (a VMCALL exit), 2 CPUs.
+"""The NMI sweep (issue 16), coarse: `./hv sweep` under TrustVisor (the PAL call,
+the quiesce round) and passthrough (a VMCALL exit, the NMI-window injection),
+2 CPUs.
 
 The full sweep moves the NMI's arrival one instruction per round (./hv sweep,
 two passes of about 7,500 rounds for the PAL call: ~2.5 minutes); here one
@@ -24,8 +25,10 @@ import sys
 import harness
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-def _sweep(app, path, step, min_hits):
-    log = os.path.join(ROOT, "out", "test-logs", "test_sweep.%s.serial" % app)
+def _sweep(app, path, step, min_hits, named=None, min_named=0):
+    """Runs the sweep; named: a named path whose executed boundaries must be hit
+    at min_named distinct instructions at least."""
+    log = os.path.join(ROOT, "out", "test-logs", "test_sweep.%s.%s.serial" % (app, path))
     cmd = [sys.executable, os.path.join(ROOT, "hv"), "sweep", "--app", app, "--path", path,
            "--step", str(step), "--passes", "1", "--timeout", "900", "--log", log]
     p = subprocess.run(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
@@ -43,6 +46,12 @@ def _sweep(app, path, step, min_hits):
     if not m or int(m.group(1)) < min_hits:
         raise harness.BootTestFailure("too few hypervisor instructions hit: %s"
                                       % (m.group(0) if m else "no line"))
+    if named:
+        m = re.search(r"^sweep: named path %s: (\d+) functions; executed boundaries (\d+)/(\d+)"
+                      % re.escape(named), out, re.M)
+        if not m or int(m.group(2)) < min_named:
+            raise harness.BootTestFailure("named path %s: too few instructions hit: %s"
+                                          % (named, m.group(0) if m else "no line"))
     m = re.search(r"^sweep: outcomes: (.*), run (\w+)$", out, re.M)
     counts = dict(kv.rsplit(" ", 1) for kv in m.group(1).split(", ")) if m else {}
     if not m or m.group(2) != "poweroff" or any(v != "0" for v in counts.values()):
@@ -58,3 +67,16 @@ def test_sweep_trustvisor_pal_call():
 
 def test_sweep_passthrough_vmcall():
     _sweep("passthrough", "vmcall", step=3, min_hits=50)
+
+
+def test_sweep_passthrough_nmi_window():
+    # The guest's two self-NMIs (the second sent by the first's handler) make
+    # an NMI-window exit every round: NMIs must land in that exit's handling.
+    out = _sweep("passthrough", "nmi-window", step=9, min_hits=50, named="nmi-window",
+                 min_named=25)
+    if not re.search(r"^sweep: merged .*: \d+; .*: \d+$", out, re.M):
+        raise harness.BootTestFailure("no merged count")
+
+
+def test_sweep_trustvisor_quiesce():
+    _sweep("trustvisor", "quiesce", step=5, min_hits=30, named="quiesce", min_named=10)
