@@ -23,6 +23,7 @@
 #include "libvmx/vmx.h"
 #include "rt/acpi_fadt.h"
 #include "rt/acpi_find.h"
+#include "rt/boot_phase.h"
 #include "rt/console.h"
 #include "rt/multiboot.h"
 #include "rt/panic.h"
@@ -90,6 +91,7 @@ void hv_main(const struct mb_info *mbi)
 	vmx_set_app(&hv_app);
 	if (vmx_cpu_init(0) != 0)
 		hv_panic("VMXON failed on the boot CPU");
+	boot_phase("vmx");
 
 	if (smp_discover() <= 0)
 		hv_panic("no CPUs found in the ACPI MADT");
@@ -101,10 +103,12 @@ void hv_main(const struct mb_info *mbi)
 	debug_hypercall_install();
 	watch_acpi_power();
 	quiesce_cpu_online(0);
+	boot_phase("platform");
 	if (smp_start_aps(hv_ap_main) != 0)
 		hv_panic("not every CPU in the MADT could be started");
 	wait_for_aps(cpus - 1);
 	hv_printf("hv: %u CPUs in VMX root\n", cpus);
+	boot_phase("aps");
 
 	const struct mb_module *mbr = boot_find_module(mbi, "mbr");
 	if (mbr == NULL) {
@@ -118,10 +122,12 @@ void hv_main(const struct mb_info *mbi)
 		hv_panic("cannot build the guest E820 map");
 	if (bios_hook_install(&guest_map) != 0)
 		hv_panic("cannot install the INT 15h hook");
+	boot_phase("memmap");
 	guest_eptp = ept_build(&guest_map);
 	if (guest_eptp == 0)
 		hv_panic("cannot build the EPT (out of hypervisor memory?)");
 	dma_protection_hide_units(guest_eptp);
+	boot_phase("ept");
 	if (guest_load_mbr(hw_phys_ptr(mbr->start)) != 0) {
 		/* Bad input, not a hypervisor fault: say so and stop like a BIOS would. */
 		hv_printf("hv: the guest disk is not bootable (no 0x55AA signature): stopping\n");
@@ -130,6 +136,7 @@ void hv_main(const struct mb_info *mbi)
 
 	__atomic_store_n(&guest_memory_ready, 1, __ATOMIC_RELEASE);
 	hv_printf("hv: starting the guest at 0000:7C00 on CPU 0\n");
+	boot_phase("launch");
 	vmx_launch_guest(0, true, guest_eptp);
 }
 

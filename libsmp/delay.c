@@ -23,7 +23,9 @@
 /* Channel 2, low byte then high byte, mode 0, binary. */
 #define PIT_CH2_ONESHOT 0xb0u
 
-#define CALIBRATE_US 10000u
+/* 1193 PIT counts: the rate to 0.1%, plenty for the INIT-SIPI-SIPI waits; 10 ms
+ * would cost 2M ticks of start-up in Bochs. */
+#define CALIBRATE_US 1000u
 /* Polls of port 0x61 before deciding the PIT is absent: an I/O read takes about
  * a microsecond on hardware, a few instructions in an emulator. */
 #define CALIBRATE_POLLS 10000000u

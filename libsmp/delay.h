@@ -11,7 +11,7 @@
 /* TSC rate assumed when the PIT does not answer: too high only lengthens delays. */
 #define DELAY_FALLBACK_TSC_PER_US 4000u
 
-/* Measures the TSC rate (about 10 ms), again at each call. */
+/* Measures the TSC rate (about 1 ms), again at each call. */
 void delay_calibrate(void);
 /* TSC ticks per microsecond (calibrating at the first call); never 0. */
 uint64_t delay_tsc_per_us(void);

@@ -4,6 +4,7 @@
  */
 #include "hw/hw.h"
 #include "libvmx/vmx_internal.h"
+#include "rt/boot_phase.h"
 #include "rt/console.h"
 #include "rt/layout.h"
 #include "rt/panic.h"
@@ -147,6 +148,9 @@ _Noreturn void vmx_entry_failed(struct vcpu *v, uint32_t result)
 void vmx_print_exit_counters(void)
 {
 	char line[1024];
+
+	/* The start-up time stamps go out here too: printing them is free by now. */
+	boot_phase_print();
 
 	for (uint32_t cpu = 0; cpu < HV_MAX_CPUS; cpu++) {
 		const struct vcpu *v = vmx_vcpu(cpu);

@@ -2,6 +2,7 @@
 #include "rt/boot.h"
 
 #include "hw/hw.h"
+#include "rt/boot_phase.h"
 #include "rt/console.h"
 #include "rt/cpu_tables.h"
 #include "rt/layout.h"
@@ -61,6 +62,8 @@ static void feed_page_allocator(const struct mb_info *mbi)
 
 _Noreturn void rt_bsp_main(uint32_t magic, uint32_t mbi_pa)
 {
+	/* Power-on to here: the firmware and the hypervisor's GRUB. */
+	boot_phase("entry");
 	/* Per-CPU data first: the console and panic paths read the CPU index. */
 	percpu_init(0, boot_apic_id());
 	console_init();
@@ -77,6 +80,7 @@ _Noreturn void rt_bsp_main(uint32_t magic, uint32_t mbi_pa)
 	feed_page_allocator(&boot_info);
 	hv_printf("hv: memory: %zu KiB free for the hypervisor\n",
 	          palloc_free_count() * (HV_PAGE_SIZE / 1024));
+	boot_phase("runtime");
 
 	hv_main(&boot_info);
 	hv_panic("hv_main returned");

@@ -25,6 +25,16 @@ Figures come out of the serial log and, on Bochs, the Bochs log:
   - `hv: cpu <n> exits: <reason>=<count> ...` (printed by libvmx at guest power-off),
     summed over CPUs, per million ticks of that run (Bochs) or per wall second (QEMU).
 
+Start-up breakdown: the hypervisor records a TSC stamp at each phase of its start-up
+(rt/boot_phase.h) and prints them at guest power-off as `hv: phase NAME tsc=N`. Each
+becomes a row "startup.NAME": ticks since the phase before (the first, `entry`, since
+power-on: the firmware and the hypervisor's GRUB); "startup.total" is entry to launch;
+"startup.guest.<workload>" is the guest's own boot, from the `launch` stamp (bare:
+power-on) to its kernel entry (bench) or to user space (linux).
+
+--configs and --workloads run a subset (e.g. bare and passthrough Linux only); the
+rows of what did not run say n/a.
+
 Bochs ticks are instructions (ips fixed, one instruction per CPU per tick) and repeat
 exactly run to run, so one run per configuration is enough; QEMU figures are medians
 of --runs runs (default 5) with their min-max spread.
@@ -47,6 +57,7 @@ from tools import compare_report as report
 CONFIGS = ("bare", "passthrough", "trustvisor")
 HV_CONFIGS = ("passthrough", "trustvisor")
 PAL_CPUS = (1, 2, 4)  # CPU counts of the PAL scaling runs
+WORKLOADS = ("linux", "bench", "pal")
 CMDLINES = {"bench": "bench", "pal": "pal"}  # the test guest's disks
 GUEST_LABEL = "//guest:testguest.elf"
 TIMEOUTS = {"bench": 900.0, "pal": 1800.0, "linux": 3000.0}
@@ -57,6 +68,7 @@ PROGRESS_EVERY = 30.0
 _BENCH = re.compile(r"(?:^|\s)(?:BENCH:|hv: bench:)\s*([A-Za-z0-9_.-]+)\s+ticks=(\d+)"
                     r"((?:\s+[A-Za-z0-9_]+=\S+)*)\s*$")
 _EXITS = re.compile(r"^hv: cpu (\d+) exits:((?:\s+\S+=\d+)+)\s*$")
+_PHASE = re.compile(r"^hv: phase ([A-Za-z0-9_.-]+) tsc=(\d+)\s*$")
 _CRC = re.compile(r"bench cpu_crc32: .* crc ([0-9a-f]+)")
 _POWER_OFF_S = re.compile(rb"^(\d+)\w\[UNMAP \] unmapped: 8-bit write to 8900 = 53\b", re.M)
 LINUX_DONE = "LINUXGUEST: DONE"
@@ -134,6 +146,38 @@ def bench_figures(serial):
     return {k: statistics.median(v) for k, v in seen.items()}
 
 
+def startup_phases(serial):
+    """[(name, tsc)] of the `hv: phase NAME tsc=N` lines in printed order (first of each name)."""
+    out, seen = [], set()
+    for line in serial.splitlines():
+        m = _PHASE.match(line.strip())
+        if m and m.group(1) not in seen:
+            seen.add(m.group(1))
+            out.append((m.group(1), int(m.group(2))))
+    return out
+
+
+def startup_figures(phases, workload, guest_done):
+    """The start-up rows of one run: {key: ticks}.
+
+    phases: startup_phases() of the run ([] bare); guest_done: the tick the guest
+    reached its kernel (bench: guest_entry) or user space (linux), or None.
+    """
+    figs = {}
+    prev = 0
+    for name, tsc in phases:
+        figs["startup." + name] = tsc - prev
+        prev = tsc
+    stamps = dict(phases)
+    if "entry" in stamps and "launch" in stamps:
+        figs["startup.total"] = stamps["launch"] - stamps["entry"]
+    # Bare, the guest's own boot starts at power-on; under a hypervisor, at its launch.
+    launch = stamps.get("launch", 0 if not phases else None)
+    if guest_done is not None and launch is not None:
+        figs["startup.guest.%s" % workload] = guest_done - launch
+    return figs
+
+
 def is_pal(key):
     """A PAL or micro-TPM figure (bench.pal_* / bench.utpm_*)."""
     return key.startswith(("bench.pal_", "bench.utpm_"))
@@ -200,6 +244,8 @@ def extract(job, emulator, clock):
             job.problem = "could not find when %s was printed" % LINUX_DONE
             return
         figs["linux_boot"] = t
+    figs.update(startup_figures(startup_phases(r.serial), job.workload, figs.get(
+        "linux_boot" if job.workload == "linux" else "bench.guest_entry")))
     exits = exit_counts(r.serial)
     if exits is not None and job.config != "bare":
         per = (r.ticks / 1e6) if emulator == "bochs" else r.seconds
@@ -371,13 +417,13 @@ def plan(args, images, disks, skipped):
     jobs = []
     # Longest first, so the short runs fill the gaps at the end. Repeats of one
     # configuration do not start together, so --runs 2 is a real repeat.
-    for workload in (("bench",) if args.quick else ("linux", "bench")):
+    for workload in [w for w in ("linux", "bench") if w in args.workloads]:
         for i in range(args.runs):
             for config in CONFIGS:
                 if config not in skipped:
                     jobs.append(Job(config, workload, i, images.get(config), disks[workload],
                                     args.cpus))
-    if "trustvisor" not in skipped:
+    if "trustvisor" not in skipped and "pal" in args.workloads:
         for i in range(args.runs):
             for n in sorted({args.cpus} | (set() if args.quick else set(PAL_CPUS))):
                 jobs.append(Job("trustvisor", "pal", i, images["trustvisor"], disks["pal"], n))
@@ -405,6 +451,14 @@ def aggregate(jobs, args, skipped):
         for k, vs in values[c].items():
             cells[c][k] = {"value": statistics.median(vs), "min": min(vs), "max": max(vs),
                            "n": len(vs)}
+    for w in WORKLOADS:
+        if w not in args.workloads:
+            for c in CONFIGS:
+                why = "n/a: not run (--workloads)"
+                if w == "pal":
+                    problems[c].update({"pal %d" % n: why for n in PAL_CPUS + (args.cpus,)})
+                else:
+                    problems[c][w] = why
     for c in skipped:
         problems[c] = {"bench": skipped[c], "linux": skipped[c]}
         problems[c].update({"pal %d" % n: skipped[c] for n in PAL_CPUS + (args.cpus,)})
@@ -430,6 +484,9 @@ def compare(args, stdout=sys.stdout):
                 skipped[c] = "n/a: no VMX"
             print("hv compare: QEMU without nested VMX (%s): passthrough and trustvisor cannot "
                   "run; bare only" % why, file=sys.stderr, flush=True)
+    for c in CONFIGS:
+        if c not in args.configs:
+            skipped[c] = "n/a: not run (--configs)"
     labels = [GUEST_LABEL] + [bazel.app_label(c) for c in HV_CONFIGS if c not in skipped]
     print("hv compare: building " + " ".join(labels), file=sys.stderr, flush=True)
     try:
@@ -446,7 +503,7 @@ def compare(args, stdout=sys.stdout):
         images[c] = shutil.copy(images[c], os.path.join(snap, c + ".iso"))
     images["bare"] = None
     disks = {w: guest_disk(kernel, w) for w in CMDLINES}
-    if not args.quick:
+    if "linux" in args.workloads:
         print("hv compare: Linux disk (guest/linux/make_disk.py)", file=sys.stderr, flush=True)
         disks["linux"] = linux_disk()
     os.makedirs(os.path.join(LOG_DIR, args.emulator), exist_ok=True)
@@ -462,7 +519,8 @@ def compare(args, stdout=sys.stdout):
         "cpus": args.cpus,
         "mem_mb": args.mem,
         "runs": args.runs,
-        "quick": bool(args.quick),
+        "quick": "linux" not in args.workloads,
+        "workloads": list(args.workloads),
         "pal_cpus": sorted({j.cpus for j in jobs if j.workload == "pal"}),
         "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "git_commit": git_commit(),
@@ -489,6 +547,18 @@ def compare(args, stdout=sys.stdout):
     return 1 if failed or warning else 0
 
 
+def _subset(text, allowed, option):
+    """The names of a comma-separated option (all of allowed when not given)."""
+    if text is None:
+        return tuple(allowed)
+    names = [n.strip() for n in text.split(",") if n.strip()]
+    bad = [n for n in names if n not in allowed]
+    if bad or not names:
+        raise CompareError("%s takes a comma-separated subset of %s, not %r" % (
+            option, ",".join(allowed), text))
+    return tuple(n for n in allowed if n in names)
+
+
 def main(args):
     """Entry point of `./hv compare` (args from its argparse block in ./hv)."""
     if args.runs is None:
@@ -499,6 +569,13 @@ def main(args):
         args.jobs = (os.cpu_count() or 1) if args.emulator == "bochs" else 1
     if args.runs < 1 or args.jobs < 1 or not 1 <= args.cpus <= 8:
         print("hv compare: --runs and --jobs must be >= 1, --cpus 1..8", file=sys.stderr)
+        return 2
+    try:
+        args.configs = _subset(getattr(args, "configs", None), CONFIGS, "--configs")
+        args.workloads = _subset(getattr(args, "workloads", None),
+                                 ("bench", "pal") if args.quick else WORKLOADS, "--workloads")
+    except CompareError as e:
+        print("hv compare: %s" % e, file=sys.stderr)
         return 2
     try:
         return compare(args)

@@ -243,7 +243,7 @@ class _Result:
 
 def test_pal_rows_and_cpu_scaling():
     class Args:
-        quick, runs, cpus = False, 1, 2
+        quick, runs, cpus, workloads = False, 1, 2, compare.WORKLOADS
     images = {"bare": None, "passthrough": "p.iso", "trustvisor": "t.iso"}
     disks = {"bench": "b.img", "pal": "p.img", "linux": "l.img"}
     jobs = compare.plan(Args, images, disks, {})
@@ -251,12 +251,12 @@ def test_pal_rows_and_cpu_scaling():
     if (sorted(j.cpus for j in pal) != [1, 2, 4] or {j.config for j in pal} != {"trustvisor"}
             or {j.disk for j in pal} != {"p.img"}):
         raise AssertionError("PAL runs: %r" % [j.name for j in jobs])
-    Args.quick = True
+    Args.quick, Args.workloads = True, ("bench", "pal")
     quick = [(j.config, j.cpus) for j in compare.plan(Args, images, disks, {})
              if j.workload == "pal"]
     if quick != [("trustvisor", 2)]:
         raise AssertionError("--quick PAL runs: %r" % quick)
-    Args.quick = False
+    Args.quick, Args.workloads = False, compare.WORKLOADS
     # Each run's figures: a pal run keeps only its PAL lines.
     serial = {1: pal_serial(1, 5000), 2: pal_serial(2, 5050), 4: pal_serial(4, 5200, 1)}
     for j in jobs:
@@ -312,6 +312,92 @@ def test_pal_rows_and_cpu_scaling():
         raise AssertionError("nmi_latency: %r" % lat)
     if rows["bench.nmi_delivery"].cells["bare"]["text"] != "-":
         raise AssertionError("nmi_delivery bare: %r" % rows["bench.nmi_delivery"].cells)
+
+
+# A passthrough run's serial log: the guest's entry, then at power-off the phases.
+PHASES = """BENCH: guest_entry ticks=150000000
+TESTGUEST: DONE pass=1 fail=0
+hv: phase entry tsc=53000000
+hv: phase vmx tsc=55000000
+hv: phase widget tsc=55500000
+hv: phase launch tsc=60000000
+hv: cpu 0 exits: CPUID=10
+hv: phase entry tsc=1
+"""
+
+
+def test_startup_phases_become_rows():
+    if compare.startup_phases(PHASES) != [("entry", 53000000), ("vmx", 55000000),
+                                          ("widget", 55500000), ("launch", 60000000)]:
+        raise AssertionError("phases: %r" % compare.startup_phases(PHASES))
+
+    class Args:
+        quick, runs, cpus, workloads, configs = False, 1, 2, ("linux", "bench"), \
+            ("bare", "passthrough")
+    images = {"bare": None, "passthrough": "p.iso"}
+    jobs = compare.plan(Args, images, {"bench": "b.img", "linux": "l.img"},
+                        {"trustvisor": "n/a: not run (--configs)"})
+    if sorted((j.config, j.workload) for j in jobs) != [
+            ("bare", "bench"), ("bare", "linux"), ("passthrough", "bench"),
+            ("passthrough", "linux")]:
+        raise AssertionError("--configs/--workloads runs: %r" % [j.name for j in jobs])
+    for j in jobs:
+        serial = PHASES if j.config == "passthrough" else \
+            "BENCH: guest_entry ticks=83000000\nTESTGUEST: DONE pass=1 fail=0\n"
+        if j.workload == "linux":
+            serial = serial.replace("TESTGUEST: DONE pass=1 fail=0", compare.LINUX_DONE)
+        j.result = _Result(serial)
+        j.figures = compare.startup_figures(compare.startup_phases(serial), j.workload, (
+            6400000000 if j.config == "bare" else 6460000000) if j.workload == "linux" else
+            compare.bench_figures(serial)["bench.guest_entry"])
+    pt = [j for j in jobs if j.config == "passthrough" and j.workload == "bench"][0].figures
+    want = {"startup.entry": 53000000, "startup.vmx": 2000000, "startup.widget": 500000,
+            "startup.launch": 4500000, "startup.total": 7000000,
+            "startup.guest.bench": 90000000}
+    if pt != want:
+        raise AssertionError("passthrough start-up figures: %r" % pt)
+    cells, problems = compare.aggregate(jobs, Args, {"trustvisor": "n/a: not run (--configs)"})
+    meta = {"emulator": "bochs", "cpus": 2, "mem_mb": 256, "runs": 1, "quick": False,
+            "date": "d", "git_commit": "c", "wall_seconds": 1.0, "ips": 200000000}
+    t = compare_report.build(cells, problems, meta)
+    rows = [r for r in t.rows if r.section == "startup"]
+    order = [r.key[len("startup."):] for r in rows]
+    if order != ["entry", "vmx", "launch", "total", "guest.bench", "guest.linux", "widget"]:
+        raise AssertionError("start-up row order: %r" % order)
+    by = {r.key: r.cells for r in rows}
+    if by["startup.entry"]["bare"]["text"] != "-" or \
+            by["startup.entry"]["passthrough"]["text"] != "53000000":
+        raise AssertionError("entry row: %r" % by["startup.entry"])
+    # The guest's own boot: bare from power-on, passthrough from the hypervisor's launch.
+    if by["startup.guest.bench"]["bare"]["value"] != 83000000 or \
+            by["startup.guest.bench"]["passthrough"]["text"] != "90000000 (1.084x)":
+        raise AssertionError("guest's own boot: %r" % by["startup.guest.bench"])
+    if by["startup.guest.linux"]["passthrough"]["value"] != 6400000000:
+        raise AssertionError("Linux's own boot: %r" % by["startup.guest.linux"])
+    if by["startup.widget"]["passthrough"]["value"] != 500000:
+        raise AssertionError("unknown phase: %r" % by["startup.widget"])
+    if by["startup.total"]["trustvisor"]["text"] != "n/a: not run (--configs)":
+        raise AssertionError("skipped configuration: %r" % by["startup.total"]["trustvisor"])
+    if [r for r in t.rows if r.key == "bench.pal_null_call"][0].cells["trustvisor"][
+            "text"] != "n/a: not run (--configs)":
+        raise AssertionError("PAL placeholder of a skipped configuration")
+    head, parsed = parse_table(compare_report.render_text(t))
+    doc = compare_report.to_json(t)
+    if doc["passthrough"]["startup.total"]["value"] != 7000000:
+        raise AssertionError("JSON: %r" % doc["passthrough"]["startup.total"])
+    for section, label, unit, texts in parsed:
+        for config in CONFIGS:
+            match = [v for v in doc[config].values() if v["label"] == label]
+            check_cell("%s %r" % (config, label), texts[config], match[0])
+    if compare._subset("passthrough,bare", compare.CONFIGS, "--configs") != ("bare",
+                                                                           "passthrough"):
+        raise AssertionError("--configs parsing")
+    try:
+        compare._subset("linux,bogus", compare.WORKLOADS, "--workloads")
+    except compare.CompareError:
+        pass
+    else:
+        raise AssertionError("--workloads took an unknown name")
 
 
 def test_retry_only_when_the_emulator_did_not_start():
