@@ -13,6 +13,8 @@
  *   sweep_rounds=N sweep_first=K sweep_step=S           rounds and delays
  *   sweep_passes=P                                      the same delays P times
  *   sweep_nmis=1|2 sweep_gap=G                          NMIs per round
+ *   sweep_pit=COUNT  the PIT (one-shot of COUNT) raises the NMI through the IOAPIC,
+ *                    not slot 1; k is then its distance from the operation's start
  *
  * The sender must not print (the stage has its own console lock).
  */
@@ -61,6 +63,7 @@ void sweep_parse_cmdline(uint32_t mbi_pa)
 	sweep.sweep_nmis = cmdline_uint(mbi_pa, "sweep_nmis", 1) == 2 ? 2 : 1;
 	sweep.sweep_gap = cmdline_uint(mbi_pa, "sweep_gap", 64);
 	sweep.sweep_passes = cmdline_uint(mbi_pa, "sweep_passes", 1);
+	sweep.sweep_pit = cmdline_uint(mbi_pa, "sweep_pit", 0) & 0xffff;
 }
 
 bool sweep_requested(void)
@@ -78,6 +81,10 @@ static void sweep_sender(void *arg)
 		cpu_wait_word(&s->sweep_go, r);
 		if (s->sweep_stop)
 			break;
+		if (s->sweep_pit) { /* the boot CPU's PIT sends it (case_sweep64.c) */
+			__atomic_store_n(&s->sweep_sent, r, __ATOMIC_SEQ_CST);
+			continue;
+		}
 		uint32_t a = s->sweep_delay;
 		if (a >= 2)
 			cpu_spin_pairs(a / 2);

@@ -302,9 +302,10 @@ def build(app):
     return iso, out[labels[1]][0], out[labels[2]][0]
 
 
-def cmdline(path, rounds, first, step, passes, nmis=1, gap=64):
+def cmdline(path, rounds, first, step, passes, nmis=1, gap=64, pit=False):
     return ("sweep=%s sweep_rounds=%d sweep_first=%d sweep_step=%d sweep_passes=%d "
-            "sweep_nmis=%d sweep_gap=%d" % (path, rounds, first, step, passes, nmis, gap))
+            "sweep_nmis=%d sweep_gap=%d sweep_pit=%d" % (path, rounds, first, step, passes, nmis,
+                                                         gap, pit or 0))
 
 
 def main(args):
@@ -334,7 +335,7 @@ def main(args):
         try:
             disklib.make_disk(guest, disk, cmdline=cmdline(path, args.rounds, args.first,
                                                            args.step, args.passes, args.nmis,
-                                                           args.gap))
+                                                           args.gap, args.pit))
             t0 = time.time()
             res = runlib.run_image(app, iso, disk, cpus=args.cpus, timeout=args.timeout,
                                    log=log, quiet=True, port_e9=True,

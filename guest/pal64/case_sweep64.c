@@ -114,6 +114,49 @@ static uint32_t hv_merged(void)
 	return (uint32_t)r.rdx;
 }
 
+/*
+ * sweep_pit=COUNT: a device NMI, which arrives while every guest CPU is parked by a
+ * quiesce round (no guest CPU can send an IPI then). The PIT's channel 0 in
+ * mode 0 raises its output at the terminal count (IRQ 0, IOAPIC pin 2 on the
+ * PC), and the IOAPIC entry sends it as an NMI to this CPU. Bochs moves the PIT
+ * in whole microseconds of its clock, so the arrival jitters by up to ~200
+ * instructions round to round: the rounds sample the path rather than step it.
+ */
+#define IOAPIC_BASE 0xfec00000u
+#define IOAPIC_PIN  2u
+#define PIT_CH0     0x40
+#define PIT_CMD     0x43
+/* Instructions per PIT count at Bochs's 200 M ips (1,193,182 Hz PIT), rounded up. */
+#define INSNS_PER_PIT_COUNT 168u
+
+static void ioapic_write(uint32_t reg, uint32_t v)
+{
+	*(volatile uint32_t *)(uintptr_t)IOAPIC_BASE = reg;
+	*(volatile uint32_t *)(uintptr_t)(IOAPIC_BASE + 0x10) = v;
+}
+
+static void pit_route_nmi(void)
+{
+	ioapic_write(0x10 + 2 * IOAPIC_PIN + 1, LAPIC(LAPIC_ID) & 0xff000000u);
+	ioapic_write(0x10 + 2 * IOAPIC_PIN, ICR_NMI); /* edge, physical, unmasked */
+}
+
+/*
+ * Arms the one-shot (count = sweep_pit), then waits so that the NMI meets the
+ * operation about k instructions after it starts (while k < the count's length).
+ */
+static void pit_arm(uint32_t count, uint32_t k)
+{
+	uint32_t fire = count * INSNS_PER_PIT_COUNT;
+	cpu64_outb(PIT_CMD, 0x30); /* channel 0, lobyte/hibyte, mode 0: output low */
+	cpu64_outb(PIT_CH0, count & 0xff);
+	cpu64_outb(PIT_CH0, (count >> 8) & 0xff);
+	uint32_t wait = k < fire ? fire - k : 0;
+	for (uint32_t i = 0; i < wait / 16; i++)
+		cpu64_nops(15);
+	cpu64_nops(wait % 16);
+}
+
 void sweep_self_nmi(void)
 {
 	LAPIC(LAPIC_ICR_HI) = LAPIC(LAPIC_ID) & 0xff000000u;
@@ -197,6 +240,8 @@ uint32_t case64_sweep(void)
 	if (!hv_record_read(&rec))
 		return stage_fail("the image has no NMI recorder (build it with "
 		                  "--config=nmi_sweep)");
+	if (stage->sweep_pit)
+		pit_route_nmi();
 	uint32_t r = 0, passes_ended = 0;
 	for (uint32_t pass = 0; pass < stage->sweep_passes; pass++) {
 		streak = 0;
@@ -216,6 +261,8 @@ uint32_t case64_sweep(void)
 			cpu64_nops(pass * PASS_PHASE % QUANTUM);
 			__atomic_store_n(&stage->sweep_go, r + 1, __ATOMIC_SEQ_CST);
 			cpu64_nops(QUANTUM - 1 - k % QUANTUM);
+			if (stage->sweep_pit)
+				pit_arm(stage->sweep_pit, k);
 			stage->sweep_phase = SWEEP_DURING;
 			bool ok = operation(&d, r, k);
 			stage->sweep_phase = SWEEP_AFTER;
