@@ -45,6 +45,7 @@ import hashlib
 import os
 import re
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -346,10 +347,33 @@ def run_jobs(jobs, args, progress):
         t = threading.Thread(target=worker, daemon=True)
         t.start()
         threads.append(t)
-    for t in threads:
-        while t.is_alive():
-            t.join(0.5)
+    interrupted = False
+    try:
+        for t in threads:
+            while t.is_alive():
+                t.join(0.5)
+    except KeyboardInterrupt:
+        # Ctrl-C: keep what finished, stop the rest, print the partial table. A
+        # second Ctrl-C while the emulators wind down is ignored, not a traceback.
+        interrupted = True
+        old = signal.signal(signal.SIGINT, signal.SIG_IGN)
+        with lock:
+            not_started = list(pending)
+            pending.clear()
+        running = [j for j in jobs if j.started and j not in not_started and j.result is None]
+        progress.say("interrupted: stopping %d running emulator(s); the table keeps the "
+                     "finished runs" % len(progress.running))
+        runlib.kill_running()
+        for t in threads:
+            t.join()
+        for j in not_started + running:
+            j.problem = "n/a: interrupted"
+        for j in jobs:
+            if j.result is not None and j.result.status != "poweroff" and not j.problem:
+                j.problem = "n/a: interrupted"
+        signal.signal(signal.SIGINT, old)
     progress.stop.set()
+    return interrupted
 
 
 def _digest(paths, extra):
@@ -512,7 +536,7 @@ def compare(args, stdout=sys.stdout):
     progress.say("%d runs on %s with %d CPU(s), %d at a time; logs in %s" % (
         len(jobs), args.emulator, args.cpus, args.jobs,
         os.path.relpath(os.path.join(LOG_DIR, args.emulator), bazel.ROOT)))
-    run_jobs(jobs, args, progress)
+    interrupted = run_jobs(jobs, args, progress)
     cells, problems = aggregate(jobs, args, skipped)
     meta = {
         "emulator": args.emulator,
@@ -535,7 +559,10 @@ def compare(args, stdout=sys.stdout):
     warning = crc_check(jobs)
     if warning:
         table.notes.append(warning)
-    stdout.write(report.render_text(table))
+    if interrupted:
+        table.notes.append("interrupted (Ctrl-C): %d of %d runs finished; the others read n/a"
+                           % (sum(1 for j in jobs if j.problem != "n/a: interrupted"), len(jobs)))
+    stdout.write(report.render(table, getattr(args, "format", None) or "text"))
     stdout.flush()
     if args.json:
         svg = os.path.splitext(args.json)[0] + ".svg"
@@ -543,6 +570,8 @@ def compare(args, stdout=sys.stdout):
         report.write_svg(table, svg)
         print("hv compare: wrote %s and %s" % (args.json, svg), file=sys.stderr, flush=True)
     progress.say("finished in %s" % progress.elapsed())
+    if interrupted:
+        return 130
     failed = [j for j in jobs if j.problem]
     return 1 if failed or warning else 0
 

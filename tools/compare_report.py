@@ -1,14 +1,19 @@
 """The output of `./hv compare` (tools/compare.py): one table, its JSON, an SVG chart.
 
-The table is printed as Markdown (a column per configuration) so it reads in a
-terminal and pastes into README.md. The JSON holds exactly the printed figures
+The table is printed for a terminal (at most 100 columns, `--format text`), as
+Markdown that pastes into README.md (`--format markdown`) or as CSV (`--format
+csv`). The JSON holds exactly the printed figures
 (values rounded as printed): {config: {metric: {value, unit, ratio_to_bare, ...}},
 "metadata": {...}, "targets": [...]}.
 """
 
+import csv
+import io
 import json
 import math
 import os
+import re
+import textwrap
 
 CONFIGS = ("bare", "passthrough", "trustvisor")
 HV = ("passthrough", "trustvisor")
@@ -386,7 +391,76 @@ def header(t):
     return lines
 
 
+def render(t, fmt="text"):
+    """The table as `./hv compare --format` prints it: text, markdown or csv."""
+    return {"text": render_text, "markdown": render_markdown, "csv": render_csv}[fmt](t)
+
+
+TEXT_WIDTH = 100
+_INT = re.compile(r"(?<![\d.])(\d{4,})(?![\d.])")
+
+
+def thousands(text):
+    """Integers of 4 or more digits in text with thousands separators."""
+    return _INT.sub(lambda m: "{:,}".format(int(m.group(1))), text)
+
+
+def _targets_text(t):
+    out = ["targets (reported, not enforced):"]
+    w = max(len(x[0]) for x in t.targets)
+    return out + ["  %s  %s" % (what.ljust(w), text) for what, text, _ in t.targets]
+
+
 def render_text(t):
+    """For a terminal: at most TEXT_WIDTH columns, sections as plain headings, numbers
+    right-aligned with thousands separators, labels wrapped to fit."""
+    cells = [[thousands(r.cells[c]["text"]) for c in CONFIGS] for r in t.rows]
+    widths = [max([len(c)] + [len(x[i]) for x in cells]) for i, c in enumerate(CONFIGS)]
+    label_w = max(24, TEXT_WIDTH - sum(w + 2 for w in widths))
+    titles = dict(SECTIONS)
+
+    def wrapped(lines, indent=""):
+        return [w for l in lines for w in (textwrap.wrap(l, TEXT_WIDTH,
+                                                         subsequent_indent=indent) or [""])]
+
+    out = wrapped(header(t), "  ") + [""]
+    out.append("".ljust(label_w) + "".join("  " + c.rjust(w) for c, w in zip(CONFIGS, widths)))
+    section = None
+    for r, row in zip(t.rows, cells):
+        if r.section != section:
+            section = r.section
+            out += ["", titles[section]]
+        label = r.label + ("" if r.unit == "ticks" else " [%s]" % r.unit)
+        lines = textwrap.wrap(label, label_w - 2, subsequent_indent="  ") or [""]
+        for extra in lines[:-1]:
+            out.append("  " + extra)
+        out.append(("  " + lines[-1]).ljust(label_w) +
+                   "".join("  " + v.rjust(w) for v, w in zip(row, widths)))
+    out.append("")
+    out += wrapped(["note: " + n for n in t.notes], "      ")
+    out.append("")
+    out += wrapped(_targets_text(t), "      ")
+    return "\n".join(out) + "\n"
+
+
+def render_csv(t):
+    """One line per row: section, metric, unit, then per configuration value and ratio."""
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(["section", "metric", "unit"] +
+               [x for c in CONFIGS for x in (c, c + "_ratio_to_bare")])
+    titles = dict(SECTIONS)
+    for r in t.rows:
+        vals = []
+        for c in CONFIGS:
+            cell = r.cells[c]
+            v = cell.get("value")
+            vals += ["" if v is None else v, cell.get("ratio_to_bare") or ""]
+        w.writerow([titles[r.section], r.label, r.unit] + vals)
+    return buf.getvalue()
+
+
+def render_markdown(t):
     head = ["metric", "unit"] + list(CONFIGS)
     body = []
     titles = dict(SECTIONS)
@@ -406,9 +480,7 @@ def render_text(t):
     out.append("")
     out += ["note: " + n for n in t.notes]
     out.append("")
-    out.append("targets (reported, not enforced):")
-    w = max(len(x[0]) for x in t.targets)
-    out += ["  %s  %s" % (what.ljust(w), text) for what, text, _ in t.targets]
+    out += _targets_text(t)
     return "\n".join(out) + "\n"
 
 

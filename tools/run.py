@@ -25,6 +25,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 from tools import bochs, deps, disk as disklib, qemu
@@ -113,6 +114,22 @@ class Result:
 
     def __repr__(self):
         return "<Result %s>" % self.summary()
+
+
+_LIVE = set()  # emulator processes running now (kill_running)
+_LIVE_LOCK = threading.Lock()
+
+
+def kill_running():
+    """Kill every emulator a run of this process has going (Ctrl-C in ./hv compare):
+    each of those runs then ends as an error and returns."""
+    with _LIVE_LOCK:
+        procs = list(_LIVE)
+    for p in procs:
+        try:
+            os.killpg(p.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
 
 
 def _die_with_parent():
@@ -354,6 +371,8 @@ def _boot(res, argv, workdir, serial_path, emu_log, emulator, timeout, stream, d
         proc = subprocess.Popen(argv, cwd=workdir, stdin=subprocess.DEVNULL, stdout=so,
                                 stderr=subprocess.STDOUT, start_new_session=True,
                                 preexec_fn=_die_with_parent)
+    with _LIVE_LOCK:
+        _LIVE.add(proc)
     panic_at = None
     state = None
     reset_at = None
@@ -393,6 +412,8 @@ def _boot(res, argv, workdir, serial_path, emu_log, emulator, timeout, stream, d
         tail.finish()  # the last lines reach the --log sink before the caller reports
         raise
     finally:
+        with _LIVE_LOCK:
+            _LIVE.discard(proc)
         ended = time.monotonic()
         stop_ticks = None
         if proc.poll() is None:

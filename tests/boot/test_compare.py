@@ -11,6 +11,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 import xml.dom.minidom
 
 import harness
@@ -68,7 +69,7 @@ def test_quick_compare_table_matches_json():
     if os.path.exists(JSON_PATH):
         os.unlink(JSON_PATH)
     cmd = [sys.executable, os.path.join(harness.ROOT, "hv"), "compare", "--quick", "--cpus", "1",
-           "--json", JSON_PATH]
+           "--json", JSON_PATH, "--format", "markdown"]
     r = subprocess.run(cmd, cwd=harness.ROOT, capture_output=True, text=True, timeout=1800)
     print(r.stdout)
     if r.returncode != 0:
@@ -211,7 +212,7 @@ def test_bench_lines_become_rows():
     if "99.0% of bare speed: met" not in t.targets[0][1]:
         raise AssertionError("CPU target: %r" % (t.targets[0],))
     # The rendered table and its JSON agree, row by row.
-    head, parsed = parse_table(compare_report.render_text(t))
+    head, parsed = parse_table(compare_report.render_markdown(t))
     doc = compare_report.to_json(t)
     for section, label, unit, texts in parsed:
         for config in CONFIGS:
@@ -381,7 +382,7 @@ def test_startup_phases_become_rows():
     if [r for r in t.rows if r.key == "bench.pal_null_call"][0].cells["trustvisor"][
             "text"] != "n/a: not run (--configs)":
         raise AssertionError("PAL placeholder of a skipped configuration")
-    head, parsed = parse_table(compare_report.render_text(t))
+    head, parsed = parse_table(compare_report.render_markdown(t))
     doc = compare_report.to_json(t)
     if doc["passthrough"]["startup.total"]["value"] != 7000000:
         raise AssertionError("JSON: %r" % doc["passthrough"]["startup.total"])
@@ -410,3 +411,108 @@ def test_retry_only_when_the_emulator_did_not_start():
         r.status, r.ticks = status, 0
         if compare._failed_to_start(r):
             raise AssertionError("%s with serial %r would be retried" % (status, serial))
+
+
+def _big_table():
+    def cell(v):
+        return {"value": v, "min": v, "max": v, "n": 1}
+
+    cells = {"bare": {"linux_boot": cell(6420135600), "bench.cpu_crc32": cell(148902920)},
+             "passthrough": {"linux_boot": cell(6506626490), "bench.cpu_crc32": cell(148902921),
+                             "bench.exit_ept": cell(5363)},
+             "trustvisor": {"linux_boot": cell(6631289682), "bench.cpu_crc32": cell(148902925)}}
+    meta = {"emulator": "bochs", "cpus": 2, "mem_mb": 256, "runs": 1, "quick": False,
+            "date": "d", "git_commit": "c", "wall_seconds": 1.0, "ips": 200000000}
+    return compare_report.build(cells, {}, meta)
+
+
+def test_text_table_fits_100_columns_with_separators():
+    t = _big_table()
+    text = compare_report.render(t, "text")
+    table = text.split("\nnote:")[0].split("targets (")[0]
+    wide = [l for l in text.splitlines() if len(l) > 100]
+    if wide:
+        raise AssertionError("lines over 100 columns:\n" + "\n".join(wide))
+    if "**" in text or "|" in table:
+        raise AssertionError("Markdown in the text table:\n" + text)
+    if "6,420,135,600" not in text or "6,506,626,490 (1.013x)" not in text:
+        raise AssertionError("no thousands separators:\n" + text)
+    # Numbers are right-aligned: each value column ends at one place.
+    rows = [l for l in table.splitlines() if "6,4" in l or "148,902,92" in l]
+    ends = {len(l) for l in rows}
+    if len(rows) < 2 or len(ends) != 1:
+        raise AssertionError("value columns not aligned:\n" + "\n".join(rows))
+    # Sections are plain headings.
+    if "\none VM exit, round trip from a guest loop" not in text:
+        raise AssertionError("section heading missing:\n" + text)
+
+
+def test_csv_has_every_row_and_the_json_values():
+    import csv
+    import io
+
+    t = _big_table()
+    rows = list(csv.reader(io.StringIO(compare_report.render(t, "csv"))))
+    head, body = rows[0], rows[1:]
+    if head[:3] != ["section", "metric", "unit"] or "passthrough_ratio_to_bare" not in head:
+        raise AssertionError("csv header %r" % head)
+    if len(body) != len(t.rows):
+        raise AssertionError("%d csv rows for %d table rows" % (len(body), len(t.rows)))
+    doc = compare_report.to_json(t)
+    col = head.index("passthrough")
+    for r, line in zip(t.rows, body):
+        want = doc["passthrough"][r.key]["value"]
+        got = line[col]
+        if (want is None and got != "") or (want is not None and float(got) != want):
+            raise AssertionError("%s: csv %r, JSON %r" % (r.key, got, want))
+
+
+def test_ctrl_c_keeps_the_finished_runs():
+    """One Ctrl-C: the finished runs stay, running and waiting ones read 'n/a:
+    interrupted', the emulators are killed, and run_jobs says it was interrupted."""
+    import _thread
+    import io
+    import threading
+
+    class FakeJob:
+        def __init__(self, i):
+            self.name, self.started, self.result, self.problem = "job%d" % i, None, None, None
+
+    class Ended:
+        def __init__(self, status):
+            self.status = status
+
+    jobs = [FakeJob(i) for i in range(4)]
+    killed = threading.Event()
+
+    def fake_run(job, args, progress):
+        job.started = time.monotonic()
+        with progress.lock:
+            progress.running.append(job)
+        if job is jobs[0]:
+            time.sleep(0.3)  # job1 is running by now
+            job.result = Ended("poweroff")
+            _thread.interrupt_main()  # Ctrl-C while job1 runs and job2, job3 wait
+            time.sleep(0.5)  # the main thread takes it before this worker asks for more
+        else:
+            killed.wait(20)  # until run_jobs kills the emulators
+            job.result = Ended("error")
+        with progress.lock:
+            progress.running.remove(job)
+
+    class Args:
+        jobs = 2
+
+    saved = compare._run_job, compare.runlib.kill_running
+    compare._run_job, compare.runlib.kill_running = fake_run, killed.set
+    try:
+        interrupted = compare.run_jobs(jobs, Args, compare.Progress(4, stream=io.StringIO()))
+    finally:
+        compare._run_job, compare.runlib.kill_running = saved
+    if not interrupted or not killed.is_set():
+        raise AssertionError("interrupted=%r killed=%r" % (interrupted, killed.is_set()))
+    got = [(j.started is not None, j.problem) for j in jobs]
+    want = [(True, None), (True, "n/a: interrupted"), (False, "n/a: interrupted"),
+            (False, "n/a: interrupted")]
+    if got != want:
+        raise AssertionError("jobs after Ctrl-C: %r" % got)
