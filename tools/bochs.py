@@ -1,4 +1,11 @@
-"""Bochs 2.7 as the emulator of `./hv run`: the bochsrc, the command, and reading its log.
+"""Bochs as the emulator of `./hv run`: the bochsrc, the command, and reading its log.
+
+Debian 12's Bochs 2.7 is what CI runs; another build (e.g. upstream 3.0.devel) is
+used when HV_BOCHS names it (`./hv run --bochs PATH` and `./hv compare --bochs
+PATH` set it). The version is read once from its banner (version()): Bochs 3.x
+runs its debugger loop only with -dbg, and logs port writes without 2.7's
+"unmapped: " prefix; both are handled here, so the rest of the tools see one
+Bochs.
 
 Facts (docs/design.md section 5, checked again here): Bochs is built with its debugger,
 so it needs `-rc FILE` holding "c" lines then "quit"; writing "Shutdown" to port
@@ -12,6 +19,7 @@ length repeatable: that count is what `./hv run` reports as ticks.
 import os
 import re
 import string
+import subprocess
 
 from tools import disk as disklib
 
@@ -23,7 +31,46 @@ TEMPLATE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "templates",
 CONTINUES = 16
 
 _TICK = re.compile(rb"^(\d+)[a-z]\[")
-_PORT_F4 = re.compile(rb"unmapped: \d+-bit write to 00f4 = ([0-9a-fA-F]+)")
+# 2.7: "unmapped: 8-bit write to 00f4 = 2a"; 3.x drops the "unmapped: ".
+_PORT_F4 = re.compile(rb"(?:unmapped: )?\d+-bit write to 00f4 = ([0-9a-fA-F]+)")
+_BANNER = re.compile(r"Bochs x86 Emulator (\d+)\.(\d+)(\S*)")
+_version = {}
+
+
+def binary():
+    """The Bochs to run: $HV_BOCHS, else Debian's bochs-bin."""
+    return os.environ.get("HV_BOCHS") or "bochs-bin"
+
+
+def parse_banner(text):
+    """(major, minor, 'M.m[suffix]') from Bochs's start-up banner, or None."""
+    m = _BANNER.search(text)
+    if not m:
+        return None
+    return int(m.group(1)), int(m.group(2)), "%s.%s%s" % m.groups()
+
+
+def version():
+    """(major, minor, text) of binary(), read once from its banner (a configless start
+    that stops at once); (2, 7, '2.7?') if it cannot be read."""
+    exe = binary()
+    if exe not in _version:
+        try:
+            r = subprocess.run([exe, "-n", "display_library: nogui", "megs: 4"],
+                               stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, timeout=20)
+            found = parse_banner(r.stdout.decode("utf-8", "replace"))
+        except (OSError, subprocess.TimeoutExpired):
+            found = None
+        _version[exe] = found or (2, 7, "2.7?")
+    return _version[exe]
+
+
+def command(rc_path, cmds, major=None):
+    """The argv of a run: 3.x needs -dbg for the debugger loop the tools rely on
+    (triple faults stop it, ticks stay one instruction per CPU)."""
+    major = version()[0] if major is None else major
+    return [binary()] + (["-dbg"] if major >= 3 else []) + ["-q", "-f", rc_path, "-rc", cmds]
 _SHUTDOWN = b"Shutdown port: shutdown requested"
 # An OS's ACPI power-off (SLP_EN with S5 in PM1a control): Bochs's ACPI device
 # logs this panic and, with `panic: action=fatal`, exits. A power-off like any other.
@@ -89,7 +136,7 @@ def prepare(workdir, disk, iso, cpus, mem, strict_msrs=False, debugger_script=No
             f.write("".join(cmd + "\n" for cmd in debugger_script) + "quit\n")
         else:
             f.write("c\n" * CONTINUES + "quit\n")
-    return ["bochs-bin", "-q", "-f", rc_path, "-rc", cmds], serial, log
+    return command(rc_path, cmds), serial, log
 
 
 def read_log(log):

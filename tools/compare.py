@@ -71,7 +71,7 @@ _BENCH = re.compile(r"(?:^|\s)(?:BENCH:|hv: bench:)\s*([A-Za-z0-9_.-]+)\s+ticks=
 _EXITS = re.compile(r"^hv: cpu (\d+) exits:((?:\s+\S+=\d+)+)\s*$")
 _PHASE = re.compile(r"^hv: phase ([A-Za-z0-9_.-]+) tsc=(\d+)\s*$")
 _CRC = re.compile(r"bench cpu_crc32: .* crc ([0-9a-f]+)")
-_POWER_OFF_S = re.compile(rb"^(\d+)\w\[UNMAP \] unmapped: 8-bit write to 8900 = 53\b", re.M)
+_POWER_OFF_S = re.compile(rb"^(\d+)\w\[UNMAP \] (?:unmapped: )?8-bit write to 8900 = 53\b", re.M)
 LINUX_DONE = "LINUXGUEST: DONE"
 TESTGUEST_DONE = re.compile(r"^TESTGUEST: DONE pass=(\d+) fail=(\d+)$", re.M)
 DIMENSIONS = ("cpus",)  # k=v of a BENCH line that name a variant, not a figure
@@ -550,6 +550,7 @@ def compare(args, stdout=sys.stdout):
         "git_commit": git_commit(),
         "wall_seconds": round(time.monotonic() - started, 1),
         "ips": bochs.IPS if args.emulator == "bochs" else None,
+        "emulator_version": bochs.version()[2] if args.emulator == "bochs" else None,
         "accelerator": ", ".join(sorted({"%s: %s" % (j.config, j.result.accel) for j in jobs
                                          if j.result and j.result.accel})) or None,
     }

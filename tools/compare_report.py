@@ -369,7 +369,7 @@ def header(t):
     m = t.meta
     wall = int(m["wall_seconds"])
     lines = ["hv compare: %s, %d CPU(s), %d MiB guest RAM, commit %s, %s, %d:%02d wall" % (
-        "Bochs 2.7 (software VMX)" if m["emulator"] == "bochs" else
+        "Bochs %s (software VMX)" % m.get("emulator_version", "2.7") if m["emulator"] == "bochs" else
         "QEMU (%s)" % (m.get("accelerator") or "?"), m["cpus"],
         m["mem_mb"], m["git_commit"], m["date"], wall // 60, wall % 60)]
     if m["emulator"] == "bochs":

@@ -364,3 +364,44 @@ def test_test_and_compare_install_missing_packages_or_print_the_sudo_line():
             assert deps.ensure("compare", setup_fn=lambda: 1) == 1  # apt-get failed: stop
     finally:
         deps.missing_packages, os.geteuid = saved
+
+
+def test_bochs_versions_and_log_formats():
+    """2.7 and 3.x: the banner gives the version, 3.x runs with -dbg, and the port
+    0xf4 code and the Linux power-off tick are found in both log formats."""
+    from tools import bochs, compare
+
+    assert bochs.parse_banner("   Bochs x86 Emulator 2.7\n") == (2, 7, "2.7")
+    assert bochs.parse_banner("Bochs x86 Emulator 3.0.devel\n") == (3, 0, "3.0.devel")
+    assert bochs.parse_banner("no banner") is None
+    assert "-dbg" not in bochs.command("rc", "cmds", major=2)
+    assert bochs.command("rc", "cmds", major=3)[1] == "-dbg"
+    with tempfile.TemporaryDirectory() as d:
+        for prefix in ("unmapped: ", ""):
+            log = os.path.join(d, "bochs.log")
+            with open(log, "w") as f:
+                f.write("00000100000i[UNMAP ] %s8-bit write to 00f4 = 2a\n" % prefix)
+                f.write("00000200000i[UNMAP ] %s8-bit write to 8900 = 53\n" % prefix)
+                f.write("00000200001p[UNMAP ] >>PANIC<< Shutdown port: shutdown requested\n")
+            powered_off, code, ticks = bochs.read_log(log)
+            assert (powered_off, code, ticks) == (True, 0x2a, 200001), (prefix, powered_off,
+                                                                       code, ticks)
+            assert compare.linux_boot_ticks(log) == 200000, prefix
+
+
+def test_bochs_option_must_name_an_executable():
+    r = hv("run", "bare", "--disk", "x.img", "--bochs", "/nonexistent/bochs", timeout=20)
+    _expect(r, 2, "--bochs /nonexistent/bochs is not an executable file")
+
+
+def test_bochs_option_runs_that_bochs():
+    with tempfile.TemporaryDirectory() as d:
+        marker, wrapper = os.path.join(d, "ran"), os.path.join(d, "my-bochs")
+        with open(wrapper, "w") as f:
+            f.write('#!/bin/sh\necho "$@" >> %s\nexec bochs-bin "$@"\n' % marker)
+        os.chmod(wrapper, 0o755)
+        r = hv("run", "bare", "--disk", tiny_disk(0), "--cpus", "1", "--quiet", "--timeout",
+               "120", "--bochs", wrapper)
+        _expect(r, 16 + 42, "exit code 42 (port 0xf4)")
+        calls = open(marker).read()
+        assert "-q -f " in calls, calls  # the run itself, after the banner probe
