@@ -136,6 +136,38 @@ static void collect_host_nmis(struct vcpu *v)
 	v->ev.nmi_pending = total;
 }
 
+void vmx_event_redeliver(struct vcpu *v, uint32_t info, uint32_t error, uint32_t len)
+{
+	v->ev.reinject = true;
+	v->ev.reinject_info = info & (INTR_INFO_VALID | 0x7ffu);
+	v->ev.reinject_error = error;
+	v->ev.reinject_len = len;
+}
+
+void vmx_event_delivered(struct vcpu *v)
+{
+	v->ev.reinject = false;
+}
+
+void vmx_discard_pending_events(struct vcpu *v)
+{
+	v->ev.reinject = false;
+	v->ev.exception = false;
+}
+
+void vmx_event_init_reset(struct vcpu *v)
+{
+	uint32_t nmi_pending = v->ev.nmi_pending;
+	vmx_set_nmi_window(v, false);
+	vmx_event_reset(v);
+	v->ev.nmi_pending = nmi_pending;
+}
+
+void vmx_event_window_written_off(struct vcpu *v)
+{
+	v->ev.nmi_window = false;
+}
+
 void vmx_set_nmi_window(struct vcpu *v, bool on)
 {
 	if (v->ev.nmi_window == on)

@@ -38,10 +38,7 @@ void vmx_exit_exception_nmi(struct vcpu *v)
 	 */
 	uint32_t type = INTR_INFO_TYPE(info);
 	if (type == INTR_TYPE_SW_EXCEPTION || type == INTR_TYPE_PRIV_SW_EXCEPTION) {
-		v->ev.reinject = true;
-		v->ev.reinject_info = info & (INTR_INFO_VALID | 0x7ffu);
-		v->ev.reinject_error = error;
-		v->ev.reinject_len = v->exit.instruction_len;
+		vmx_event_redeliver(v, info, error, v->exit.instruction_len);
 		return;
 	}
 	/* A #PF exit does not write CR2; the guest's handler reads it (SDM 28.1). */

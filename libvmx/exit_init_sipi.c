@@ -37,10 +37,7 @@ void vmx_exit_init(struct vcpu *v)
 	 * real mode at the reset state; an AP then waits for SIPI (SDM 9.4.4),
 	 * the BSP runs the reset vector (its firmware restarts the machine).
 	 */
-	uint32_t nmi_pending = v->ev.nmi_pending;
-	vmx_set_nmi_window(v, false);
-	vmx_event_reset(v);
-	v->ev.nmi_pending = nmi_pending;
+	vmx_event_init_reset(v);
 	vmcs_guest_init_state(v, !v->boot_cpu);
 	__atomic_store_n(&v->waiting_for_sipi, !v->boot_cpu, __ATOMIC_RELEASE);
 	vmx_flush_guest_tlb(v);

@@ -277,7 +277,7 @@ static void failed(struct ts_switch *s)
 		 * after #DF), as the CPU would, which also drops its re-injection;
 		 * any other event is lost in the fault, as on hardware. */
 		vmx_queue_exception(c->v, c->fault_vector, true, c->fault_error);
-		c->v->ev.reinject = false;
+		vmx_event_delivered(c->v);
 		return;
 	case TS_DENIED:
 		vmx_guest_access_denied(c->v, c->denied_gpa,
@@ -330,5 +330,5 @@ void vmx_exit_task_switch(struct vcpu *v)
 		failed(&s); /* a fault combines with the event, as during its delivery */
 	/* The event has been delivered, by this switch: not again. */
 	if (s.by_event)
-		v->ev.reinject = false;
+		vmx_event_delivered(v);
 }

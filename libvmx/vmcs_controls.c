@@ -67,5 +67,5 @@ void vmcs_setup_controls(struct vcpu *v)
 
 	vmcs_writenat(VMCS_CR0_GUEST_HOST_MASK, vmx_cr0_host_owned());
 	vmcs_writenat(VMCS_CR4_GUEST_HOST_MASK, vmx_cr4_host_owned());
-	v->ev.nmi_window = false;
+	vmx_event_window_written_off(v);
 }

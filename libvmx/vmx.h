@@ -54,6 +54,13 @@ void vmx_queue_exception(struct vcpu *v, uint8_t vector, bool has_error, uint32_
 /* The app's guest_may_take_nmi() answer may have become yes: decide again at
  * the next VM entry. Call on v's CPU (from an exit handler). */
 void vmx_event_app_unblocked(struct vcpu *v);
+/*
+ * Drops what the exit being handled left to deliver at the next entry: a
+ * re-injected event and a queued exception (an app that ended what the guest
+ * was doing, e.g. a PAL call, so that nothing meant for it reaches the OS).
+ * Pending NMIs stay: they are the guest's and are never dropped.
+ */
+void vmx_discard_pending_events(struct vcpu *v);
 /* Called for every NMI this CPU takes (root-mode NMI or NMI VM exit). */
 void vmx_nmi_arrived(void);
 #ifdef HV_NMI_SWEEP

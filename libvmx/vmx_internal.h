@@ -94,6 +94,22 @@ bool vmx_msr_in_bitmap(uint32_t msr);
 void vmx_event_on_exit(struct vcpu *v);
 void vmx_inject_pending_events(struct vcpu *v);
 void vmx_event_reset(struct vcpu *v);
+/*
+ * The other writers of event state, each for one reason (event state is written
+ * only in event.c; tests/unit/vmx/event_owner_test.sh checks):
+ *  - vmx_event_redeliver: an exception exit hands a software exception back
+ *    (INT3/INTO/INT1 with its instruction length, SDM Vol. 3C 26.6.1.1);
+ *  - vmx_event_delivered: the event being re-injected was delivered by
+ *    emulation (a task switch through a gate), so not again;
+ *  - vmx_event_init_reset: INIT discards pending events, a latched NMI stays
+ *    (SDM Vol. 3A 9.1.1);
+ *  - vmx_event_window_written_off: the primary controls were just written
+ *    with NMI-window exiting off.
+ */
+void vmx_event_redeliver(struct vcpu *v, uint32_t info, uint32_t error, uint32_t len);
+void vmx_event_delivered(struct vcpu *v);
+void vmx_event_init_reset(struct vcpu *v);
+void vmx_event_window_written_off(struct vcpu *v);
 void vmx_host_nmi_handler(void);
 /* vmx_entry.S: NMIs arrived after the injection point looked; look again. */
 void vmx_entry_recheck_nmis(struct vcpu *v);

@@ -200,8 +200,7 @@ static void restore_os_view(struct vcpu *v, struct tv_call *c)
 	vmcs_write32(VMCS_GUEST_INTERRUPTIBILITY,
 	             vmcs_read32(VMCS_GUEST_INTERRUPTIBILITY) &
 	                 ~(INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOV_SS));
-	v->ev.reinject = false;
-	v->ev.exception = false;
+	vmx_discard_pending_events(v);
 }
 
 /* Leaves the PAL on this CPU with `status`; always restores the caller. */
