@@ -22,7 +22,7 @@
 #include "rt/spinlock.h"
 
 /* Samples of BENCH: its rounds, then every CPU's NMI latencies. */
-#define SAMPLE_MAX (HV_MAX_CPUS * VCPU_NMI_LATENCY_SAMPLES)
+#define SAMPLE_MAX (HV_MAX_CPUS * VCPU_NMI_DELIVERY_SAMPLES)
 
 static struct spinlock bench_lock = SPINLOCK_INIT;
 static uint32_t samples[SAMPLE_MAX]; /* under bench_lock */
@@ -90,11 +90,11 @@ static void bench(struct vcpu *v)
 	uint32_t n = 0;
 	for (uint32_t cpu = 0; cpu < HV_MAX_CPUS; cpu++) {
 		const struct vcpu *t = vmx_vcpu(cpu);
-		uint32_t have = t->ev.nmi_latency_count;
-		if (have > VCPU_NMI_LATENCY_SAMPLES)
-			have = VCPU_NMI_LATENCY_SAMPLES;
+		uint32_t have = t->ev.nmi_delivery_count;
+		if (have > VCPU_NMI_DELIVERY_SAMPLES)
+			have = VCPU_NMI_DELIVERY_SAMPLES;
 		for (uint32_t i = 0; i < have && n < SAMPLE_MAX; i++)
-			samples[n++] = t->ev.nmi_latency[i];
+			samples[n++] = t->ev.nmi_delivery[i];
 	}
 	uint32_t nmi_ticks = median(samples, n);
 	spin_unlock(&bench_lock);

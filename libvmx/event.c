@@ -354,7 +354,7 @@ static bool decide_nmi(struct vcpu *v, bool event_injected)
 	v->ev.nmi_pending--;
 	v->ev.nmis_injected++;
 	uint64_t ticks = hw_rdtsc() - v->ev.nmi_arrival_tsc;
-	v->ev.nmi_latency[v->ev.nmi_latency_count++ % VCPU_NMI_LATENCY_SAMPLES] =
+	v->ev.nmi_delivery[v->ev.nmi_delivery_count++ % VCPU_NMI_DELIVERY_SAMPLES] =
 	    ticks > UINT32_MAX ? UINT32_MAX : (uint32_t)ticks;
 	/* A second, latched NMI: this delivery sets virtual-NMI blocking, so the
 	 * window exits after the guest handler's IRET (SDM 26.7.6), not at once. */

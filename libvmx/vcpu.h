@@ -47,7 +47,7 @@ struct vcpu_exit_info {
 	uint64_t gpa; /* guest-physical address (EPT exits) */
 };
 
-#define VCPU_NMI_LATENCY_SAMPLES 64
+#define VCPU_NMI_DELIVERY_SAMPLES 64
 
 /* Event state for the single injection point (event.c, docs/design.md section 3). */
 struct vcpu_events {
@@ -69,14 +69,14 @@ struct vcpu_events {
 	/* Statistics, for tests and the exit report. */
 	uint64_t nmis_injected, nmis_merged;
 	/*
-	 * NMI delivery latency, for the toolkit's BENCH hypercall
+	 * NMI delivery (the printed name: nmi_delivery), for the toolkit's BENCH hypercall
 	 * (core/debug_hypercall.c): TSC when the pending NMI arrived (host NMI or
-	 * NMI exit), and the last VCPU_NMI_LATENCY_SAMPLES arrival-to-injection
-	 * times in TSC ticks (ring; nmi_latency_count counts all samples).
+	 * NMI exit), and the last VCPU_NMI_DELIVERY_SAMPLES arrival-to-injection
+	 * times in TSC ticks (ring; nmi_delivery_count counts all samples).
 	 */
 	uint64_t nmi_arrival_tsc;
-	uint32_t nmi_latency_count;
-	uint32_t nmi_latency[VCPU_NMI_LATENCY_SAMPLES];
+	uint32_t nmi_delivery_count;
+	uint32_t nmi_delivery[VCPU_NMI_DELIVERY_SAMPLES];
 };
 
 struct vcpu {
