@@ -48,11 +48,14 @@ def _host_label(dep):
     name = dep.split("/")[-1]
     return dep + ":" + name + "_host"
 
-def hv_cc_library(name, srcs = [], hdrs = [], deps = [], image_srcs = [], host_srcs = [], host_deps = [], textual_hdrs = [], visibility = ["//visibility:public"]):
+def hv_cc_library(name, srcs = [], hdrs = [], deps = [], image_srcs = [], host_srcs = [], host_deps = [], host_hdrs = [], textual_hdrs = [], visibility = ["//visibility:public"]):
     """A library built for the image (`name`) and for host tests (`name_host`).
 
     image_srcs: sources only in the image (entry stubs, real-hardware glue).
     host_srcs:  sources only in the host variant (fakes).
+    host_hdrs:  headers host tests may include besides hdrs (internals they check).
+    Both variants link statically: image objects are not PIC, so Bazel must never
+    link them into a .so.
     """
     native.cc_library(
         name = name,
@@ -68,7 +71,7 @@ def hv_cc_library(name, srcs = [], hdrs = [], deps = [], image_srcs = [], host_s
     native.cc_library(
         name = name + "_host",
         srcs = srcs + host_srcs,
-        hdrs = hdrs,
+        hdrs = hdrs + host_hdrs,
         textual_hdrs = textual_hdrs,
         deps = [_host_label(d) for d in deps] + host_deps,
         copts = HOST_COPTS,
@@ -135,3 +138,34 @@ grub_iso = rule(
     },
     doc = "A BIOS El Torito image whose GRUB multiboots `kernel` (bazel/grub_iso.py).",
 )
+
+def hv_app(name, srcs, hdrs = [], deps = [], image_srcs = [], host_srcs = []):
+    """An app's three targets, as every app has them (README.md "Adding an app"):
+
+    app     its library (hv_cc_library; host tests link app_host), always with
+            libvmx's app interface;
+    hv.elf  the bootable image: the app linked with //core's boot sequence;
+    iso     NAME.iso, booted by GRUB with //core:grub.cfg (`./hv build NAME`).
+    More images of the same hv.elf (other boot options) are plain grub_iso rules.
+    """
+    hv_cc_library(
+        name = "app",
+        srcs = srcs,
+        hdrs = hdrs,
+        image_srcs = image_srcs,
+        host_srcs = host_srcs,
+        deps = ["//core:app_interface"] + [d for d in deps if d != "//core:app_interface"],
+    )
+    hv_image(
+        name = "hv.elf",
+        deps = [
+            ":app",
+            "//core",
+        ],
+    )
+    grub_iso(
+        name = "iso",
+        out = name + ".iso",
+        grub_cfg = "//core:grub.cfg",
+        kernel = ":hv.elf",
+    )
