@@ -154,7 +154,7 @@ def hv_app(name, srcs, hdrs = [], deps = [], image_srcs = [], host_srcs = []):
         hdrs = hdrs,
         image_srcs = image_srcs,
         host_srcs = host_srcs,
-        deps = ["//core:app_interface"] + [d for d in deps if d != "//core:app_interface"],
+        deps = ["//libvmx:app_interface"] + [d for d in deps if d != "//libvmx:app_interface"],
     )
     hv_image(
         name = "hv.elf",

@@ -12,7 +12,7 @@
 
 #include "core/debug_hypercall.h"
 #include "core/dma_protection.h"
-#include "core/hv_app.h"
+#include "libvmx/vmx_app.h"
 #include "core/quiesce_wiring.h"
 #include "libquiesce/quiesce.h"
 #include "libsmp/smp.h"

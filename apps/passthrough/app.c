@@ -3,7 +3,7 @@
  * library default, so what this image costs over bare metal is the cost of the
  * toolkit itself (./hv compare measures it).
  */
-#include "core/hv_app.h"
+#include "libvmx/vmx_app.h"
 
 const struct hv_app hv_app = {
 	.name = "passthrough",

@@ -11,7 +11,7 @@
  */
 #include "apps/trustvisor/tv_internal.h"
 #include "apps/trustvisor/tv_platform.h"
-#include "core/hv_app.h"
+#include "libvmx/vmx_app.h"
 #include "libvmx/vcpu.h"
 
 static bool tv_hypercall(struct vcpu *v)

@@ -11,7 +11,7 @@
 
 #include "apps/trustvisor/tv_hypercall.h"
 #include "apps/trustvisor/utpm/utpm.h"
-#include "core/hv_app.h"
+#include "libvmx/vmx_app.h"
 #include "libvmx/guest_walk.h"
 #include "libvmx/vcpu.h"
 #include "rt/layout.h"

@@ -12,7 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "core/hv_app.h"
+#include "libvmx/vmx_app.h"
 #include "hw/fake/fake_hw.h"
 #include "libvmx/vcpu.h"
 

@@ -1,13 +1,14 @@
 /*
- * The app interface: the one header an app includes.
+ * The app interface: the one header an app includes. It belongs to libvmx,
+ * which calls through it; core/ only registers the image's table.
  *
  * An app is a name plus a table of callbacks, linked into its own image
  * (apps/<name>/). The libraries never name an app: core/ registers the image's
  * `hv_app` with libvmx at boot, and libvmx calls through the table. Every
  * callback is optional (NULL = the library default).
  */
-#ifndef CORE_HV_APP_H
-#define CORE_HV_APP_H
+#ifndef LIBVMX_VMX_APP_H
+#define LIBVMX_VMX_APP_H
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -83,4 +84,4 @@ struct hv_app {
 /* Defined by each app (apps/<name>/app.c). */
 extern const struct hv_app hv_app;
 
-#endif /* CORE_HV_APP_H */
+#endif /* LIBVMX_VMX_APP_H */
