@@ -65,6 +65,17 @@ void bench_u64_dec(char *buf, uint64_t v)
 	buf[n] = '\0';
 }
 
+void bench_sort_u32(uint32_t *a, uint32_t n)
+{
+	/* Insertion sort: the samples are few (15). */
+	for (uint32_t i = 1; i < n; i++) {
+		uint32_t x = a[i], j = i;
+		for (; j > 0 && a[j - 1] > x; j--)
+			a[j] = a[j - 1];
+		a[j] = x;
+	}
+}
+
 void bench_report(const char *name, uint64_t ticks)
 {
 	char dec[24];

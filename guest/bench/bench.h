@@ -28,6 +28,8 @@ extern const uint32_t bench_case_count;
 
 /* Prints "BENCH: <name> ticks=<ticks>" (64-bit decimal without 64-bit division). */
 void bench_report(const char *name, uint64_t ticks);
+/* Sorts n samples ascending (the median is a[n / 2]). */
+void bench_sort_u32(uint32_t *a, uint32_t n);
 /* Formats v in decimal into buf (at least 21 bytes). */
 void bench_u64_dec(char *buf, uint64_t v);
 

@@ -37,16 +37,6 @@ static void on_ipi(struct trap_frame *f)
 		lapic_write(LAPIC_EOI, 0);
 }
 
-static void sort_u32(uint32_t *a, uint32_t n)
-{
-	for (uint32_t i = 1; i < n; i++) {
-		uint32_t x = a[i], j = i;
-		for (; j > 0 && a[j - 1] > x; j--)
-			a[j] = a[j - 1];
-		a[j] = x;
-	}
-}
-
 /* Median send cost of IPI_SAMPLES fixed IPIs to `dest` (slot `slot` takes them). */
 static bool measure(const char *name, uint32_t slot, uint32_t dest, bool x2apic)
 {
@@ -75,7 +65,7 @@ static bool measure(const char *name, uint32_t slot, uint32_t dest, bool x2apic)
 			return false;
 		t[i] = (uint32_t)(t1 - t0);
 	}
-	sort_u32(t, IPI_SAMPLES);
+	bench_sort_u32(t, IPI_SAMPLES);
 	runner_info("bench %s: %u IPIs, send (ICR write) min %u median %u max %u ticks", name,
 	            IPI_SAMPLES, t[0], t[IPI_SAMPLES / 2], t[IPI_SAMPLES - 1]);
 	bench_report(name, t[IPI_SAMPLES / 2]);

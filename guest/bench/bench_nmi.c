@@ -38,16 +38,6 @@ static bool icr_idle(void)
 	return true;
 }
 
-static void sort_u32(uint32_t *a, uint32_t n)
-{
-	for (uint32_t i = 1; i < n; i++) {
-		uint32_t x = a[i], j = i;
-		for (; j > 0 && a[j - 1] > x; j--)
-			a[j] = a[j - 1];
-		a[j] = x;
-	}
-}
-
 enum case_result bench_nmi(struct case_ctx *c)
 {
 	uint32_t t[NMI_SAMPLES];
@@ -68,7 +58,7 @@ enum case_result bench_nmi(struct case_ctx *c)
 		uint64_t dt = trap_nmi_tsc(0) - t0;
 		t[i] = dt > UINT32_MAX ? UINT32_MAX : (uint32_t)dt;
 	}
-	sort_u32(t, NMI_SAMPLES);
+	bench_sort_u32(t, NMI_SAMPLES);
 	runner_info("bench nmi_latency: %u self-NMIs, ICR write to handler entry, min %u median "
 	            "%u max %u ticks",
 	            NMI_SAMPLES, t[0], t[NMI_SAMPLES / 2], t[NMI_SAMPLES - 1]);
