@@ -19,8 +19,8 @@ Figures come out of the serial log and, on Bochs, the Bochs log:
   - every `BENCH: <name> ticks=<n> [k=v ...]` line (guest) and `hv: bench: <name>
     ticks=<n> [k=v ...]` line (hypervisor) becomes a row; `cpus=<n>` is part of the
     row's name, other numeric k=v become rows "<name> <k>" of their own;
-  - Linux boot: on Bochs the tick of the first power-off byte ("S" to port 0x8900,
-    logged by Bochs's unmapped-port report, one `dd` after the DONE line); on QEMU the
+  - Linux boot: on Bochs the tick of the guest's mark after its DONE line ('D' to
+    port 0xe9, logged by Bochs's unmapped-port report, one `dd`); on QEMU the
     wall time from the emulator's start until the DONE line reached the serial log;
   - `hv: cpu <n> exits: <reason>=<count> ...` (printed by libvmx at guest power-off),
     summed over CPUs, per million ticks of that run (Bochs) or per wall second (QEMU).
@@ -71,7 +71,8 @@ _BENCH = re.compile(r"(?:^|\s)(?:BENCH:|hv: bench:)\s*([A-Za-z0-9_.-]+)\s+ticks=
 _EXITS = re.compile(r"^hv: cpu (\d+) exits:((?:\s+\S+=\d+)+)\s*$")
 _PHASE = re.compile(r"^hv: phase ([A-Za-z0-9_.-]+) tsc=(\d+)\s*$")
 _CRC = re.compile(r"bench cpu_crc32: .* crc ([0-9a-f]+)")
-_POWER_OFF_S = re.compile(rb"^(\d+)\w\[UNMAP \] (?:unmapped: )?8-bit write to 8900 = 53\b", re.M)
+# guest/linux/init's mark after its DONE line: 'D' to port 0xe9, no device's.
+_DONE_MARK = re.compile(rb"^(\d+)\w\[UNMAP \] (?:unmapped: )?8-bit write to 00e9 = 44\b", re.M)
 LINUX_DONE = "LINUXGUEST: DONE"
 TESTGUEST_DONE = re.compile(r"^TESTGUEST: DONE pass=(\d+) fail=(\d+)$", re.M)
 DIMENSIONS = ("cpus",)  # k=v of a BENCH line that name a variant, not a figure
@@ -199,10 +200,10 @@ def exit_counts(serial):
 
 
 def linux_boot_ticks(bochs_log):
-    """The tick of the first 'S' written to Bochs's power-off port, or None."""
+    """The tick of the Linux guest's done mark ('D' to port 0xe9), or None."""
     try:
         with open(bochs_log, "rb") as f:
-            m = _POWER_OFF_S.search(f.read())
+            m = _DONE_MARK.search(f.read())
     except OSError:
         return None
     return int(m.group(1)) if m else None
