@@ -194,6 +194,9 @@ static void test_identity_is_the_documented_measurement(void **state)
 	assert_int_equal(identity_of(ENTRY + 1, BUF_GVA + 0x200, ID), TV_ERR_NOT_REGISTERED);
 	user_mode(cr3_b);
 	assert_int_equal(identity_of(ENTRY, BUF_GVA + 0x200, ID), TV_ERR_WRONG_PROCESS);
+	/* The same CR3 at another ring is not the owner either (registered at ring 3). */
+	cpl_mode(cr3_a, 0);
+	assert_int_equal(identity_of(ENTRY, BUF_GVA + 0x200, ID), TV_ERR_WRONG_PROCESS);
 	user_mode(cr3_a);
 	/* Never into the PAL's own pages from outside. */
 	assert_int_equal(identity_of(ENTRY, DATA_GVA, ID), TV_ERR_RANGE);
