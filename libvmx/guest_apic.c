@@ -125,12 +125,16 @@ static bool x2apic_icr(struct vcpu *v, uint32_t msr, bool write, uint64_t *value
 	/* Outside x2APIC mode the MSR does not exist: #GP, as in the guest. */
 	if (!(hw_rdmsr(MSR_IA32_APIC_BASE) & APIC_BASE_X2APIC))
 		return false;
-	uint32_t low = (uint32_t)*value;
-	if (!write)
+	if (!write) {
 		*value = hw_rdmsr(msr);
-	else if (start_ipi_by_shorthand(low) && !vmx_guest_init_dropped(v, low, 0))
+		return true;
+	}
+	uint32_t low = (uint32_t)*value;
+	if (vmx_guest_init_dropped(v, low, (uint32_t)(*value >> 32)))
+		return true;
+	if (start_ipi_by_shorthand(low))
 		send_start_ipi_per_target(v, low, true);
-	else if (!vmx_guest_init_dropped(v, low, (uint32_t)(*value >> 32)))
+	else
 		hw_wrmsr(msr, *value);
 	return true;
 }

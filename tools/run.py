@@ -28,7 +28,7 @@ import tempfile
 import threading
 import time
 
-from tools import bochs, deps, disk as disklib, qemu
+from tools import bochs, checks, deps, disk as disklib, qemu
 
 EXIT_CODES = {"poweroff": 0, "panic": 3, "timeout": 4, "error": 5, "scripted": 6}
 EXIT_HV_REFUSED = 7  # powered off by the hypervisor with one of its own nonzero codes
@@ -256,8 +256,9 @@ def run_image(app, image, disk, emulator="bochs", cpus=2, mem=256, timeout=600.0
         raise RunError("no such disk image: %s" % disk)
     if image is not None and not os.path.isfile(image):
         raise RunError("no such image: %s" % image)
-    if not 1 <= cpus <= 8:
-        raise RunError("--cpus must be 1..8 (HV_MAX_CPUS), not %d" % cpus)
+    problem = checks.cpus(cpus)
+    if problem:
+        raise RunError(problem)
     if image is not None and mem < HV_MIN_MEM:
         raise RunError("--mem %d is too small for a hypervisor image: it needs at least %d MB "
                        "(the hypervisor lives at 192..208 MiB)" % (mem, HV_MIN_MEM))
