@@ -53,5 +53,26 @@ def test_vmx_capabilities_the_libraries_rely_on_are_reported():
     harness.assert_poweroff(r, code=None)
 
 
+def test_start_up_notes_wait_for_power_off_unless_verbose():
+    """The start-up details (rt/console_notes.c) do not hold up the guest's launch: by
+    default they come after it, once, at power-off; hv_verbose=1 prints them as they
+    happen, before the launch, and not again."""
+    details = ("hv: memory: ", "hv: vmx: ", "hv: smp: 2 CPUs", "hv: cpu 1 (apic id 1) online",
+               "hv: BIOS hook: INT 15h")
+    quiet = harness.run("passthrough", harness.testguest_disk(), cpus=2, timeout=400)
+    harness.assert_poweroff(quiet, code=0)
+    harness.assert_in_order(quiet, "hv: 2 CPUs in VMX root", GUEST_START, "TESTGUEST: DONE",
+                            *details, "hv: phase entry")
+    verbose = harness.run("passthrough", harness.testguest_disk(), cpus=2, timeout=400,
+                          hv_options=["hv_verbose=1"])
+    harness.assert_poweroff(verbose, code=0)
+    harness.assert_in_order(verbose, *details[:4], "hv: 2 CPUs in VMX root", details[4],
+                            GUEST_START, "TESTGUEST: DONE")
+    for r in (quiet, verbose):
+        for d in details:
+            if r.serial.count(d) != 1:
+                harness.fail(r, "%r printed %d times, expected once" % (d, r.serial.count(d)))
+
+
 def test_four_cpus_come_online():
     _boot_with(4)
