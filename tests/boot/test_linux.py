@@ -2,30 +2,23 @@
 
 Issue 3's check: the same disk prints the same user-space report under the
 hypervisor as on the bare (emulated) machine, and the hypervisor's exit
-counters are printed when the guest powers off.
+counters are printed when the guest powers off. The boots are shared with
+test_nmi_linux.py (tests/boot/linux_storm.py): after the report the guest runs
+an NMI-backtrace storm, bare and under passthrough alike.
 """
 
-import os
 import re
-import sys
 
 import harness
-
-sys.path.insert(0, os.path.join(harness.ROOT, "guest", "linux"))
-import make_disk  # noqa: E402
+import linux_storm
 
 # The lines of guest/linux/init that must not depend on what runs underneath.
 REPORT = re.compile(r"^LINUXGUEST: (kernel .*|cpus online: .*|nproc=\d+|scenario .*|"
                     r"unknown-nmi-messages=\d+|DONE)$", re.M)
 
 
-def _smp_disk():
-    out = os.path.join(harness.ROOT, "out", "linux-smp.img")
-    return make_disk.build_linux_disk(out, os.path.join(harness.ROOT, "out", "cache"), "smp")
-
-
 def _boot(app):
-    r = harness.run(app, _smp_disk(), cpus=2, timeout=1200)
+    r = linux_storm.run(app)
     harness.assert_serial_lacks(r, "PANIC")
     harness.assert_serial_contains(r, "LINUXGUEST: cpus online: 0-1")
     harness.assert_serial_contains(r, "LINUXGUEST: nproc=2")
@@ -35,6 +28,7 @@ def _boot(app):
     return r
 
 
+@linux_storm.shared
 def test_linux_user_space_same_bare_and_under_passthrough():
     bare = _boot("bare")
     hv = _boot("passthrough")
