@@ -115,6 +115,16 @@ def _log_path():
     return os.path.join(_config["log_dir"], base + ".serial")
 
 
+def xdist_group(name):
+    """pytest.mark.xdist_group(name): tests sharing one boot run on one worker. `./hv
+    test` lists the tests by importing the files without pytest, hence the fallback."""
+    try:
+        import pytest
+    except ImportError:
+        return lambda f: f
+    return pytest.mark.xdist_group(name)
+
+
 def run(app, disk_path, emulator="bochs", cpus=2, mem=256, timeout=600, allow_no_vmx=False,
         strict_msrs=False, debugger_script=None, iommu=False, devices=(), hv_options=()):
     """Boot app ('bare', an app name, a label or an .iso path) on disk_path; return a Result.

@@ -1,17 +1,17 @@
-"""Linux boots shared by test_linux.py and test_nmi_linux.py (one per app).
+"""Linux boots for test_linux.py and test_nmi_linux.py (one per app; the
+passthrough one is shared by both files).
 
 Both read the same run: the guest/linux disk with guest_scenario=nmi-storm
 (user space with both CPUs, then 20 sysrq-l rounds of NMI-backtrace IPIs, then
-the report and an ACPI power-off). test_linux compares the report bare and
-under passthrough; test_nmi_linux checks the storm under passthrough. One xdist
-group, so one worker boots each app once (`./hv test` runs --dist loadgroup).
+the report and an ACPI power-off). test_linux checks the report bare and under
+passthrough; test_nmi_linux checks the storm under passthrough. The tests
+reading the passthrough run are one xdist group, so one worker boots it once (`./hv test` runs --dist loadgroup); the bare boot
+runs on another worker meanwhile.
 """
 
 import functools
 import os
 import sys
-
-import pytest
 
 import harness
 
@@ -19,7 +19,12 @@ sys.path.insert(0, os.path.join(harness.ROOT, "guest", "linux"))
 import make_disk  # noqa: E402
 
 SCENARIO = "nmi-storm"
-shared = pytest.mark.xdist_group("linux_storm")
+shared = harness.xdist_group("linux_storm")
+
+
+def kernel():
+    """The kernel the disk boots (Debian's, fetched into out/cache)."""
+    return make_disk.fetch_kernel(os.path.join(harness.ROOT, "out", "cache"))
 
 
 def disk():

@@ -14,8 +14,6 @@ import functools
 import os
 import sys
 
-import pytest
-
 import harness
 
 sys.path.insert(0, os.path.join(harness.ROOT, "apps", "trustvisor", "guest"))
@@ -25,7 +23,7 @@ SCENARIOS = "pal,tpm,pal-bad"
 PAL_CALLS = 200
 IMAGE = "//apps/trustvisor:iso_short_budget"
 # Put this on every test that reads the shared run.
-shared = pytest.mark.xdist_group("tv_linux")
+shared = harness.xdist_group("tv_linux")
 
 
 def _disk(secret, nonce, plain_pal_demo):
