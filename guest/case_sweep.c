@@ -15,6 +15,9 @@
  *   sweep_nmis=1|2 sweep_gap=G                          NMIs per round
  *   sweep_pit=COUNT  the PIT (one-shot of COUNT) raises the NMI through the IOAPIC,
  *                    not slot 1; k is then its distance from the operation's start
+ *   sweep_busy=1     with sweep_pit: slot 1 makes CPUID exits in a loop while the
+ *                    round runs (below), so that a quiesce round's NMI meets it in
+ *                    the guest or in the hypervisor at varied points
  *
  * The sender must not print (the stage has its own console lock).
  */
@@ -64,11 +67,27 @@ void sweep_parse_cmdline(uint32_t mbi_pa)
 	sweep.sweep_gap = cmdline_uint(mbi_pa, "sweep_gap", 64);
 	sweep.sweep_passes = cmdline_uint(mbi_pa, "sweep_passes", 1);
 	sweep.sweep_pit = cmdline_uint(mbi_pa, "sweep_pit", 0) & 0xffff;
+	sweep.sweep_busy = cmdline_uint(mbi_pa, "sweep_busy", 0) != 0;
 }
 
 bool sweep_requested(void)
 {
 	return path_name != 0;
+}
+
+/*
+ * sweep_busy: CPUID exits with a spin of 1-7 loop pairs between them, until
+ * the next round starts. A quiesce round's NMI IPI then meets this CPU in the
+ * guest (NMI exit) or in the hypervisor (its NMI handler, or the poll before
+ * VM entry), each a path of another length to the ack, so the initiator sees
+ * the ack at another phase of Bochs's CPU turns (docs/results.md, sweep).
+ */
+static void busy_until_next_round(struct pal64_shared *s, uint32_t r)
+{
+	for (uint32_t i = r; __atomic_load_n(&s->sweep_go, __ATOMIC_ACQUIRE) == r; i++) {
+		(void)cpuid(0, 0);
+		cpu_spin_pairs(1 + i % 7);
+	}
 }
 
 /* On slot 1: per round, wait for the start, spin the delay, send the NMI(s). */
@@ -83,6 +102,8 @@ static void sweep_sender(void *arg)
 			break;
 		if (s->sweep_pit) { /* the boot CPU's PIT sends it (case_sweep64.c) */
 			__atomic_store_n(&s->sweep_sent, r, __ATOMIC_SEQ_CST);
+			if (s->sweep_busy)
+				busy_until_next_round(s, r);
 			continue;
 		}
 		uint32_t a = s->sweep_delay;

@@ -302,10 +302,10 @@ def build(app):
     return iso, out[labels[1]][0], out[labels[2]][0]
 
 
-def cmdline(path, rounds, first, step, passes, nmis=1, gap=64, pit=False):
+def cmdline(path, rounds, first, step, passes, nmis=1, gap=64, pit=False, busy=False):
     return ("sweep=%s sweep_rounds=%d sweep_first=%d sweep_step=%d sweep_passes=%d "
-            "sweep_nmis=%d sweep_gap=%d sweep_pit=%d" % (path, rounds, first, step, passes, nmis,
-                                                         gap, pit or 0))
+            "sweep_nmis=%d sweep_gap=%d sweep_pit=%d sweep_busy=%d" % (
+                path, rounds, first, step, passes, nmis, gap, pit or 0, 1 if busy else 0))
 
 
 def main(args):
@@ -322,11 +322,14 @@ def main(args):
         return 1
     image = Image(elf)
     if args.serial:
+        # Several logs (of the same build): their rounds together, e.g. runs with
+        # other --pit counts or --busy.
         text = ""
-        for p in (args.serial, args.serial + ".e9"):
-            if os.path.exists(p):
-                with open(p) as f:
-                    text += f.read()
+        for log in args.serial:
+            for p in (log, log + ".e9"):
+                if os.path.exists(p):
+                    with open(p) as f:
+                        text += f.read() + "\n"
         status = "poweroff"
     else:
         os.makedirs(os.path.join(bazel.ROOT, "out"), exist_ok=True)
@@ -335,7 +338,7 @@ def main(args):
         try:
             disklib.make_disk(guest, disk, cmdline=cmdline(path, args.rounds, args.first,
                                                            args.step, args.passes, args.nmis,
-                                                           args.gap, args.pit))
+                                                           args.gap, args.pit, args.busy))
             t0 = time.time()
             res = runlib.run_image(app, iso, disk, cpus=args.cpus, timeout=args.timeout,
                                    log=log, quiet=True, port_e9=True,

@@ -91,6 +91,8 @@ struct pal64_shared {
 	uint32_t sweep_path, sweep_rounds, sweep_first, sweep_step, sweep_nmis, sweep_gap;
 	uint32_t sweep_passes;
 	uint32_t sweep_pit; /* non-zero: a PIT one-shot of this count raises the NMI, not slot 1 */
+	/* sweep_pit: slot 1 makes VM exits (CPUID) while the round runs, not a plain spin */
+	uint32_t sweep_busy;
 	/* boot CPU -> slot 1: round r may start (r = 1, 2, ...); its delay in instructions */
 	volatile uint32_t sweep_go, sweep_delay, sweep_stop;
 	/* slot 1 -> boot CPU: the NMIs of round sweep_sent are out */
@@ -117,7 +119,7 @@ struct pal64_shared {
 
 _Static_assert(PAL64_CASE_FUZZ_AP == PAL64_CASE_FUZZ_AP_ID, "entry64.S's number");
 _Static_assert(sizeof(struct pal64_header) == 16, "same layout in -m32 and -m64");
-_Static_assert(sizeof(struct pal64_shared) == 38 * 4 + PAL64_DETAIL_SIZE,
+_Static_assert(sizeof(struct pal64_shared) == 39 * 4 + PAL64_DETAIL_SIZE,
                "same layout in -m32 and -m64");
 
 #endif /* __ASSEMBLER__ */
