@@ -25,7 +25,7 @@ import subprocess
 import sys
 import time
 
-from tools import bazel, disk as disklib, run as runlib
+from tools import bazel, disk as disklib, run as runlib, sweep_init
 
 PATHS = ("pal-call", "pal-register", "pal-unregister", "vmcall", "nmi-window", "quiesce")
 DEFAULT_PATH = {"trustvisor": "pal-call", "passthrough": "vmcall"}
@@ -302,10 +302,11 @@ def build(app):
     return iso, out[labels[1]][0], out[labels[2]][0]
 
 
-def cmdline(path, rounds, first, step, passes, nmis=1, gap=64, pit=False, busy=False):
+def cmdline(path, rounds, first, step, passes, nmis=1, gap=64, pit=False, busy=False,
+            event="nmi"):
     return ("sweep=%s sweep_rounds=%d sweep_first=%d sweep_step=%d sweep_passes=%d "
-            "sweep_nmis=%d sweep_gap=%d sweep_pit=%d sweep_busy=%d" % (
-                path, rounds, first, step, passes, nmis, gap, pit or 0, 1 if busy else 0))
+            "sweep_nmis=%d sweep_gap=%d sweep_pit=%d sweep_busy=%d sweep_event=%s" % (
+                path, rounds, first, step, passes, nmis, gap, pit or 0, 1 if busy else 0, event))
 
 
 def main(args):
@@ -314,6 +315,10 @@ def main(args):
     if path.startswith("pal-") and app != "trustvisor":
         print("hv sweep: --path %s needs --app trustvisor (passthrough has no PALs; "
               "its path is vmcall)" % path, file=sys.stderr)
+        return 2
+    if args.event == "init" and (path != "pal-call" or app != "trustvisor"):
+        print("hv sweep: --event init is the INIT variant of --app trustvisor --path pal-call "
+              "(an INIT while CPU 1 calls a PAL)", file=sys.stderr)
         return 2
     try:
         iso, elf, guest = build(app)
@@ -338,7 +343,8 @@ def main(args):
         try:
             disklib.make_disk(guest, disk, cmdline=cmdline(path, args.rounds, args.first,
                                                            args.step, args.passes, args.nmis,
-                                                           args.gap, args.pit, args.busy))
+                                                           args.gap, args.pit, args.busy,
+                                                           args.event))
             t0 = time.time()
             res = runlib.run_image(app, iso, disk, cpus=args.cpus, timeout=args.timeout,
                                    log=log, quiet=True, port_e9=True,
@@ -360,12 +366,20 @@ def main(args):
             os.unlink(res.emulator_log)
         print("hv sweep: %s, path %s, %d CPUs: %s after %.1f s wall, %s ticks; serial log %s"
               % (app, path, args.cpus, status, secs, ticks, os.path.relpath(log)))
-    rounds, end = parse_serial(text)
     guest_failed = False
     for line in text.splitlines():
         if line.startswith("TESTGUEST: FAIL") or line.startswith("TESTGUEST: SKIP"):
             print("hv sweep: guest: %s" % line)
             guest_failed = True
+    if args.event == "init":
+        rounds, end, ended = sweep_init.parse(text)
+        bad = sweep_init.report(rounds, end, ended, sys.stdout, status=status,
+                                window=args.window) + guest_failed
+        if not rounds:
+            print("hv sweep: no SWEEP-INIT lines in the serial log", file=sys.stderr)
+            return 1
+        return 1 if bad else 0
+    rounds, end = parse_serial(text)
     bad = report(rounds, end, image, sys.stdout, missed=args.missed, status=status, path=path,
                  window=args.window)
     # The guest's own verdict counts too (it checks what the lines show).

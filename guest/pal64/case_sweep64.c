@@ -73,7 +73,7 @@
  */
 #define PORT_E9 0xe9
 
-static void __attribute__((format(printf, 1, 2))) e9_printf(const char *fmt, ...)
+void sweep_e9_printf(const char *fmt, ...)
 {
 	char line[200];
 	va_list ap;
@@ -236,6 +236,8 @@ uint32_t case64_sweep(void)
 	uint32_t cpu_merged = 0;
 	bool registered = false;
 
+	if (stage->sweep_event == SWEEP_EVENT_INIT)
+		return case64_sweep_init();
 	tv64_desc(&d, PAL_ADDER);
 	if (!hv_record_read(&rec))
 		return stage_fail("the image has no NMI recorder (build it with "
@@ -289,7 +291,7 @@ uint32_t case64_sweep(void)
 			/* Merged while this CPU (or a PAL) held one already: hardware
 			 * semantics, not a loss (SDM Vol. 3A 6.7.1). */
 			uint32_t merged = hv_merged() - merged0;
-			e9_printf(
+			sweep_e9_printf(
 			    "SWEEP: r=%u k=%u sent=%u got=%u late=%u pal=%u ok=%u phase=%u hv=%u "
 			    "own=%u merged=%u e=%x,%x,%x w=%u rip=%llx w2=%u rip2=%llx w3=%u "
 			    "rip3=%llx\n",
