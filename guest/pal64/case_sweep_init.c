@@ -9,9 +9,12 @@
  * TrustVisor ends a PAL call before an INIT resets its CPU, and then unregisters
  * and scrubs the PAL (apps/trustvisor/README.md "Lifecycle"). An INIT that meets
  * CPU 1 in the hypervisor (the call's VM exit, the PAL's entry or exit) is held
- * until the next VM entry (INIT is blocked in VMX root operation, SDM Vol. 3C
- * 25.2 / 26.8) and exits right after it: in the PAL (ended, scrubbed) or in the
- * guest (the PAL stays registered). Per round, one line to port 0xE9:
+ * on hardware until the next VM entry (INIT is blocked in VMX root operation,
+ * SDM Vol. 3C 24.8 "Restrictions on VMX Operation") and exits right after it:
+ * in the PAL (ended, scrubbed) or in the guest (the PAL stays registered).
+ * Bochs 2.7 differs (docs/results.md, sweep): it drops such an INIT, and once
+ * an INIT made a VM exit it stays pending, so the CPU never runs again.
+ * Per round, one line to port 0xE9:
  *
  *   SWEEP-INIT: r=<round> k=<delay> state=<s> gone=<0|1> zero=<0|1> sipis=<n> cpu1=<f>
  *
@@ -106,7 +109,7 @@ static bool returned(uint32_t state)
  * SIPIs to CPU 1 until it is back in the stage (CPU1_BACK, *sipis = the number
  * sent) or, never reset, it finished the call (CPU1_DROPPED: Bochs 2.7 drops an
  * INIT that meets a CPU in VMX root operation, where hardware holds it until the
- * next VM entry, SDM Vol. 3C 25.2). CPU1_LOST: neither, after SIPI_TRIES.
+ * next VM entry, SDM Vol. 3C 24.8). CPU1_LOST: neither, after SIPI_TRIES.
  */
 enum cpu1_fate { CPU1_LOST = 0, CPU1_BACK = 1, CPU1_DROPPED = 2 };
 
