@@ -31,12 +31,16 @@
  * before); passes with the same phase met the same boundaries (4 and 6 passes
  * without the shift: the same 1,558 of 1,641), other phases meet others.
  *
- * Bochs runs its CPUs in turns of 16 instructions (its SMP quantum), so an NMI
- * sent by slot 1 is seen here only at the start of one of this CPU's turns.
- * A delay of k therefore moves the sender by QUANTUM * (k / QUANTUM)
- * instructions and this CPU's operation by QUANTUM - 1 - k % QUANTUM NOPs:
- * consecutive k move the arrival point by one instruction with any quantum
- * that divides QUANTUM (1 too).
+ * Bochs runs its CPUs in turns, so an NMI sent by slot 1 is seen here only at
+ * the start of one of this CPU's turns. A delay of k therefore moves the sender
+ * by QUANTUM * (k / QUANTUM) instructions and this CPU's operation by
+ * QUANTUM - 1 - k % QUANTUM NOPs: consecutive k move the arrival point by one
+ * instruction with any turn length that divides QUANTUM (1 too). QUANTUM 16
+ * was chosen for Bochs's default quantum; Debian's Bochs 2.7, built with its
+ * debugger, gives each CPU 5 instructions a turn whatever the option says
+ * (docs/results.md, sweep), so at each multiple of 16 the arrival point moves
+ * by 0 or 5 instead of 1 and the passes fill those gaps. A QUANTUM of 10 would
+ * step it exactly; the figures in docs/results.md were taken with 16.
  */
 #include <stdarg.h>
 
