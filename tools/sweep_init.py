@@ -4,11 +4,13 @@ The guest (guest/pal64/case_sweep_init.c) has CPU 1 call the adder PAL and the
 boot CPU send it an INIT k instructions after the round starts, then SIPIs until
 CPU 1 is back; one line per round:
 
-    SWEEP-INIT: r=<round> k=<delay> state=<s> gone=<0|1> zero=<0|1> sipis=<n> cpu1=<f>
+    SWEEP-INIT: r=<round> k=<delay> state=<s> gone=<0|1> zero=<0|1> sipis=<n> cpu1=<f> ret=<n>
 
 state: where the INIT froze CPU 1 (1 before the call, 2 in it, 3 after it
 returned right, 4 after a wrong answer); gone: the PAL was unregistered by then;
-zero: its params and stack pages read zero (1 when not gone). TrustVisor prints
+zero: its params and stack pages read zero (1 when not gone); cpu1: 1 restarted
+by SIPI, 2 never reset (the INIT had no effect), 0 lost; ret: how the call it
+was in ended (3 right, 4 wrong, 0 not returned). TrustVisor prints
 "hv: tv: INIT on cpu N while PAL ..." for each PAL call an INIT ended.
 """
 
@@ -16,25 +18,25 @@ import collections
 import re
 
 _LINE = re.compile(r"^SWEEP-INIT: r=(\d+) k=(\d+) state=(\d+) gone=(\d+) zero=(\d+) sipis=(\d+) "
-                   r"cpu1=(\d+)$")
+                   r"cpu1=(\d+) ret=(\d+)$")
 _END = re.compile(r"^SWEEP-INIT-END: rounds=(\d+) .* end=([\w-]+)$")
 _HV_ENDED = re.compile(r"hv: tv: INIT on cpu \d+ while PAL \d+ ran: call ended, PAL (.*)$")
 STATES = {1: "before the call", 2: "in the call", 3: "after it returned", 4: "after a wrong answer"}
-FATES = {1: "restarted by SIPI", 2: "INIT dropped (CPU 1 was in VMX root: Bochs 2.7)",
+FATES = {1: "restarted by SIPI", 2: "never reset (the INIT had no effect: Bochs 2.7)",
          0: "lost (reset, no SIPI restarts it: Bochs 2.7 keeps the INIT pending)"}
 IN_CALL, WRONG = 2, 4
 
 
 class Round:
-    __slots__ = ("r", "k", "state", "gone", "zero", "sipis", "cpu1")
+    __slots__ = ("r", "k", "state", "gone", "zero", "sipis", "cpu1", "ret")
 
     def __init__(self, m):
-        self.r, self.k, self.state, self.gone, self.zero, self.sipis, self.cpu1 = (
-            int(m.group(i)) for i in range(1, 8))
+        self.r, self.k, self.state, self.gone, self.zero, self.sipis, self.cpu1, self.ret = (
+            int(m.group(i)) for i in range(1, 9))
 
     def outcomes(self):
         bad = []
-        if self.state == WRONG:
+        if self.state == WRONG or self.ret == WRONG:
             bad.append("wrong")
         if self.gone and self.state != IN_CALL:
             bad.append("gone-outside-call")

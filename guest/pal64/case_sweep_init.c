@@ -17,14 +17,16 @@
  * Per round, one line to port 0xE9:
  *
  *   SWEEP-INIT: r=<round> k=<delay> state=<s> gone=<0|1> zero=<0|1> sipis=<n> cpu1=<f>
+ *               ret=<0|3|4>
  *
  * state: CPU 1's enum sweep_ap_state when the INIT froze it (1 before the
  * call, 2 in tv64_call, 3 returned right, 4 returned wrong); gone: the PAL was
  * no longer registered afterwards (TV_HC_PAL_IDENTITY said NOT_REGISTERED);
  * zero: its params and stack pages, back in the guest's view, read all zero
  * (1 when not gone); sipis: SIPIs sent; cpu1: 1 back in the stage by SIPI, 2
- * never reset (the INIT was dropped: its state is then the call's end), 0 lost
- * (reset and never restarted: Bochs 2.7, below; the sweep ends there).
+ * never reset (the INIT was dropped: state is then where CPU 1 was when it was
+ * sent), 0 lost (reset and never restarted: Bochs 2.7, below; the sweep ends
+ * there); ret: how the call CPU 1 was in ended, if it returned (3 right, 4 wrong).
  * Bad: state 4 (a wrong answer), gone outside a call (state != 2), gone and not
  * zero (the PAL's state left for the OS). The
  * hypervisor prints one "hv: tv: INIT on cpu 1 while PAL" line per PAL ended:
@@ -64,9 +66,15 @@ uint32_t sweep_init_other_cpu(void)
 	tv64_desc(&d, PAL_ADDER);
 	__atomic_fetch_add(&stage->sweep_ap_alive, 1, __ATOMIC_SEQ_CST);
 	for (;;) {
-		while (__atomic_load_n(&stage->sweep_ap_state, __ATOMIC_ACQUIRE) != SWEEP_AP_GO) {
+		uint32_t st;
+		while ((st = __atomic_load_n(&stage->sweep_ap_state, __ATOMIC_ACQUIRE)) !=
+		       SWEEP_AP_GO) {
 			if (__atomic_load_n(&stage->sweep_stop, __ATOMIC_ACQUIRE))
 				return PAL64_PASS;
+			if (st == SWEEP_AP_PING) /* the INIT did not reset this CPU */
+				__atomic_compare_exchange_n(&stage->sweep_ap_state, &st,
+				                            SWEEP_AP_IDLE, false, __ATOMIC_SEQ_CST,
+				                            __ATOMIC_SEQ_CST);
 			cpu64_pause();
 		}
 		uint32_t k = stage->sweep_delay, r = stage->sweep_go - 1;
@@ -76,8 +84,9 @@ uint32_t sweep_init_other_cpu(void)
 		uint64_t in[ADDER_IN_WORDS] = {a, b, ADDER_NORMAL, 0},
 		         out[ADDER_OUT_WORDS] = {0, 0};
 		uint64_t ret = 0;
-		int64_t st = tv64_call(d.entry, in, 3, out, ADDER_OUT_WORDS, &ret);
-		bool ok = st == TV_OK && ret == PAL_MAGIC && out[0] == a + b && out[1] == (a ^ b);
+		int64_t status = tv64_call(d.entry, in, 3, out, ADDER_OUT_WORDS, &ret);
+		bool ok =
+		    status == TV_OK && ret == PAL_MAGIC && out[0] == a + b && out[1] == (a ^ b);
 		__atomic_store_n(&stage->sweep_ap_state,
 		                 ok ? SWEEP_AP_RETURNED_OK : SWEEP_AP_RETURNED_BAD,
 		                 __ATOMIC_SEQ_CST);
@@ -107,23 +116,31 @@ static bool returned(uint32_t state)
 
 /*
  * SIPIs to CPU 1 until it is back in the stage (CPU1_BACK, *sipis = the number
- * sent) or, never reset, it finished the call (CPU1_DROPPED: Bochs 2.7 drops an
- * INIT that meets a CPU in VMX root operation, where hardware holds it until the
- * next VM entry, SDM Vol. 3C 24.8). CPU1_LOST: neither, after SIPI_TRIES.
+ * sent), or it shows it was never reset (CPU1_DROPPED: it finished the call, or
+ * it answers a ping while it waits for the next round; on hardware an INIT that
+ * meets VMX root is held until the next VM entry, SDM Vol. 3C 24.8, so this is
+ * Bochs's doing). CPU1_LOST: none of these after SIPI_TRIES.
  */
 enum cpu1_fate { CPU1_LOST = 0, CPU1_BACK = 1, CPU1_DROPPED = 2 };
 
 static enum cpu1_fate restart(uint32_t alive, uint32_t *sipis)
 {
 	volatile uint32_t *slot_counter = (volatile uint32_t *)(uintptr_t)stage->sweep_ap_started;
+	bool pinged = false;
 	for (uint32_t n = 1; n <= SIPI_TRIES; n++) {
 		*slot_counter = 0; /* the trampoline gives it slot 1 again */
 		ipi(stage->sweep_ap_apic, ICR_STARTUP | (TRAMP_BASE >> 12));
 		*sipis = n;
 		if (wait_alive(alive, SIPI_WAIT_US))
 			return CPU1_BACK;
-		if (returned(__atomic_load_n(&stage->sweep_ap_state, __ATOMIC_ACQUIRE)))
+		uint32_t st = __atomic_load_n(&stage->sweep_ap_state, __ATOMIC_ACQUIRE);
+		if (returned(st) || (pinged && st == SWEEP_AP_IDLE))
 			return CPU1_DROPPED;
+		if (st == SWEEP_AP_IDLE) {
+			__atomic_compare_exchange_n(&stage->sweep_ap_state, &st, SWEEP_AP_PING,
+			                            false, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
+			pinged = true;
+		}
 	}
 	return CPU1_LOST;
 }
@@ -177,6 +194,9 @@ uint32_t case64_sweep_init(void)
 			for (uint32_t j = 0; j < k / QUANTUM; j++)
 				cpu64_nops(13); /* with the loop, about QUANTUM instructions */
 			ipi(stage->sweep_ap_apic, ICR_INIT | ICR_ASSERT | ICR_LEVEL);
+			/* Where CPU 1 was when the INIT went out, give or take its turn. */
+			uint32_t at_send =
+			    __atomic_load_n(&stage->sweep_ap_state, __ATOMIC_SEQ_CST);
 			stage_delay_us(INIT_SETTLE_US);
 			/* Frozen if the INIT reset CPU 1; if CPU 1 still runs (a dropped
 			 * INIT), the exchange fails or CPU 1 overwrites IDLE when it returns. */
@@ -184,10 +204,14 @@ uint32_t case64_sweep_init(void)
 			uint32_t frozen = state;
 			__atomic_compare_exchange_n(&stage->sweep_ap_state, &frozen, SWEEP_AP_IDLE,
 			                            false, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
-			uint32_t sipis = 0;
+			uint32_t sipis = 0, ret = returned(state) ? state : 0;
 			enum cpu1_fate fate = restart(alive, &sipis);
 			if (fate == CPU1_DROPPED) {
-				state = __atomic_load_n(&stage->sweep_ap_state, __ATOMIC_SEQ_CST);
+				/* Not reset: where it was at the send; its call's end, if any. */
+				uint32_t end =
+				    __atomic_load_n(&stage->sweep_ap_state, __ATOMIC_SEQ_CST);
+				ret = returned(end) ? end : ret;
+				state = at_send == SWEEP_AP_IDLE ? SWEEP_AP_GO : at_send;
 				dropped++;
 			}
 			int reg = pal_registered(&d);
@@ -198,16 +222,16 @@ uint32_t case64_sweep_init(void)
 			bool zero = !gone || (all_zero(pal_params_page, sizeof(pal_params_page)) &&
 			                      all_zero(pal_stack_pages, sizeof(pal_stack_pages)));
 			sweep_e9_printf(
-			    "SWEEP-INIT: r=%u k=%u state=%u gone=%u zero=%u sipis=%u cpu1=%u\n", r,
-			    k, state, gone ? 1u : 0u, zero ? 1u : 0u, sipis, (uint32_t)fate);
+			    "SWEEP-INIT: r=%u k=%u state=%u gone=%u zero=%u sipis=%u cpu1=%u "
+			    "ret=%u\n",
+			    r, k, state, gone ? 1u : 0u, zero ? 1u : 0u, sipis, (uint32_t)fate,
+			    ret);
 			registered = !gone;
 			gone_total += gone;
-			wrong += state == SWEEP_AP_RETURNED_BAD;
+			wrong += state == SWEEP_AP_RETURNED_BAD || ret == SWEEP_AP_RETURNED_BAD;
 			gone_outside += gone && state != SWEEP_AP_CALLING;
 			not_zero += !zero;
-			/* A dropped INIT met nothing: it neither ends nor extends the pass. */
-			if (fate != CPU1_DROPPED)
-				streak = state == SWEEP_AP_RETURNED_OK ? streak + 1 : 0;
+			streak = returned(state) ? streak + 1 : 0;
 			if (fate == CPU1_LOST) {
 				/* Bochs 2.7 never clears an INIT that made a VM exit: every
 				 * later VM entry of CPU 1 exits again (docs/design.md section

@@ -62,6 +62,7 @@ enum sweep_ap_state {
 	SWEEP_AP_RETURNED_OK,  /* the call returned TV_OK with the right result */
 	SWEEP_AP_RETURNED_BAD, /* it returned anything else */
 	SWEEP_AP_LOST,         /* boot CPU: CPU 1 never came back (the sweep ended) */
+	SWEEP_AP_PING,         /* boot CPU: still running? CPU 1 answers IDLE */
 };
 
 /* Where the NMI of a round met the boot CPU's own code (stage.c records it). */
