@@ -309,6 +309,32 @@ def cmdline(path, rounds, first, step, passes, nmis=1, gap=64, pit=False, busy=F
                 path, rounds, first, step, passes, nmis, gap, pit or 0, 1 if busy else 0, event))
 
 
+def _boot(args, app, path, iso, guest, first, log):
+    """One boot of the sweep from delay `first`: (serial + port 0xE9 text, status)."""
+    disk = os.path.join(bazel.ROOT, "out", "sweep-%s-%d.img" % (path, os.getpid()))
+    try:
+        disklib.make_disk(guest, disk, cmdline=cmdline(path, args.rounds, first, args.step,
+                                                       args.passes, args.nmis, args.gap,
+                                                       args.pit, args.busy, args.event))
+        t0 = time.time()
+        res = runlib.run_image(app, iso, disk, cpus=args.cpus, timeout=args.timeout, log=log,
+                               quiet=True, port_e9=True, quantum=args.quantum)
+    finally:
+        if os.path.exists(disk):
+            os.unlink(disk)
+    # The SWEEP lines come through port 0xE9 (the emulator's output), the rest
+    # through the UART; both are kept for --serial.
+    with open(log + ".e9", "w") as f:
+        f.write(res.emulator_output)
+    # Bochs logs every port 0xE9 byte as an unmapped write (~6 KB a round): keep
+    # its log only when the run failed.
+    if res.status == "poweroff" and res.emulator_log and os.path.exists(res.emulator_log):
+        os.unlink(res.emulator_log)
+    print("hv sweep: %s, path %s, %d CPUs: %s after %.1f s wall, %s ticks; serial log %s"
+          % (app, path, args.cpus, res.status, time.time() - t0, res.ticks, os.path.relpath(log)))
+    return res.serial + res.emulator_output, res.status
+
+
 def main(args):
     app = args.app
     path = args.path or DEFAULT_PATH[app]
@@ -338,34 +364,22 @@ def main(args):
         status = "poweroff"
     else:
         os.makedirs(os.path.join(bazel.ROOT, "out"), exist_ok=True)
-        disk = os.path.join(bazel.ROOT, "out", "sweep-%s-%d.img" % (path, os.getpid()))
         log = args.log or os.path.join(bazel.ROOT, "out", "sweep-%s-%s.serial" % (app, path))
-        try:
-            disklib.make_disk(guest, disk, cmdline=cmdline(path, args.rounds, args.first,
-                                                           args.step, args.passes, args.nmis,
-                                                           args.gap, args.pit, args.busy,
-                                                           args.event))
-            t0 = time.time()
-            res = runlib.run_image(app, iso, disk, cpus=args.cpus, timeout=args.timeout,
-                                   log=log, quiet=True, port_e9=True,
-                                   quantum=args.quantum)
-        except (runlib.RunError, disklib.DiskError) as e:
-            print("hv sweep: %s" % e, file=sys.stderr)
-            return 2
-        finally:
-            if os.path.exists(disk):
-                os.unlink(disk)
-        # The SWEEP lines come through port 0xE9 (the emulator's output), the rest
-        # through the UART; both are kept for --serial.
-        with open(log + ".e9", "w") as f:
-            f.write(res.emulator_output)
-        text, status, secs, ticks = res.serial + res.emulator_output, res.status, time.time() - t0, res.ticks
-        # Bochs logs every port 0xE9 byte as an unmapped write (~6 KB a round): keep
-        # its log only when the run failed.
-        if status == "poweroff" and res.emulator_log and os.path.exists(res.emulator_log):
-            os.unlink(res.emulator_log)
-        print("hv sweep: %s, path %s, %d CPUs: %s after %.1f s wall, %s ticks; serial log %s"
-              % (app, path, args.cpus, status, secs, ticks, os.path.relpath(log)))
+        text, first = "", args.first
+        for b in range(args.boots if args.event == "init" else 1):
+            # --boots (INIT): each boot goes on from the delay after the one that
+            # lost CPU 1 in the boot before (Bochs 2.7: one INIT takes effect a boot).
+            blog = log if b == 0 else "%s.%d" % (log, b + 1)
+            try:
+                btext, status = _boot(args, app, path, iso, guest, first, blog)
+            except (runlib.RunError, disklib.DiskError) as e:
+                print("hv sweep: %s" % e, file=sys.stderr)
+                return 2
+            text += btext + "\n"
+            done = sweep_init.parse(btext)[0] if args.event == "init" else []
+            if status != "poweroff" or not done or done[-1].cpu1 != 0:
+                break
+            first = done[-1].k + args.step
     guest_failed = False
     for line in text.splitlines():
         if line.startswith("TESTGUEST: FAIL") or line.startswith("TESTGUEST: SKIP"):

@@ -82,7 +82,7 @@ def report(rounds, end, ended, out, status="poweroff", window=False):
     ended_k = [rd.k for rd in rounds if rd.gone]
     if ended_k:
         w("sweep:   the PAL was ended at delays %d..%d; in the call without ending it: %d "
-          "rounds (the INIT met the guest's side of tv64_call or the exit back)\n" % (
+          "rounds (the INIT met the guest's side of tv64_call, or had no effect)\n" % (
               min(ended_k), max(ended_k), len(in_call) - len(ended_k)))
     fates = collections.Counter(rd.cpu1 for rd in rounds)
     for f in sorted(fates):
