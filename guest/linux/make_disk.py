@@ -7,6 +7,7 @@ busybox-static, and the disk is a GRUB2 hybrid image (docs/design.md section 4)
 padded for Bochs' flat-disk geometry. Outputs are cached by input hash.
 """
 import argparse
+import fcntl
 import glob
 import gzip
 import hashlib
@@ -101,6 +102,16 @@ def build_initramfs(path):
 
 
 def build_linux_disk(out_img, cache, scenario="smp"):
+    """out_img for scenario (rebuilt only when its inputs changed). Processes that
+    ask at once (boot tests two at a time) take turns: one builds, the others
+    then find it built."""
+    os.makedirs(cache, exist_ok=True)
+    with open(os.path.join(cache, "build.lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        return _build_linux_disk(out_img, cache, scenario)
+
+
+def _build_linux_disk(out_img, cache, scenario):
     for tool, pkg in (("grub-mkrescue", "grub-common grub-pc-bin"), ("xorriso", "xorriso"),
                       ("mformat", "mtools"), ("dpkg", "dpkg")):
         need(tool, pkg)
