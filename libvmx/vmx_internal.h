@@ -81,6 +81,10 @@ void vmx_exceptions_intercept_all(struct vcpu *v, bool on);
 /* A new VMCS: no requests, no view; the app's static bitmap written. */
 void vmx_exceptions_reset(struct vcpu *v);
 
+/* ---- isolated_view.c ---- */
+/* A new VMCS: no view (vmcs_setup_controls). */
+void vmx_view_reset(struct vcpu *v);
+
 /* ---- view_debug.c (isolated_view.c, vmx_view.h) ---- */
 /* Saves this CPU's debug/trace state and bases, writes the clean values. */
 void vmx_view_debug_clean(struct vcpu *v);
