@@ -15,6 +15,7 @@
 #include "hw/hw.h"
 #include "libquiesce/quiesce.h"
 #include "libsmp/smp.h"
+#include "libvmx/vcpu.h"
 #include "libvmx/vmx.h"
 #include "rt/console.h"
 #include "rt/layout.h"

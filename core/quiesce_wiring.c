@@ -11,6 +11,7 @@
 #include "hw/hw.h"
 #include "hw/vmx_defs.h"
 #include "libquiesce/quiesce.h"
+#include "libvmx/vcpu.h"
 #include "libvmx/vmx.h"
 #include "rt/percpu.h"
 

@@ -31,6 +31,10 @@ void vmx_exit_init(struct vcpu *v)
 	const struct hv_app *app = vmx_app();
 	if (app && app->before_init)
 		app->before_init(v);
+	/* A view the app left on (vmx_view.h): the guest's EPTP, CR3, controls
+	 * and debug state back, since INIT resets none of the controls. */
+	if (vmx_view_active(v))
+		vmx_view_leave(v);
 	/*
 	 * INIT reset (SDM 9.1.1, Table 9-1): pending events are discarded (a
 	 * latched NMI stays latched, as the hardware keeps it), the CPU is put in

@@ -1,6 +1,11 @@
 /*
  * struct vcpu: one per physical CPU (the guest CPU that runs on it).
  *
+ * libvmx's own: the libraries below apps (core, libquiesce) and the host tests
+ * include it; apps see only libvmx/vcpu_public.h, where struct vcpu is
+ * incomplete, so an app that reached into it would not compile (checked by
+ * tests/boot/test_layering.py as well).
+ *
  * The exit stub (vmx_entry.S) saves the guest's general-purpose registers at
  * the start of the struct and reads `launched`; their offsets are fixed by the
  * static assertions below. Everything else is C-only.
@@ -13,27 +18,7 @@
 #include <stdint.h>
 
 #include "hw/vmx_defs.h"
-
-/* GPR indices = x86 register numbers (as in exit qualifications, SDM 28.2.1). */
-enum vcpu_gpr {
-	GPR_RAX,
-	GPR_RCX,
-	GPR_RDX,
-	GPR_RBX,
-	GPR_RSP,
-	GPR_RBP,
-	GPR_RSI,
-	GPR_RDI,
-	GPR_R8,
-	GPR_R9,
-	GPR_R10,
-	GPR_R11,
-	GPR_R12,
-	GPR_R13,
-	GPR_R14,
-	GPR_R15,
-	GPR_COUNT
-};
+#include "libvmx/vcpu_public.h"
 
 /* Exit information, read from the VMCS once per exit (SDM 25.9). */
 struct vcpu_exit_info {
@@ -118,18 +103,5 @@ _Static_assert(offsetof(struct vcpu, entry_nmi_count) == VCPU_OFF_ENTRY_NMI_COUN
                "vmx_entry.S: entry_nmi_count");
 _Static_assert(offsetof(struct vcpu, entry_nmis_seen) == VCPU_OFF_ENTRY_NMIS_SEEN,
                "vmx_entry.S: entry_nmis_seen");
-
-/* The vcpu of a CPU index (0 .. HV_MAX_CPUS-1). */
-struct vcpu *vmx_vcpu(uint32_t cpu);
-
-/* Register access by x86 register number; RSP goes to the VMCS. */
-uint64_t vcpu_gpr_read(struct vcpu *v, unsigned n);
-void vcpu_gpr_write(struct vcpu *v, unsigned n, uint64_t value);
-
-/* Completes the exiting instruction: RIP += length, STI/MOV-SS blocking ends. */
-void vcpu_skip_instruction(struct vcpu *v);
-
-/* The guest's current privilege level (SS.DPL, SDM 25.4.1). */
-unsigned vcpu_cpl(void);
 
 #endif /* LIBVMX_VCPU_H */

@@ -40,14 +40,12 @@ uint64_t vmx_cr4_actual(uint64_t view)
 void vmcs_setup_controls(struct vcpu *v)
 {
 	const struct vmx_config *c = vmx_config();
-	const struct hv_app *app = vmx_app();
 
 	vmcs_write32(VMCS_PIN_BASED_CONTROLS, c->pin);
 	vmcs_write32(VMCS_PRIMARY_PROC_CONTROLS, c->proc);
 	vmcs_write32(VMCS_SECONDARY_PROC_CONTROLS, c->proc2);
 	vmcs_write32(VMCS_EXIT_CONTROLS, c->exit);
 	vmcs_write32(VMCS_ENTRY_CONTROLS, c->entry); /* IA-32e mode guest = 0 */
-	vmcs_write32(VMCS_EXCEPTION_BITMAP, app ? app->exception_bitmap : 0);
 	vmcs_write32(VMCS_PAGE_FAULT_ERROR_CODE_MASK, 0);
 	vmcs_write32(VMCS_PAGE_FAULT_ERROR_CODE_MATCH, 0);
 	vmcs_write32(VMCS_CR3_TARGET_COUNT, 0);
@@ -67,5 +65,7 @@ void vmcs_setup_controls(struct vcpu *v)
 
 	vmcs_writenat(VMCS_CR0_GUEST_HOST_MASK, vmx_cr0_host_owned());
 	vmcs_writenat(VMCS_CR4_GUEST_HOST_MASK, vmx_cr4_host_owned());
+	vmx_view_reset(v);
+	vmx_exceptions_reset(v); /* the exception bitmap: exception_mask.c */
 	vmx_event_window_written_off(v);
 }

@@ -61,3 +61,14 @@ void vmcs_setup_host(struct vcpu *v)
 	vmcs_writenat(VMCS_HOST_RSP, v->exit_stack_top - 16);
 	vmcs_writenat(VMCS_HOST_RIP, (uint64_t)(uintptr_t)vmx_exit_stub);
 }
+
+/* vmx_guest.h: what an app may have changed since vmcs_setup_host, taken
+ * again from the registers (host-state area, SDM Vol. 3C 25.5; loaded at
+ * every VM exit, 28.5.1). */
+void vmx_host_state_refresh(struct vcpu *v)
+{
+	(void)v;
+	vmcs_writenat(VMCS_HOST_CR0, hw_read_cr0());
+	vmcs_writenat(VMCS_HOST_CR4, hw_read_cr4());
+	vmcs_writenat(VMCS_HOST_FS_BASE, hw_rdmsr(MSR_IA32_FS_BASE));
+}

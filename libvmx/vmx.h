@@ -12,8 +12,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "libvmx/vcpu_public.h"
 #include "libvmx/vmx_app.h"
-#include "libvmx/vcpu.h"
+#include "libvmx/vmx_guest.h"
+#include "libvmx/vmx_view.h"
 
 /*
  * BSP only. True if this CPU can run the library; otherwise `why` says what is

@@ -75,6 +75,22 @@ void vmcs_guest_init_state(struct vcpu *v, bool wait_for_sipi);
 /* After a SIPI with `vector`: CS = vector << 8, base vector << 12, IP 0. */
 void vmcs_guest_sipi_state(struct vcpu *v, uint8_t vector);
 
+/* ---- exception_mask.c (vmx_view.h) ---- */
+/* In an isolated view every exception exits (on), or not any more (off). */
+void vmx_exceptions_intercept_all(struct vcpu *v, bool on);
+/* A new VMCS: no requests, no view; the app's static bitmap written. */
+void vmx_exceptions_reset(struct vcpu *v);
+
+/* ---- isolated_view.c ---- */
+/* A new VMCS: no view (vmcs_setup_controls). */
+void vmx_view_reset(struct vcpu *v);
+
+/* ---- view_debug.c (isolated_view.c, vmx_view.h) ---- */
+/* Saves this CPU's debug/trace state and bases, writes the clean values. */
+void vmx_view_debug_clean(struct vcpu *v);
+/* Puts back what vmx_view_debug_clean saved. */
+void vmx_view_debug_restore(struct vcpu *v);
+
 /* ---- vmx_bitmaps.c ---- */
 void vmx_bitmaps_init(void);
 uint64_t vmx_io_bitmap_pa(int which); /* 0 = A (ports 0-7FFF), 1 = B */

@@ -11,21 +11,21 @@
  */
 #include "apps/trustvisor/tv_internal.h"
 #include "apps/trustvisor/tv_platform.h"
+#include "libvmx/vmx.h"
 #include "libvmx/vmx_app.h"
-#include "libvmx/vcpu.h"
 
 static bool tv_hypercall(struct vcpu *v)
 {
-	uint32_t fn = (uint32_t)v->gpr[GPR_RAX];
-	bool in_pal = tv_call_of(v->cpu)->pal != NULL;
+	uint32_t fn = (uint32_t)vcpu_gpr_read(v, GPR_RAX);
+	bool in_pal = tv_call_of(vmx_vcpu_index(v))->pal != NULL;
 	int64_t r;
 
 	switch (fn) {
 	case TV_HC_REGISTER:
-		r = in_pal ? TV_ERR_INVALID : tv_register(v, v->gpr[GPR_RBX]);
+		r = in_pal ? TV_ERR_INVALID : tv_register(v, vcpu_gpr_read(v, GPR_RBX));
 		break;
 	case TV_HC_UNREGISTER:
-		r = in_pal ? TV_ERR_INVALID : tv_unregister(v, v->gpr[GPR_RBX]);
+		r = in_pal ? TV_ERR_INVALID : tv_unregister(v, vcpu_gpr_read(v, GPR_RBX));
 		break;
 	case TV_HC_PCR_READ:
 	case TV_HC_EXTEND:
@@ -42,7 +42,7 @@ static bool tv_hypercall(struct vcpu *v)
 	default:
 		return false; /* #UD, as with no hypervisor */
 	}
-	v->gpr[GPR_RAX] = (uint64_t)r;
+	vcpu_gpr_write(v, GPR_RAX, (uint64_t)r);
 	return true;
 }
 

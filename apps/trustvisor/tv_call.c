@@ -20,7 +20,8 @@
  * x87/SSE/AVX state (tv_fpu.c): saved at entry, the PAL starting from the
  * init state, and the caller's put back on every exit, so neither side sees
  * the other's registers. Debug registers, DEBUGCTL, pending debug exceptions,
- * performance counters and FS/GS bases (tv_debug.c): the same.
+ * performance counters and FS/GS bases: the same, switched by libvmx with the
+ * view (libvmx/view_debug.c, README.md "Debug and trace state").
  */
 #include "apps/trustvisor/tv_internal.h"
 #include "apps/trustvisor/tv_platform.h"
@@ -30,7 +31,6 @@
 #include "rt/string.h"
 
 #define CR3_ADDR 0x000ffffffffff000ull
-#define CS_AR_L  (1u << 13)
 
 static struct tv_call calls[HV_MAX_CPUS];
 uint32_t tv_pal_timer_ticks;
@@ -42,7 +42,7 @@ struct tv_call *tv_call_of(uint32_t cpu)
 
 bool tv_may_take_nmi(struct vcpu *v)
 {
-	return calls[v->cpu].pal == NULL;
+	return calls[vmx_vcpu_index(v)].pal == NULL;
 }
 
 static void *walk_page(void *arg, uint64_t gpa_page, bool write)
@@ -51,10 +51,9 @@ static void *walk_page(void *arg, uint64_t gpa_page, bool write)
 	return tv_guest_page(gpa_page, write);
 }
 
-void tv_walk_ctx(struct vmx_gw_ctx *c, uint64_t cr3)
+void tv_walk_ctx(struct vcpu *v, struct vmx_gw_ctx *c, uint64_t cr3)
 {
-	uint64_t cr0 = vmcs_readnat(VMCS_GUEST_CR0), cr4 = vmcs_readnat(VMCS_GUEST_CR4);
-	uint64_t efer = vmcs_read64(VMCS_GUEST_IA32_EFER);
+	uint64_t cr0 = vmx_guest_cr0(v), cr4 = vmx_guest_cr4(v), efer = vmx_guest_efer(v);
 
 	memset(c, 0, sizeof(*c));
 	if (!(cr0 & CR0_PG))
@@ -117,15 +116,15 @@ static void pal_read(struct tv_pal *pal, void *dst, uint64_t gva, size_t n)
 /* Ends a call that never started: the caller returns with `status`. */
 static void return_to_caller(struct vcpu *v, uint64_t ret_rip, uint64_t rsp, int64_t status)
 {
-	v->gpr[GPR_RAX] = (uint64_t)status;
-	vmcs_writenat(VMCS_GUEST_RSP, rsp + 8);
-	vmcs_writenat(VMCS_GUEST_RIP, ret_rip);
+	vcpu_gpr_write(v, GPR_RAX, (uint64_t)status);
+	vmx_guest_set_rsp(v, rsp + 8);
+	vmx_guest_set_rip(v, ret_rip);
 }
 
 static void enter_pal(struct vcpu *v, struct tv_pal *pal, uint64_t ret_rip, uint64_t in_count,
                       uint64_t out_gva, uint64_t out_count, const uint64_t *in)
 {
-	struct tv_call *c = &calls[v->cpu];
+	struct tv_call *c = &calls[vmx_vcpu_index(v)];
 	uint64_t out_area = pal->params_gva + (uint64_t)pal->desc.in_words * 8;
 	uint64_t sentinel = TV_PAL_SENTINEL;
 
@@ -138,87 +137,66 @@ static void enter_pal(struct vcpu *v, struct tv_pal *pal, uint64_t ret_rip, uint
 	pal_write(pal, out_area, zero, (uint64_t)pal->desc.out_words * 8);
 	pal_write(pal, pal->stack_top - 8, &sentinel, 8);
 
-	memcpy(c->gpr, v->gpr, sizeof(c->gpr));
 	c->pal = pal;
 	c->ret_rip = ret_rip;
-	c->caller_rsp = vmcs_readnat(VMCS_GUEST_RSP);
-	c->rflags = vmcs_readnat(VMCS_GUEST_RFLAGS);
-	c->cr3 = vmcs_readnat(VMCS_GUEST_CR3);
-	c->eptp = vmcs_read64(VMCS_EPT_POINTER);
-	c->exception_bitmap = vmcs_read32(VMCS_EXCEPTION_BITMAP);
-	c->pin = vmcs_read32(VMCS_PIN_BASED_CONTROLS);
+	c->caller_rsp = vmx_guest_rsp(v);
+	c->cr3 = vmx_guest_cr3(v);
 	c->out_gva = out_gva;
 	c->in_count = (uint32_t)in_count;
 	c->out_count = (uint32_t)out_count;
 	/* The caller's x87/SSE/AVX registers saved, the PAL's start in the init state. */
-	tv_fpu_enter_pal(v->cpu);
-	/* The OS's breakpoints, LBR/BTS, counters and FS/GS bases saved, all off or zero. */
-	tv_debug_enter_pal(v->cpu);
+	tv_fpu_enter_pal(vmx_vcpu_index(v));
 
-	memset(v->gpr, 0, sizeof(v->gpr));
-	v->gpr[GPR_RDI] = pal->params_gva;
-	v->gpr[GPR_RSI] = in_count;
-	v->gpr[GPR_RDX] = out_area;
-	v->gpr[GPR_RCX] = out_count;
-	vmcs_writenat(VMCS_GUEST_RSP, pal->stack_top - 8);
-	vmcs_writenat(VMCS_GUEST_RIP, pal->desc.entry);
-	/* IF = 0; STI blocking must then be clear (SDM Vol. 3C 26.3.1.5). */
-	vmcs_writenat(VMCS_GUEST_RFLAGS, RFLAGS_FIXED1);
-	vmcs_write32(VMCS_GUEST_INTERRUPTIBILITY,
-	             vmcs_read32(VMCS_GUEST_INTERRUPTIBILITY) &
-	                 ~(INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOV_SS));
-	vmcs_writenat(VMCS_GUEST_CR3, pal->pt_root);
-	vmcs_write64(VMCS_EPT_POINTER, pal->eptp);
+	/* One switch (libvmx/vmx_view.h): the PAL's CR3, EPT view, stack and
+	 * arguments; IF = 0; every exception a VM exit; the time budget; the OS's
+	 * breakpoints, LBR/BTS, counters and FS/GS bases saved, all off or zero. */
+	struct vmx_view view = {
+	    .eptp = pal->eptp,
+	    .cr3 = pal->pt_root,
+	    .rip = pal->desc.entry,
+	    .rsp = pal->stack_top - 8,
+	    .preemption_ticks = tv_pal_timer_ticks,
+	    .clean_debug = true,
+	};
+	view.gpr[GPR_RDI] = pal->params_gva;
+	view.gpr[GPR_RSI] = in_count;
+	view.gpr[GPR_RDX] = out_area;
+	view.gpr[GPR_RCX] = out_count;
 	/* A recycled table page may still be cached under this EPTP. */
 	tv_invept(pal->eptp);
-	vmcs_write32(VMCS_EXCEPTION_BITMAP, 0xffffffffu);
-	if (tv_pal_timer_ticks) {
-		vmcs_write32(VMCS_PIN_BASED_CONTROLS, c->pin | PIN_PREEMPTION_TIMER);
-		vmcs_write32(VMCS_PREEMPTION_TIMER_VALUE, tv_pal_timer_ticks);
-	}
+	vmx_view_enter(v, &view);
 	pal->calls++;
 }
 
 /*
  * The OS's view back on this CPU: the caller's x87/SSE/AVX state (which
- * replaces the PAL's), its debug/trace registers and FS/GS bases, its CR3, EPTP, exception bitmap,
- * pin-based controls (the PAL's timer off) and RFLAGS. Whatever the PAL's exit left to deliver
- * belongs to the PAL, not the OS: dropped. General registers are the caller's
- * business (exit_pal, tv_call_drop).
+ * replaces the PAL's) first, so that no path out leaves the PAL's registers
+ * behind; then, as one libvmx call, its debug/trace registers and FS/GS
+ * bases, CR3, EPTP, exception bitmap, the PAL's timer off, RFLAGS, RIP, RSP
+ * and general registers. Whatever the PAL's exit left to deliver belongs to
+ * the PAL, not the OS: dropped (vmx_view_leave).
  */
-static void restore_os_view(struct vcpu *v, struct tv_call *c)
+static void restore_os_view(struct vcpu *v)
 {
-	/* First, so that no path out leaves the PAL's x87/SSE/AVX registers, debug
-	 * registers or segment bases behind, nor the OS's debug state unrestored. */
-	tv_fpu_exit_pal(v->cpu);
-	tv_debug_exit_pal(v->cpu);
-	vmcs_writenat(VMCS_GUEST_CR3, c->cr3);
-	vmcs_write64(VMCS_EPT_POINTER, c->eptp);
-	vmcs_write32(VMCS_EXCEPTION_BITMAP, c->exception_bitmap);
-	vmcs_write32(VMCS_PIN_BASED_CONTROLS, c->pin);
-	vmcs_writenat(VMCS_GUEST_RFLAGS, c->rflags);
-	vmcs_write32(VMCS_GUEST_INTERRUPTIBILITY,
-	             vmcs_read32(VMCS_GUEST_INTERRUPTIBILITY) &
-	                 ~(INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOV_SS));
-	vmx_discard_pending_events(v);
+	tv_fpu_exit_pal(vmx_vcpu_index(v));
+	vmx_view_leave(v);
 }
 
 /* Leaves the PAL on this CPU with `status`; always restores the caller. */
 static void exit_pal(struct vcpu *v, int64_t status)
 {
-	struct tv_call *c = &calls[v->cpu];
+	struct tv_call *c = &calls[vmx_vcpu_index(v)];
 	struct tv_pal *pal = c->pal;
-	uint64_t pal_rax = v->gpr[GPR_RAX];
+	uint64_t pal_rax = vcpu_gpr_read(v, GPR_RAX);
 
-	restore_os_view(v, c);
-	memcpy(v->gpr, c->gpr, sizeof(v->gpr));
+	restore_os_view(v); /* the caller's general registers back */
 
 	if (status == TV_OK && c->out_count) {
 		uint64_t out[TV_MAX_WORDS];
 		struct vmx_gw_ctx g;
 		pal_read(pal, out, pal->params_gva + (uint64_t)pal->desc.in_words * 8,
 		         (size_t)c->out_count * 8);
-		tv_walk_ctx(&g, c->cr3);
+		tv_walk_ctx(v, &g, c->cr3);
 		if (vmx_gw_write(&g, c->out_gva, out, (size_t)c->out_count * 8,
 		                 pal->user ? VMX_GW_USER : 0))
 			status = TV_ERR_FAULT;
@@ -226,7 +204,7 @@ static void exit_pal(struct vcpu *v, int64_t status)
 	if (status != TV_OK)
 		pal->faults++;
 	return_to_caller(v, c->ret_rip, c->caller_rsp, status);
-	v->gpr[GPR_RDX] = status == TV_OK ? pal_rax : 0;
+	vcpu_gpr_write(v, GPR_RDX, status == TV_OK ? pal_rax : 0);
 
 	tv_lock_acquire();
 	pal->running_on = -1;
@@ -243,12 +221,14 @@ void tv_call_end(struct vcpu *v, int64_t status)
 
 struct tv_pal *tv_call_drop(struct vcpu *v)
 {
-	struct tv_call *c = &calls[v->cpu];
+	struct tv_call *c = &calls[vmx_vcpu_index(v)];
 	struct tv_pal *pal = c->pal;
 
-	restore_os_view(v, c);
+	restore_os_view(v);
 	/* Neither the PAL's registers nor the caller's: nobody is resumed. */
-	memset(v->gpr, 0, sizeof(v->gpr));
+	for (unsigned i = 0; i < GPR_COUNT; i++)
+		if (i != GPR_RSP)
+			vcpu_gpr_write(v, i, 0);
 	c->pal = NULL;
 	vmx_event_app_unblocked(v);
 	return pal;
@@ -271,22 +251,22 @@ struct pal_ticket {
 /* The caller's side of an entry: return address, arguments, checks. */
 static void call_pal(struct vcpu *v, struct tv_pal *pal, const struct pal_ticket *t)
 {
-	uint64_t rsp = vmcs_readnat(VMCS_GUEST_RSP), ret_rip;
-	uint64_t in_gva = v->gpr[GPR_RDI], in_count = v->gpr[GPR_RSI];
-	uint64_t out_gva = v->gpr[GPR_RDX], out_count = v->gpr[GPR_RCX];
-	uint64_t cr3 = vmcs_readnat(VMCS_GUEST_CR3);
+	uint64_t rsp = vmx_guest_rsp(v), ret_rip;
+	uint64_t in_gva = vcpu_gpr_read(v, GPR_RDI), in_count = vcpu_gpr_read(v, GPR_RSI);
+	uint64_t out_gva = vcpu_gpr_read(v, GPR_RDX), out_count = vcpu_gpr_read(v, GPR_RCX);
+	uint64_t cr3 = vmx_guest_cr3(v);
 	unsigned acc = vcpu_cpl() == 3 ? VMX_GW_USER : 0;
 	uint64_t in[TV_MAX_WORDS];
 	struct vmx_gw_ctx g;
 	int64_t status = TV_OK;
 
-	tv_walk_ctx(&g, cr3);
+	tv_walk_ctx(v, &g, cr3);
 	if (vmx_gw_read(&g, &ret_rip, rsp, 8, acc)) {
 		/* No return address: nothing to return to. The caller faults. */
 		vmx_queue_exception(v, X86_VEC_GP, true, 0);
 		return;
 	}
-	if (!(vmcs_read32(VMCS_GUEST_CS_ACCESS_RIGHTS) & CS_AR_L))
+	if (!vmx_guest_in_64bit_mode(v))
 		status = TV_ERR_UNSUPPORTED;
 	else if ((cr3 & CR3_ADDR) != t->cr3 || (acc == VMX_GW_USER) != t->user)
 		status = TV_ERR_WRONG_PROCESS;
@@ -295,7 +275,7 @@ static void call_pal(struct vcpu *v, struct tv_pal *pal, const struct pal_ticket
 	else if (in_count && vmx_gw_read(&g, in, in_gva, in_count * 8, acc))
 		status = TV_ERR_FAULT;
 	else
-		status = tv_fpu_prepare(v->cpu);
+		status = tv_fpu_prepare(vmx_vcpu_index(v));
 	if (status == TV_OK) {
 		/* The claim: the same PAL as at the check, or no call at all. Once
 		 * running_on is ours, unregistration waits (TV_ERR_BUSY). */
@@ -305,7 +285,7 @@ static void call_pal(struct vcpu *v, struct tv_pal *pal, const struct pal_ticket
 		else if (pal->state != TV_PAL_READY || pal->running_on >= 0)
 			status = TV_ERR_BUSY;
 		else
-			pal->running_on = (int)v->cpu;
+			pal->running_on = (int)vmx_vcpu_index(v);
 		tv_lock_release();
 	}
 	if (status != TV_OK) {
@@ -317,7 +297,8 @@ static void call_pal(struct vcpu *v, struct tv_pal *pal, const struct pal_ticket
 
 enum hv_ept_action tv_ept_violation(struct vcpu *v, uint64_t gpa, uint64_t q)
 {
-	struct tv_call *c = &calls[v->cpu];
+	struct tv_call *c = &calls[vmx_vcpu_index(v)];
+	uint64_t gla;
 
 	if (c->pal) {
 		/* The PAL touched something its EPT view does not give it. */
@@ -345,9 +326,9 @@ enum hv_ept_action tv_ept_violation(struct vcpu *v, uint64_t gpa, uint64_t q)
 		tv_invept(tv_guest_eptp()); /* nothing stale of the old view on this CPU */
 		return HV_EPT_RETRY;
 	}
-	uint64_t rip = vmcs_readnat(VMCS_GUEST_RIP);
+	uint64_t rip = vmx_guest_rip(v);
 	bool entry = (q & EPTQUAL_FETCH) && gpa == pal->entry_gpa && rip == pal->desc.entry &&
-	             (q & EPTQUAL_GLA_VALID) && vmcs_readnat(VMCS_GUEST_LINEAR_ADDRESS) == rip;
+	             vmx_ept_violation_linear(v, &gla) && gla == rip;
 	if (entry) {
 		struct pal_ticket t = {pal->id, pal->cr3, pal->user, pal->desc.in_words,
 		                       pal->desc.out_words};
@@ -370,13 +351,13 @@ enum hv_ept_action tv_ept_violation(struct vcpu *v, uint64_t gpa, uint64_t q)
 	tv_lock_release();
 	hv_printf("hv: tv: guest touched PAL %u (GPA 0x%llx, RIP 0x%llx, cpu %u): scrubbed and "
 	          "unregistered\n",
-	          id, (unsigned long long)gpa, (unsigned long long)rip, v->cpu);
+	          id, (unsigned long long)gpa, (unsigned long long)rip, vmx_vcpu_index(v));
 	return HV_EPT_RETRY;
 }
 
 bool tv_exception(struct vcpu *v, uint8_t vector, uint32_t error_code)
 {
-	struct tv_call *c = &calls[v->cpu];
+	struct tv_call *c = &calls[vmx_vcpu_index(v)];
 	(void)error_code;
 
 	if (!c->pal)
@@ -394,18 +375,18 @@ bool tv_exception(struct vcpu *v, uint8_t vector, uint32_t error_code)
 		vmx_queue_exception(v, X86_VEC_MC, false, 0);
 		return true;
 	}
-	bool sentinel = vector == X86_VEC_PF && v->exit.qualification == TV_PAL_SENTINEL &&
-	                vmcs_readnat(VMCS_GUEST_RIP) == TV_PAL_SENTINEL;
+	bool sentinel = vector == X86_VEC_PF && vmx_exit_qualification(v) == TV_PAL_SENTINEL &&
+	                vmx_guest_rip(v) == TV_PAL_SENTINEL;
 	exit_pal(v, sentinel ? TV_OK : TV_ERR_PAL_FAULT);
 	return true;
 }
 
 bool tv_mov_dr(struct vcpu *v)
 {
-	/* MOV-DR exiting is on only while a PAL runs (tv_debug.c): a ring-0 PAL
+	/* MOV-DR exiting is on only while a PAL runs (its view's clean_debug): a ring-0 PAL
 	 * reaching for a debug register ends its call. Outside PALs, libvmx
 	 * executes the instruction. */
-	if (!calls[v->cpu].pal)
+	if (!calls[vmx_vcpu_index(v)].pal)
 		return false;
 	exit_pal(v, TV_ERR_PAL_FAULT);
 	return true;
@@ -415,7 +396,7 @@ bool tv_timer_expired(struct vcpu *v)
 {
 	/* The timer is armed only while a PAL runs: its budget ran out. Anywhere
 	 * else nothing armed it; false makes libvmx panic with the VMCS fields. */
-	if (!calls[v->cpu].pal)
+	if (!calls[vmx_vcpu_index(v)].pal)
 		return false;
 	exit_pal(v, TV_ERR_PAL_TIMEOUT);
 	return true;

@@ -81,7 +81,7 @@ int64_t tv_fpu_prepare(uint32_t cpu)
 	if (!(r.ecx & CPUID1_ECX_XSAVE) || !(hw_read_cr4() & CR4_OSXSAVE) ||
 	    (hw_read_cr0() & CR0_TS))
 		return TV_ERR_UNSUPPORTED;
-	if (vmcs_readnat(VMCS_GUEST_CR4) & CR4_PKE) {
+	if (vmx_guest_cr4(vmx_vcpu(cpu)) & CR4_PKE) {
 		/* Switching PKRU needs it XSAVE-managed (CPUID.(0DH,0).EAX[9]). */
 		hw_cpuid(CPUID_XSAVE_LEAF, 0, &r);
 		if (!(r.eax & XCR0_PKRU))
@@ -127,7 +127,7 @@ void tv_fpu_enter_pal(uint32_t cpu)
 
 	f->xcr0 = hw_xgetbv(0);
 	f->mask = f->xcr0 | XSTATE_ALWAYS;
-	if (vmcs_readnat(VMCS_GUEST_CR4) & CR4_PKE)
+	if (vmx_guest_cr4(vmx_vcpu(cpu)) & CR4_PKE)
 		f->mask |= XCR0_PKRU;
 	memset(f->area + XSAVE_HEADER, 0, 64);
 	if (f->mask != f->xcr0)

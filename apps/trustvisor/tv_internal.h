@@ -11,9 +11,9 @@
 
 #include "apps/trustvisor/tv_hypercall.h"
 #include "apps/trustvisor/utpm/utpm.h"
-#include "libvmx/vmx_app.h"
 #include "libvmx/guest_walk.h"
-#include "libvmx/vcpu.h"
+#include "libvmx/vmx.h"
+#include "libvmx/vmx_app.h"
 #include "rt/layout.h"
 
 #define TV_PAGE 0x1000ull
@@ -50,9 +50,9 @@ struct tv_pal {
 /* One CPU's PAL call in progress. */
 struct tv_call {
 	struct tv_pal *pal; /* NULL: no PAL on this CPU */
-	uint64_t gpr[GPR_COUNT];
-	uint64_t ret_rip, caller_rsp, rflags, cr3, eptp;
-	uint32_t exception_bitmap, pin, interruptibility;
+	/* The caller's return address, RSP and CR3 (the rest of its state is
+	 * saved by libvmx with the view, vmx_view_enter). */
+	uint64_t ret_rip, caller_rsp, cr3;
 	uint64_t out_gva;
 	uint32_t in_count, out_count;
 };
@@ -67,7 +67,7 @@ struct tv_pal *tv_pal_by_gpa(uint64_t gpa_page);
 /* The PAL with entry point `entry` that the caller (the guest's current CR3,
  * and ring 3 or not, as at registration) owns; NULL with *err = TV_ERR_WRONG_PROCESS if only
  * another process has one there, TV_ERR_NOT_REGISTERED if none. Caller holds tv_lock. */
-struct tv_pal *tv_pal_of_caller(uint64_t entry, int64_t *err);
+struct tv_pal *tv_pal_of_caller(struct vcpu *v, uint64_t entry, int64_t *err);
 void tv_lock_acquire(void);
 void tv_lock_release(void);
 /* Scrub, give the pages back to the guest, free the tables. tv_lock held. */
@@ -103,8 +103,8 @@ void tv_call_end(struct vcpu *v, int64_t status);
  * Returns the PAL, still with running_on = this CPU: the caller decides its
  * fate under tv_lock. */
 struct tv_pal *tv_call_drop(struct vcpu *v);
-/* A vmx_gw_ctx for the guest's current paging mode and CR3 (VMCS). */
-void tv_walk_ctx(struct vmx_gw_ctx *c, uint64_t cr3);
+/* A vmx_gw_ctx for v's guest's current paging mode, with `cr3`. */
+void tv_walk_ctx(struct vcpu *v, struct vmx_gw_ctx *c, uint64_t cr3);
 /* Copies to/from the PAL's own pages; false if outside them (or into code). */
 bool tv_pal_copy(struct tv_pal *pal, uint64_t gva, void *buf, size_t n, bool to_pal);
 /* PAL time budget in preemption-timer ticks (0 = the timer is not used). */
@@ -133,13 +133,6 @@ void tv_fpu_exit_pal(uint32_t cpu);
  * widened to `mask` for the instruction (tv_utpm.c, around BearSSL). */
 void tv_fpu_save(void *area, uint64_t mask);
 void tv_fpu_restore(const void *area, uint64_t mask);
-
-/* ---- tv_debug.c: debug, trace and OS-owned registers across a PAL call ---- */
-/* PAL entry: save DR0-3/6/7, DEBUGCTL, pending debug exceptions, FS/GS/kernel
- * GS bases, IA32_PERF_GLOBAL_CTRL; clean values; MOV-DR exiting on. */
-void tv_debug_enter_pal(uint32_t cpu);
-/* Every PAL exit: the OS's values back, MOV-DR exiting off. */
-void tv_debug_exit_pal(uint32_t cpu);
 
 /* ---- tv_utpm.c ---- */
 /* Per CPU at boot: the BearSSL runtime; on the boot CPU also the hypervisor's keys. */

@@ -37,14 +37,14 @@
 void tv_before_entry(struct vcpu *v)
 {
 	tv_platform_before_entry(v);
-	struct tv_pal *pal = tv_call_of(v->cpu)->pal;
+	struct tv_pal *pal = tv_call_of(vmx_vcpu_index(v))->pal;
 	if (pal && __atomic_load_n(&pal->state, __ATOMIC_ACQUIRE) == TV_PAL_DYING)
 		tv_call_end(v, TV_ERR_NOT_REGISTERED);
 }
 
 void tv_before_init(struct vcpu *v)
 {
-	if (!tv_call_of(v->cpu)->pal)
+	if (!tv_call_of(vmx_vcpu_index(v))->pal)
 		return;
 	struct tv_pal *pal = tv_call_drop(v);
 	uint32_t id = pal->id;
@@ -57,7 +57,8 @@ void tv_before_init(struct vcpu *v)
 		scrubbed = true;
 	}
 	tv_lock_release();
-	hv_printf("hv: tv: INIT on cpu %u while PAL %u ran: call ended, PAL %s\n", v->cpu, id,
+	hv_printf("hv: tv: INIT on cpu %u while PAL %u ran: call ended, PAL %s\n",
+	          vmx_vcpu_index(v), id,
 	          scrubbed ? "scrubbed and unregistered" : "left to the teardown");
 }
 
@@ -73,13 +74,13 @@ void tv_unregister_all(struct vcpu *v)
 			continue;
 		__atomic_store_n(&p->state, TV_PAL_DYING, __ATOMIC_RELEASE);
 		mine |= 1u << i;
-		elsewhere |= p->running_on >= 0 && (uint32_t)p->running_on != v->cpu;
+		elsewhere |= p->running_on >= 0 && (uint32_t)p->running_on != vmx_vcpu_index(v);
 	}
 	tv_lock_release();
 
 	/* An exit from inside this CPU's own PAL led here (e.g. a ring-0 PAL
 	 * writing the power-off port): this CPU leaves it first. */
-	struct tv_pal *own = tv_call_of(v->cpu)->pal;
+	struct tv_pal *own = tv_call_of(vmx_vcpu_index(v))->pal;
 	if (own && __atomic_load_n(&own->state, __ATOMIC_ACQUIRE) == TV_PAL_DYING)
 		tv_call_end(v, TV_ERR_NOT_REGISTERED);
 	if (elsewhere)

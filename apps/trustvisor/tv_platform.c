@@ -125,8 +125,8 @@ void tv_relax(void)
 void tv_platform_before_entry(struct vcpu *v)
 {
 	uint32_t g = __atomic_load_n(&generation, __ATOMIC_SEQ_CST);
-	if (seen_generation[v->cpu] != g) {
-		seen_generation[v->cpu] = g;
+	if (seen_generation[vmx_vcpu_index(v)] != g) {
+		seen_generation[vmx_vcpu_index(v)] = g;
 		ept_invalidate(guest_eptp);
 	}
 }
@@ -136,11 +136,11 @@ void tv_platform_boot(struct vcpu *v)
 	const struct vmx_config *cfg = vmx_config();
 	const char *cmdline = rt_boot_info()->cmdline;
 
-	guest_eptp = v->eptp;
-	if (v->boot_cpu) /* once; before the guest can register a PAL */
+	guest_eptp = vmx_vcpu_guest_eptp(v);
+	if (vmx_vcpu_is_boot(v)) /* once; before the guest can register a PAL */
 		tv_dma_boot(cmdline);
 	if (cfg->preemption_timer) {
-		uint64_t budget_tsc = pal_budget_tsc(cmdline, v->boot_cpu);
+		uint64_t budget_tsc = pal_budget_tsc(cmdline, vmx_vcpu_is_boot(v));
 		/* The timer counts down by one every 2^rate TSC cycles (SDM Vol. 3C
 		 * 25.5.1, IA32_VMX_MISC[4:0]). tv_call.c sets the pin-based control
 		 * and this value at PAL entry; the timer reloads it at every entry

@@ -192,23 +192,20 @@ static void give_back(struct tv_pal *pal, uint32_t npages)
 int64_t tv_register(struct vcpu *v, uint64_t desc_gva)
 {
 	static struct tv_pal scratch[HV_MAX_CPUS]; /* too big for the stack */
-	struct tv_pal *cand = &scratch[v->cpu];
+	struct tv_pal *cand = &scratch[vmx_vcpu_index(v)];
 	struct vmx_gw_ctx c;
 	int rc;
 
-	uint64_t efer = vmcs_read64(VMCS_GUEST_IA32_EFER);
-	uint64_t cs_ar = vmcs_read32(VMCS_GUEST_CS_ACCESS_RIGHTS);
-	if (!(efer & EFER_LMA) || !(cs_ar & (1u << 13)) ||
-	    (vmcs_readnat(VMCS_GUEST_CR4) & CR4_LA57))
+	if (!vmx_guest_in_64bit_mode(v) || (vmx_guest_cr4(v) & CR4_LA57))
 		return TV_ERR_UNSUPPORTED;
 	if ((rc = (int)tv_dma_may_register()) != TV_OK)
 		return rc;
 
 	memset(cand, 0, sizeof(*cand));
 	cand->user = vcpu_cpl() == 3;
-	cand->cr3 = vmcs_readnat(VMCS_GUEST_CR3) & 0x000ffffffffff000ull;
+	cand->cr3 = vmx_guest_cr3(v) & 0x000ffffffffff000ull;
 	cand->running_on = -1;
-	tv_walk_ctx(&c, vmcs_readnat(VMCS_GUEST_CR3));
+	tv_walk_ctx(v, &c, vmx_guest_cr3(v));
 	/* The null page is refused outright (the ABI's TV_ERR_RANGE), not only
 	 * when the process left it unmapped. */
 	if (desc_gva < 0x1000 || (cand->user && (desc_gva >= TV_USER_TOP ||
@@ -249,7 +246,7 @@ int64_t tv_register(struct vcpu *v, uint64_t desc_gva)
 	*pal = *cand;
 	pal->state = TV_PAL_SETUP; /* owns the slot and its pages; not callable yet */
 	pal->id = next_id++;
-	rc = tv_tables_build(pal, (efer & EFER_NXE) != 0, tv_guest_eptp());
+	rc = tv_tables_build(pal, (vmx_guest_efer(v) & EFER_NXE) != 0, tv_guest_eptp());
 	for (uint32_t j = 0; rc == TV_OK && j < pal->npages; j++) {
 		if (tv_guest_view_set(pal->page[j].gpa, 0) != 0) {
 			give_back(pal, j);
@@ -311,9 +308,9 @@ void tv_pal_destroy(struct tv_pal *pal)
 	memset(pal, 0, sizeof(*pal));
 }
 
-struct tv_pal *tv_pal_of_caller(uint64_t entry, int64_t *err)
+struct tv_pal *tv_pal_of_caller(struct vcpu *v, uint64_t entry, int64_t *err)
 {
-	uint64_t cr3 = vmcs_readnat(VMCS_GUEST_CR3) & 0x000ffffffffff000ull;
+	uint64_t cr3 = vmx_guest_cr3(v) & 0x000ffffffffff000ull;
 	bool user = vcpu_cpl() == 3;
 
 	*err = TV_ERR_NOT_REGISTERED;
@@ -336,7 +333,7 @@ int64_t tv_unregister(struct vcpu *v, uint64_t entry)
 	int64_t rc;
 
 	tv_lock_acquire();
-	struct tv_pal *p = tv_pal_of_caller(entry, &rc);
+	struct tv_pal *p = tv_pal_of_caller(v, entry, &rc);
 	if (p && (p->state != TV_PAL_READY || p->running_on >= 0)) {
 		rc = TV_ERR_BUSY;
 	} else if (p) {

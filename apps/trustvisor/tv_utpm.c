@@ -68,16 +68,16 @@ void tv_utpm_boot(struct vcpu *v)
 	uint8_t seed[32];
 
 	if (utpm_entropy_collect((uint8_t *)&canary, sizeof(canary)) != UTPM_OK ||
-	    utpm_runtime_init_cpu(v->cpu, canary) != UTPM_OK) {
-		hv_printf("hv: tv: cpu %u: no entropy for the micro-TPM runtime\n", v->cpu);
+	    utpm_runtime_init_cpu(vmx_vcpu_index(v), canary) != UTPM_OK) {
+		hv_printf("hv: tv: cpu %u: no entropy for the micro-TPM runtime\n",
+		          vmx_vcpu_index(v));
 		return;
 	}
-	runtime_ready[v->cpu] = true;
-	/* libvmx took the host state from the registers before this call. */
-	vmcs_writenat(VMCS_HOST_CR0, hw_read_cr0());
-	vmcs_writenat(VMCS_HOST_CR4, hw_read_cr4());
-	vmcs_writenat(VMCS_HOST_FS_BASE, hw_rdmsr(MSR_IA32_FS_BASE));
-	if (!v->boot_cpu)
+	runtime_ready[vmx_vcpu_index(v)] = true;
+	/* libvmx took the host state from the registers before this call; the
+	 * runtime changed CR0, CR4 and the FS base. */
+	vmx_host_state_refresh(v);
+	if (!vmx_vcpu_is_boot(v))
 		return;
 	if (utpm_entropy_collect(seed, sizeof(seed)) == UTPM_OK &&
 	    utpm_hv_init(&hv, seed, sizeof(seed)) == UTPM_OK)
@@ -163,7 +163,7 @@ static int64_t run(struct tv_pal *pal, struct cpu_scratch *b, uint32_t fn, const
  * RAM. Every page is checked before any byte is written, so an error leaves
  * the buffer untouched.
  */
-static int64_t caller_write(uint64_t gva, const void *src, size_t n)
+static int64_t caller_write(struct vcpu *v, uint64_t gva, const void *src, size_t n)
 {
 	bool user = vcpu_cpl() == 3;
 	unsigned acc = (user ? VMX_GW_USER : 0) | VMX_GW_WRITE;
@@ -172,7 +172,7 @@ static int64_t caller_write(uint64_t gva, const void *src, size_t n)
 
 	if (gva == 0 || gva + n < gva || (user && gva + n > TV_USER_TOP))
 		return TV_ERR_RANGE;
-	tv_walk_ctx(&c, vmcs_readnat(VMCS_GUEST_CR3));
+	tv_walk_ctx(v, &c, vmx_guest_cr3(v));
 	for (uint64_t a = gva; a < gva + n; a = (a & ~(TV_PAGE - 1)) + TV_PAGE) {
 		int rc = vmx_gw_translate(&c, a, acc, &gpa);
 		if (rc == VMX_GW_OK && !tv_guest_page(gpa & ~(TV_PAGE - 1), true))
@@ -201,11 +201,11 @@ static const void *code_page(void *arg, uint64_t gva)
 
 int64_t tv_utpm_measure(struct vcpu *v, struct tv_pal *pal)
 {
-	struct cpu_scratch *b = &scratch[v->cpu];
+	struct cpu_scratch *b = &scratch[vmx_vcpu_index(v)];
 	uint8_t id[UTPM_DIGEST_SIZE];
 	bool ok;
 
-	if (!runtime_ready[v->cpu])
+	if (!runtime_ready[vmx_vcpu_index(v)])
 		return TV_ERR_TPM;
 	/* The caller's x87/SSE registers are live: BearSSL's SHA-256 may use them. */
 	tv_fpu_save(b->xsave, XSTATE_X87_SSE);
@@ -218,7 +218,8 @@ int64_t tv_utpm_measure(struct vcpu *v, struct tv_pal *pal)
 
 /* TV_HC_PAL_IDENTITY: RBX = output, RCX = capacity, RDX = entry (outside a
  * PAL); RAX = TV_IDENTITY_SIZE. */
-static int64_t pal_identity(struct tv_pal *pal, uint64_t gva, uint64_t cap, uint64_t entry)
+static int64_t pal_identity(struct vcpu *v, struct tv_pal *pal, uint64_t gva, uint64_t cap,
+                            uint64_t entry)
 {
 	uint8_t id[UTPM_DIGEST_SIZE];
 	int64_t r;
@@ -232,7 +233,7 @@ static int64_t pal_identity(struct tv_pal *pal, uint64_t gva, uint64_t cap, uint
 		                                                   : TV_ERR_INVALID;
 	}
 	tv_lock_acquire();
-	struct tv_pal *p = tv_pal_of_caller(entry, &r);
+	struct tv_pal *p = tv_pal_of_caller(v, entry, &r);
 	/* Being set up: not measured yet. */
 	if (p)
 		r = p->state == TV_PAL_READY && utpm_pal_identity(&p->utpm, id) == UTPM_OK
@@ -240,12 +241,12 @@ static int64_t pal_identity(struct tv_pal *pal, uint64_t gva, uint64_t cap, uint
 		        : TV_ERR_BUSY;
 	tv_lock_release();
 	if (r == TV_OK)
-		r = caller_write(gva, id, sizeof(id));
+		r = caller_write(v, gva, id, sizeof(id));
 	return r == TV_OK ? (int64_t)sizeof(id) : r;
 }
 
 /* TV_HC_QUOTE_KEY: RBX = output, RCX = capacity; RAX = UTPM_PUBKEY_SIZE. */
-static int64_t quote_key(struct tv_pal *pal, uint64_t gva, uint64_t cap)
+static int64_t quote_key(struct vcpu *v, struct tv_pal *pal, uint64_t gva, uint64_t cap)
 {
 	uint8_t key[UTPM_PUBKEY_SIZE];
 	size_t len = 0;
@@ -259,21 +260,22 @@ static int64_t quote_key(struct tv_pal *pal, uint64_t gva, uint64_t cap)
 	if (pal)
 		r = tv_pal_copy(pal, gva, key, len, true) ? TV_OK : TV_ERR_INVALID;
 	else
-		r = caller_write(gva, key, len);
+		r = caller_write(v, gva, key, len);
 	return r == TV_OK ? (int64_t)len : r;
 }
 
 int64_t tv_utpm_call(struct vcpu *v, uint32_t fn)
 {
-	struct tv_pal *pal = tv_call_of(v->cpu)->pal;
-	struct cpu_scratch *b = &scratch[v->cpu];
-	uint64_t a[5] = {v->gpr[GPR_RBX], v->gpr[GPR_RCX], v->gpr[GPR_RDX], v->gpr[GPR_RSI],
-	                 v->gpr[GPR_RDI]};
+	struct tv_pal *pal = tv_call_of(vmx_vcpu_index(v))->pal;
+	struct cpu_scratch *b = &scratch[vmx_vcpu_index(v)];
+	uint64_t a[5] = {vcpu_gpr_read(v, GPR_RBX), vcpu_gpr_read(v, GPR_RCX),
+	                 vcpu_gpr_read(v, GPR_RDX), vcpu_gpr_read(v, GPR_RSI),
+	                 vcpu_gpr_read(v, GPR_RDI)};
 
 	if (fn == TV_HC_QUOTE_KEY)
-		return quote_key(pal, a[0], a[1]);
+		return quote_key(v, pal, a[0], a[1]);
 	if (fn == TV_HC_PAL_IDENTITY)
-		return pal_identity(pal, a[0], a[1], a[2]);
+		return pal_identity(v, pal, a[0], a[1], a[2]);
 	if (!pal)
 		return TV_ERR_NOT_IN_PAL;
 	if (!hv_ready)

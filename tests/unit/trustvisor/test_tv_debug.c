@@ -1,5 +1,6 @@
 /*
- * The PAL runs with clean debug and trace state (tv_debug.c), attacked as a
+ * The PAL runs with clean debug and trace state (its view's clean_debug,
+ * libvmx/view_debug.c), attacked as a
  * malicious OS would: a hardware breakpoint on the PAL's entry (DR0 + DR7.L0),
  * LBR and branch single-step on (IA32_DEBUGCTL), a pending single-step trap,
  * DR6 status bits, performance counters on (IA32_PERF_GLOBAL_CTRL: PEBS

@@ -1,51 +1,48 @@
 /*
- * Debug, trace and other OS-owned register state across a PAL call (README.md
- * "Debug and trace state"). The OS may leave hardware breakpoints, LBR/BTS or
- * performance counters armed, and odd segment bases, before calling a PAL:
- * inside the PAL they would stop it at an OS-chosen instruction, record its
- * branches, or redirect its FS/GS-relative accesses. So at PAL entry this CPU
- * saves them and puts them in a clean state, and every PAL exit (return,
- * fault, timeout) puts the OS's values back.
+ * Debug, trace and OS-owned register state isolated for a view (vmx_view.h,
+ * view->clean_debug). The OS may leave hardware breakpoints, LBR/BTS or
+ * performance counters armed, and odd segment bases, before the switch:
+ * inside the view they would stop it at an OS-chosen instruction, record its
+ * branches, or redirect its FS/GS-relative accesses. So entering saves them
+ * and writes clean values, and leaving puts the OS's back.
  *
  * Where each piece lives while the hypervisor runs:
  * - DR7 and IA32_DEBUGCTL: the guest's are in the VMCS guest-state area (SDM
- *   Vol. 3C 25.4.1), saved on exit ("save debug controls", 27.3.1) and loaded
- *   on entry ("load debug controls", 26.3.2.1). Without that entry control the
- *   CPU keeps what the VM exit left, DR7 = 400H and DEBUGCTL = 0 (27.5.1):
+ *   Vol. 3C 25.4.1), saved on exit ("save debug controls", 28.3.1) and loaded
+ *   on entry ("load debug controls", 27.3.2.1). Without that entry control the
+ *   CPU keeps what the VM exit left, DR7 = 400H and DEBUGCTL = 0 (28.5.1):
  *   clean as well.
  * - Pending debug exceptions: a VMCS guest field (25.4.2), cleared for the
- *   PAL (its RFLAGS.TF = 0, no STI/MOV-SS blocking: consistent, 26.3.1.5).
+ *   view (its RFLAGS.TF = 0, no STI/MOV-SS blocking: consistent, 27.3.1.5).
  * - DR0-DR3 and DR6: not in the VMCS and not switched by VM exits or entries
- *   (27.3.1): in root they still hold the guest's values, read and written
- *   with hw_read_dr / hw_write_dr.
+ *   (28.3.1): in root they still hold the guest's values.
  * - FS and GS bases: VMCS guest fields (25.4.1); IA32_KERNEL_GS_BASE (what
  *   SWAPGS brings in) is not in the VMCS and keeps the guest's value in root.
  * - IA32_PERF_GLOBAL_CTRL (architectural performance monitoring version >= 2,
- *   SDM Vol. 3B 20.2.2): 0 stops every counter, so no PMI and no PEBS record
- *   (which holds the general registers) while the PAL runs.
+ *   SDM Vol. 3B 21.2.2): 0 stops every counter, so no PMI and no PEBS record
+ *   (which holds the general registers) in the view.
  *
- * MOV-DR exiting (primary control bit 23, SDM Vol. 3C 25.6.2) is on while the
- * PAL runs: a ring-0 PAL's MOV to/from a DR ends its call as a fault
- * (tv_call.c); a ring-3 PAL's MOV DR is #GP before any exit (26.1.1), also a
- * fault. The LBR stack keeps the OS's last branches: the PAL records none
- * (DEBUGCTL.LBR = 0), so the OS finds none of the PAL's there.
+ * MOV-DR exiting (primary processor-based control bit 23, SDM Vol. 3C
+ * 25.6.2) is on in the view: a ring-0 MOV to/from a DR exits (hv_app.mov_dr);
+ * at ring 3 it is #GP before any exit (26.1.1), which the view intercepts.
  */
-#include "apps/trustvisor/tv_internal.h"
 #include "hw/hw.h"
 #include "libvmx/vmx_caps.h"
+#include "libvmx/vmx_internal.h"
+#include "rt/layout.h"
 
 #define DR6_INIT          0xffff0ff0ull /* no status bits (SDM Vol. 3A 9.1.1 Table 9-1) */
 #define DR7_INIT          0x400ull
 #define CPUID_PERFMON     0xau
 #define PERFMON_VERSION_2 2u
 
-/* One CPU's saved OS state, valid while a PAL runs there. */
+/* One CPU's saved OS state, valid while its view is active. */
 struct debug_cpu {
 	uint64_t dr[4], dr6, dr7, debugctl, pending_dbg;
 	uint64_t fs_base, gs_base, kernel_gs_base;
 	uint64_t perf_global_ctrl;
 	bool perfmon;    /* IA32_PERF_GLOBAL_CTRL exists and was saved */
-	bool mov_dr_set; /* MOV-DR exiting was turned on by us */
+	bool mov_dr_set; /* MOV-DR exiting was turned on here */
 };
 static struct debug_cpu dbg[HV_MAX_CPUS];
 
@@ -65,9 +62,9 @@ static bool mov_dr_exiting_allowed(void)
 	return (vmx_bsp_cap_msrs()->proc >> 32) & PROC_MOV_DR_EXITING;
 }
 
-void tv_debug_enter_pal(uint32_t cpu)
+void vmx_view_debug_clean(struct vcpu *v)
 {
-	struct debug_cpu *d = &dbg[cpu];
+	struct debug_cpu *d = &dbg[v->cpu];
 
 	for (unsigned i = 0; i < 4; i++) {
 		d->dr[i] = hw_read_dr(i);
@@ -101,9 +98,9 @@ void tv_debug_enter_pal(uint32_t cpu)
 		vmcs_write32(VMCS_PRIMARY_PROC_CONTROLS, proc | PROC_MOV_DR_EXITING);
 }
 
-void tv_debug_exit_pal(uint32_t cpu)
+void vmx_view_debug_restore(struct vcpu *v)
 {
-	struct debug_cpu *d = &dbg[cpu];
+	struct debug_cpu *d = &dbg[v->cpu];
 
 	for (unsigned i = 0; i < 4; i++)
 		hw_write_dr(i, d->dr[i]);

@@ -1,0 +1,82 @@
+/*
+ * Isolated views (isolated_view.c, view_debug.c) and the exception intercept
+ * mask (exception_mask.c): how an app runs one CPU, for a while, in a world of
+ * its own (TrustVisor: a PAL) and gets the guest's back, without touching the
+ * VMCS.
+ *
+ * SDM citations follow the 2023 and later editions (Vol. 3C chapter 25 VMCS,
+ * 26 VMX non-root operation, 27 VM entries, 28 VM exits), docs/design.md
+ * section 7.
+ */
+#ifndef LIBVMX_VMX_VIEW_H
+#define LIBVMX_VMX_VIEW_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "libvmx/vcpu_public.h"
+
+/* ---- the exception intercept mask (one owner: libvmx) ---- */
+
+/*
+ * Which exceptions exit (the VMCS exception bitmap, SDM Vol. 3C 25.6.3) is
+ * computed by libvmx alone, per CPU: hv_app.exception_bitmap, OR the vectors
+ * this CPU's app requested, OR all 32 while the CPU is in an isolated view.
+ * Requests are bits, not counts: releasing a vector the app requested twice
+ * releases it. Call on v's CPU. Intercepted exceptions go to
+ * hv_app.exception.
+ */
+void vmx_exceptions_request(struct vcpu *v, uint32_t vectors);
+void vmx_exceptions_release(struct vcpu *v, uint32_t vectors);
+/* The bitmap in force on v's CPU now. */
+uint32_t vmx_exceptions_intercepted(struct vcpu *v);
+
+/* ---- isolated views ---- */
+
+/* What the CPU runs in an isolated view. */
+struct vmx_view {
+	uint64_t eptp; /* the view's EPT (built by the app, libvmx/ept.h) */
+	uint64_t cr3;  /* the view's guest page tables */
+	uint64_t rip, rsp;
+	/* General registers in the view; gpr[GPR_RSP] is ignored (rsp). */
+	uint64_t gpr[GPR_COUNT];
+	/* VMX-preemption timer value (SDM Vol. 3C 26.5.1): the view's budget, the
+	 * exit goes to hv_app.preemption_timer; 0 = no timer. The timer reloads
+	 * this value at every entry (no "save timer value" exit control). */
+	uint32_t preemption_ticks;
+	/* Debug and trace state clean in the view (view_debug.c). */
+	bool clean_debug;
+};
+
+/*
+ * Switches v's CPU into `view` as one step, saving everything it replaces:
+ * - EPTP, guest CR3, RIP, RSP and the general registers from `view`;
+ * - RFLAGS = 2 (IF = 0: external interrupts stay pending in the local APIC,
+ *   TF = 0), blocking by STI and by MOV SS cleared (with IF = 0 the VM-entry
+ *   checks require no STI blocking, SDM Vol. 3C 27.3.1.5);
+ * - every exception a VM exit (the mask above);
+ * - the preemption timer armed if view->preemption_ticks;
+ * - with view->clean_debug: DR0-DR3 = 0, DR6 = FFFF0FF0H, DR7 = 400H,
+ *   IA32_DEBUGCTL = 0, no pending debug exceptions, FS/GS/kernel-GS bases 0,
+ *   IA32_PERF_GLOBAL_CTRL = 0 (if it exists) and MOV-DR exiting on (if the
+ *   CPU allows it): no OS breakpoint, trace or counter reaches into the view,
+ *   a MOV DR there exits to hv_app.mov_dr.
+ * NMIs are the app's to hold (hv_app.guest_may_take_nmi); the view does not
+ * INVEPT (a view whose tables were reused is the app's to invalidate). Call
+ * on v's CPU, outside a view (nested enters panic: an app invariant).
+ */
+void vmx_view_enter(struct vcpu *v, const struct vmx_view *view);
+/*
+ * Puts back everything vmx_view_enter replaced, as one step: EPTP, CR3, RIP,
+ * RSP, RFLAGS, the general registers, the exception mask, the timer off, the
+ * debug state and bases; STI/MOV-SS blocking cleared (what blocked in the view
+ * is not the guest's). Whatever the view's last exit left to deliver (a
+ * re-injected event, a queued exception) belongs to the view: dropped. Pending
+ * NMIs stay (vmx_discard_pending_events). Read the view's registers first if
+ * the app needs them. Call on v's CPU, in a view.
+ */
+void vmx_view_leave(struct vcpu *v);
+/* v's CPU is in an isolated view. */
+bool vmx_view_active(const struct vcpu *v);
+
+#endif /* LIBVMX_VMX_VIEW_H */
