@@ -111,14 +111,16 @@ void vmx_handle_exit(struct vcpu *v)
 		         (unsigned long long)v->exit.qualification);
 
 	/*
-	 * "Blocking by SMI" must be 0 outside SMM (SDM 26.3.1.5) and this
-	 * hypervisor never runs the guest in SMM. Bochs 2.7 saves it set on
-	 * exits of a CPU that was started with INIT-SIPI-SIPI, which would fail
-	 * the next VM entry: clear it.
+	 * "Blocking by SMI" must be 0 outside SMM (SDM Vol. 3C 27.3.1.5) and this
+	 * hypervisor never runs the guest in SMM. Quirk smi_blocking (Bochs 2.7
+	 * saves it set on exits of a CPU started with INIT-SIPI-SIPI, which would
+	 * fail the next VM entry; libvmx/quirks.c): clear it.
 	 */
-	uint32_t intr = vmcs_read32(VMCS_GUEST_INTERRUPTIBILITY);
-	if (intr & INTERRUPTIBILITY_SMI)
-		vmcs_write32(VMCS_GUEST_INTERRUPTIBILITY, intr & ~INTERRUPTIBILITY_SMI);
+	if (vmx_quirk(VMX_QUIRK_SMI_BLOCKING_SAVED)) {
+		uint32_t intr = vmcs_read32(VMCS_GUEST_INTERRUPTIBILITY);
+		if (intr & INTERRUPTIBILITY_SMI)
+			vmcs_write32(VMCS_GUEST_INTERRUPTIBILITY, intr & ~INTERRUPTIBILITY_SMI);
+	}
 
 	/* Any exit but INIT ends the "just started by SIPI" window (exit_init_sipi.c). */
 	if (basic != VMX_EXIT_INIT)

@@ -40,6 +40,9 @@ void vmx_exit_init(struct vcpu *v)
 	vmx_event_init_reset(v);
 	vmcs_guest_init_state(v, !v->boot_cpu);
 	__atomic_store_n(&v->waiting_for_sipi, !v->boot_cpu, __ATOMIC_RELEASE);
+	/* Back in wait-for-SIPI: INITs to this AP are trapped again (guest_apic.c). */
+	if (!v->boot_cpu)
+		vmx_guest_apic_ap_stopped(v);
 	vmx_flush_guest_tlb(v);
 }
 
@@ -53,10 +56,12 @@ void vmx_exit_sipi(struct vcpu *v)
 	vmx_guest_apic_ap_started(v);
 	v->sipi_cs_base = (uint64_t)vector << 12;
 	/*
-	 * Wait-for-SIPI blocks NMIs (SDM Vol. 3C 26.6.1). Bochs 2.7 keeps them
-	 * blocked after the SIPI exit and through every later VM entry, so this
-	 * CPU would never again take an NMI (quiesce rounds, guest NMI IPIs)
-	 * until an IRET in root: do that IRET now (nmi_unblock.S).
+	 * Wait-for-SIPI blocks NMIs (SDM Vol. 3C 27.7.1). Quirk nmi_blocked
+	 * (libvmx/quirks.c): Bochs 2.7 keeps them blocked after the SIPI exit
+	 * and through every later VM entry, so this CPU would never again take
+	 * an NMI (quiesce rounds, guest NMI IPIs) until an IRET in root: do that
+	 * IRET now (nmi_unblock.S).
 	 */
-	vmx_unblock_nmis();
+	if (vmx_quirk(VMX_QUIRK_NMI_BLOCKED_IN_ROOT))
+		vmx_unblock_nmis();
 }

@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "hw/hw.h"
+#include "libvmx/quirks.h"
 #include "libvmx/vcpu.h"
 #include "libvmx/vmx.h"
 
@@ -270,14 +271,18 @@ void vmx_guest_reset_watch(void);
  * sleep or power-off request runs the hook and returns (the caller forwards). */
 void vmx_guest_reset_check(struct vcpu *v, uint16_t port, unsigned size, uint32_t value);
 
-/* ---- guest_apic.c: the guest's INIT IPIs (Bochs 2.7 workaround) ---- */
+/* ---- guest_apic.c: the guest's INIT IPIs (quirks init_pending, broadcast_start) ---- */
 /* Boot CPU, before its first entry: write-protect the LAPIC page in EPT and
- * intercept the x2APIC ICR, unless this is the only CPU. */
+ * intercept the x2APIC ICR, unless this is the only CPU or no quirk needs it. */
 void vmx_guest_apic_protect(struct vcpu *v);
 /* True if the EPT violation was a guest store to the LAPIC page, now emulated. */
 bool vmx_guest_apic_write(struct vcpu *v);
 /* A SIPI started v: if no CPU waits for SIPI any more, stop trapping LAPIC stores. */
 void vmx_guest_apic_ap_started(struct vcpu *v);
+/* An INIT sent AP v back to wait-for-SIPI: trap LAPIC stores again. */
+void vmx_guest_apic_ap_stopped(struct vcpu *v);
+/* Before every VM entry: drop a writable LAPIC translation the trap took back. */
+void vmx_guest_apic_before_entry(struct vcpu *v);
 /* True if an ICR write (low word, destination APIC id) is a guest INIT to drop. */
 bool vmx_guest_init_dropped(struct vcpu *v, uint32_t icr, uint32_t dest);
 
