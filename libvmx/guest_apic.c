@@ -3,7 +3,7 @@
  *
  * In VMX non-root operation an INIT is a VM exit and exit_init_sipi.c does
  * what the CPU would: that is all real hardware needs. Two Bochs 2.7 quirks
- * (libvmx/quirks.c, docs/design.md section 5) need more, and this file is
+ * (libvmx/quirks.c, docs/libvmx.md "Emulator quirks") need more, and this file is
  * their workaround; with both off it traps nothing.
  *  - init_pending: Bochs never clears a pending INIT when it makes the INIT VM
  *    exit, so the target exits with INIT again on every entry and the guest's
@@ -95,7 +95,7 @@ bool vmx_guest_init_dropped(struct vcpu *v, uint32_t icr, uint32_t dest)
  * (SDM Vol. 3A 11.6.1), so this is what the guest asked for on any hardware.
  * Bochs 2.7 ends its delivery loop at the first target that is a VMX guest
  * waiting for SIPI (that CPU exits at once), so a broadcast start-up reached
- * one AP only once there were 3 or more CPUs (docs/design.md section 5).
+ * one AP only once there were 3 or more CPUs (quirk broadcast_start).
  */
 static bool start_ipi_by_shorthand(uint32_t icr)
 {

@@ -1,6 +1,6 @@
 /*
  * The one table of emulator workarounds (quirks.h; the same list, with how each
- * was found, in docs/design.md section 5). A workaround's code tests
+ * was found, in docs/libvmx.md "Emulator quirks"). A workaround's code tests
  * vmx_quirk(VMX_QUIRK_...) and does nothing when it is off.
  *
  * Detection. Every quirk in the table is Bochs 2.7's, so detection answers one

@@ -6,7 +6,7 @@
  * from the Intel SDM and libvmx compensates. The workaround's code runs only
  * where `vmx_quirk(VMX_QUIRK_...)` is true; the design (docs/design.md
  * sections 3 and 4) is what runs everywhere. The list with each deviation, its
- * SDM section and how it is detected is in docs/design.md section 5.
+ * SDM section and how it is detected is in docs/libvmx.md "Emulator quirks".
  *
  * Until vmx_quirks_boot() decides (core/boot.c, before the first VMXON), every
  * quirk is on: each workaround is also correct on hardware, only slower.
