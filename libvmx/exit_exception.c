@@ -37,7 +37,7 @@ void vmx_exit_exception_nmi(struct vcpu *v)
 	/*
 	 * Give it back. For INT3/INTO/INT1 the saved RIP is the instruction's
 	 * own: inject them as software exceptions with the instruction length,
-	 * so the guest's handler gets the return address past them (SDM 26.6.1.1).
+	 * so the guest's handler gets the return address past them (SDM Vol. 3C 27.6.1.1).
 	 */
 	uint32_t type = INTR_INFO_TYPE(info);
 	if (type == INTR_TYPE_SW_EXCEPTION || type == INTR_TYPE_PRIV_SW_EXCEPTION) {

@@ -2,7 +2,7 @@
  * INIT and SIPI exits: how the guest's own INIT-SIPI-SIPI starts its APs.
  *
  * In VMX non-root operation INIT always causes a VM exit, and SIPI causes one
- * when the guest CPU is in the wait-for-SIPI activity state (SDM 26.2, 27.2.1).
+ * when the guest CPU is in the wait-for-SIPI activity state (SDM Vol. 3C 26.2).
  * Delivery of INIT/SIPI does not depend on the guest's APIC mode (xAPIC or
  * x2APIC), so these two handlers are the whole of it.
  */
@@ -32,9 +32,9 @@ void vmx_exit_init(struct vcpu *v)
 	if (app && app->before_init)
 		app->before_init(v);
 	/*
-	 * INIT reset (SDM 9.1.1, Table 9-1): pending events are discarded (a
+	 * INIT reset (SDM Vol. 3A 10.1.1, Table 10-1): pending events are discarded (a
 	 * latched NMI stays latched, as the hardware keeps it), the CPU is put in
-	 * real mode at the reset state; an AP then waits for SIPI (SDM 9.4.4),
+	 * real mode at the reset state; an AP then waits for SIPI (SDM Vol. 3A 9.4.4),
 	 * the BSP runs the reset vector (its firmware restarts the machine).
 	 */
 	vmx_event_init_reset(v);

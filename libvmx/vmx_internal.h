@@ -70,7 +70,7 @@ uint64_t vmx_cr0_actual(uint64_t view);
 uint64_t vmx_cr4_actual(uint64_t view);
 /* The boot CPU at 0000:7C00, real mode, DL=0x80. */
 void vmcs_guest_boot_state(struct vcpu *v);
-/* INIT reset state (SDM 9.1.1 Table 9-1); APs wait for SIPI, the BSP starts
+/* INIT reset state (SDM Vol. 3A 10.1.1, Table 10-1); APs wait for SIPI, the BSP starts
  * at the reset vector. */
 void vmcs_guest_init_state(struct vcpu *v, bool wait_for_sipi);
 /* After a SIPI with `vector`: CS = vector << 8, base vector << 12, IP 0. */
@@ -99,11 +99,11 @@ void vmx_event_reset(struct vcpu *v);
  * The other writers of event state, each for one reason (event state is written
  * only in event.c; tests/unit/vmx/event_owner_test.sh checks):
  *  - vmx_event_redeliver: an exception exit hands a software exception back
- *    (INT3/INTO/INT1 with its instruction length, SDM Vol. 3C 26.6.1.1);
+ *    (INT3/INTO/INT1 with its instruction length, SDM Vol. 3C 27.6.1.1);
  *  - vmx_event_delivered: the event being re-injected was delivered by
  *    emulation (a task switch through a gate), so not again;
  *  - vmx_event_init_reset: INIT discards pending events, a latched NMI stays
- *    (SDM Vol. 3A 9.1.1);
+ *    (SDM Vol. 3A 10.1.1);
  *  - vmx_event_window_written_off: the primary controls were just written
  *    with NMI-window exiting off.
  */
