@@ -58,7 +58,7 @@ static void watch_acpi_power(void)
 	vmx_guest_reset_watch_pm1(p.pm1a_cnt, p.pm1b_cnt);
 	if (p.reset_io)
 		vmx_guest_reset_watch_port(p.reset_port, p.reset_value);
-	hv_printf("hv: ACPI power control watched: PM1a 0x%x, PM1b 0x%x, reset register %s\n",
+	hv_note("hv: ACPI power control watched: PM1a 0x%x, PM1b 0x%x, reset register %s\n",
 	          p.pm1a_cnt, p.pm1b_cnt, p.reset_io ? "an I/O port" : "none or not I/O");
 }
 

@@ -15,6 +15,12 @@
  *   sweep_nmis=1|2 sweep_gap=G                          NMIs per round
  *   sweep_pit=COUNT  the PIT (one-shot of COUNT) raises the NMI through the IOAPIC,
  *                    not slot 1; k is then its distance from the operation's start
+ *   sweep_event=init pal-call only: slot 1 calls the PAL and the boot CPU sends it an
+ *                    INIT, then SIPIs (pal64/case_sweep_init.c); slot 1 re-enters
+ *                    the stage through the trampoline and the call posted below
+ *   sweep_busy=1     with sweep_pit: slot 1 makes CPUID exits in a loop while the
+ *                    round runs (below), so that a quiesce round's NMI meets it in
+ *                    the guest or in the hypervisor at varied points
  *
  * The sender must not print (the stage has its own console lock).
  */
@@ -64,11 +70,30 @@ void sweep_parse_cmdline(uint32_t mbi_pa)
 	sweep.sweep_gap = cmdline_uint(mbi_pa, "sweep_gap", 64);
 	sweep.sweep_passes = cmdline_uint(mbi_pa, "sweep_passes", 1);
 	sweep.sweep_pit = cmdline_uint(mbi_pa, "sweep_pit", 0) & 0xffff;
+	sweep.sweep_busy = cmdline_uint(mbi_pa, "sweep_busy", 0) != 0;
+	static char event[8];
+	if (cmdline_value(mbi_pa, "sweep_event", event, sizeof(event)) && event[0] == 'i')
+		sweep.sweep_event = SWEEP_EVENT_INIT;
 }
 
 bool sweep_requested(void)
 {
 	return path_name != 0;
+}
+
+/*
+ * sweep_busy: CPUID exits with a spin of 1-7 loop pairs between them, until
+ * the next round starts. A quiesce round's NMI IPI then meets this CPU in the
+ * guest (NMI exit) or in the hypervisor (its NMI handler, or the poll before
+ * VM entry), each a path of another length to the ack, so the initiator sees
+ * the ack at another phase of Bochs's CPU turns (docs/results.md, sweep).
+ */
+static void busy_until_next_round(struct pal64_shared *s, uint32_t r)
+{
+	for (uint32_t i = r; __atomic_load_n(&s->sweep_go, __ATOMIC_ACQUIRE) == r; i++) {
+		(void)cpuid(0, 0);
+		cpu_spin_pairs(1 + i % 7);
+	}
 }
 
 /* On slot 1: per round, wait for the start, spin the delay, send the NMI(s). */
@@ -83,6 +108,8 @@ static void sweep_sender(void *arg)
 			break;
 		if (s->sweep_pit) { /* the boot CPU's PIT sends it (case_sweep64.c) */
 			__atomic_store_n(&s->sweep_sent, r, __ATOMIC_SEQ_CST);
+			if (s->sweep_busy)
+				busy_until_next_round(s, r);
 			continue;
 		}
 		uint32_t a = s->sweep_delay;
@@ -96,6 +123,23 @@ static void sweep_sender(void *arg)
 		}
 		__atomic_store_n(&s->sweep_sent, r, __ATOMIC_SEQ_CST);
 	}
+}
+
+/*
+ * sweep_event=init, on slot 1: enter the stage once it is loaded and serve its
+ * rounds. Each INIT resets this CPU in the middle of this call; the SIPI after
+ * it restarts the CPU in the trampoline with slot 1 again (the stage set
+ * ap_started back), and ap_main runs this call again, as it never returned.
+ */
+static struct pal64_shared ap_block;
+
+static void sweep_init_worker(void *arg)
+{
+	struct pal64_shared *s = arg;
+	while (!s->sweep_ap_enter && !s->sweep_stop)
+		cpu_pause();
+	if (!s->sweep_stop)
+		(void)pal_stage_enter_other_cpu(&ap_block, PAL64_CASE_SWEEP_AP);
 }
 
 /* Ends the sender: whichever round it waits for, it sees sweep_stop. */
@@ -135,8 +179,20 @@ static enum case_result case_nmi_sweep(struct case_ctx *c)
 	sweep.tsc_per_ms = time_tsc_per_ms();
 	sweep.ncpus = guest_env.ncpus;
 	sweep.sweep_go = sweep.sweep_sent = sweep.sweep_stop = 0;
-	uint32_t ticket = smp_post(1, sweep_sender, &sweep);
+	sweep.sweep_ap_enter = sweep.sweep_ap_alive = sweep.sweep_ap_state = 0;
+	sweep.sweep_ap_apic = smp_ap(1)->lapic_id;
+	sweep.sweep_ap_started = (uint32_t)(uintptr_t)&ap_started;
+	bool init = sweep.sweep_event == SWEEP_EVENT_INIT;
+	if (init && sweep.sweep_path != SWEEP_PAL_CALL)
+		return case_fail(c, "sweep_event=init: only sweep=pal-call");
+	uint32_t ticket = smp_post(1, init ? sweep_init_worker : sweep_sender, &sweep);
 	enum case_result r = pal_stage_run(c, &sweep, PAL64_CASE_SWEEP);
+	if (init && sweep.sweep_ap_state == SWEEP_AP_LOST) {
+		/* An INIT left slot 1 in wait-for-SIPI for good (Bochs 2.7 never clears
+		 * an INIT that made a VM exit): nothing to stop. */
+		__atomic_store_n(&sweep.sweep_stop, 1, __ATOMIC_SEQ_CST);
+		return r;
+	}
 	if (!stop_sender(ticket) && r == CASE_PASS)
 		return case_fail(c, "the NMI sender on slot 1 did not stop");
 	return r;

@@ -39,6 +39,14 @@ bool smp_call(uint32_t slot, void (*fn)(void *), void *arg, uint32_t timeout_us)
 /* The slot of the calling CPU (from its stack pointer: works in any handler). */
 uint32_t smp_this_slot(void);
 
+/*
+ * The trampoline's slot counter: a CPU it starts takes slot 1 + ap_started, then
+ * increments it. Set it to slot - 1 before a SIPI restarts the AP of `slot` after
+ * an INIT: it takes the same slot, stack and mailbox, and ap_main runs again the
+ * posted call the INIT cut short (the NMI sweep's INIT variant, case_sweep.c).
+ */
+extern volatile uint32_t ap_started;
+
 /* Entry of an AP from the trampoline. */
 _Noreturn void ap_main(uint32_t slot);
 

@@ -53,7 +53,7 @@ static void print_cpus(void)
 
 	for (uint32_t i = 0; i < cpus.count && n > 0 && (size_t)n < sizeof(line); i++)
 		n += hv_snprintf(line + n, sizeof(line) - (size_t)n, " %u", cpus.apic_id[i]);
-	hv_printf("%s)\n", line);
+	hv_note("%s)\n", line);
 }
 
 int smp_discover(void)
@@ -165,7 +165,7 @@ static int start_ap(uint32_t cpu, struct ap_tramp_params *params, uint32_t init_
 		}
 		hw_pause();
 	}
-	hv_printf("hv: cpu %u (apic id %u) online\n", cpu, apic_id);
+	hv_note("hv: cpu %u (apic id %u) online\n", cpu, apic_id);
 	return 0;
 }
 

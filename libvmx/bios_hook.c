@@ -100,7 +100,7 @@ int bios_hook_install(struct e820_map *guest_map)
 	wr16(BDA_BASE_MEM_KIB, (uint16_t)(page >> 10));
 	hook_page = page;
 	hook_map = guest_map;
-	hv_printf("hv: BIOS hook: INT 15h -> %04x:0000 (was %04x:%04x), base memory %u -> %u KiB\n",
+	hv_note("hv: BIOS hook: INT 15h -> %04x:0000 (was %04x:%04x), base memory %u -> %u KiB\n",
 	          (unsigned)(page >> 4), orig_seg, orig_off, base_kib, (unsigned)(page >> 10));
 	return 0;
 }

@@ -151,7 +151,8 @@ void vmx_print_exit_counters(void)
 {
 	char line[1024];
 
-	/* The start-up time stamps go out here too: printing them is free by now. */
+	/* The start-up notes and time stamps go out here: printing is free by now. */
+	console_notes_flush();
 	boot_phase_print();
 
 	for (uint32_t cpu = 0; cpu < HV_MAX_CPUS; cpu++) {

@@ -267,5 +267,5 @@ void vmx_print_caps(void)
 
 	memset(&none, 0, sizeof(none));
 	vmx_caps_format(have_msrs ? &bsp_msrs : &none, line, sizeof(line));
-	hv_printf("hv: vmx: %s\n", line);
+	hv_note("hv: vmx: %s\n", line);
 }

@@ -2,6 +2,7 @@
 #include "rt/boot.h"
 
 #include "hw/hw.h"
+#include "rt/boot_option.h"
 #include "rt/boot_phase.h"
 #include "rt/console.h"
 #include "rt/cpu_tables.h"
@@ -77,9 +78,13 @@ _Noreturn void rt_bsp_main(uint32_t magic, uint32_t mbi_pa)
 	if (err != MB_OK)
 		hv_panic("bad multiboot information at 0x%x: %s", mbi_pa, mb_strerror(err));
 
+	/* hv_verbose=1: start-up notes at once instead of at power-off (rt/console.h). */
+	size_t vlen;
+	const char *verbose = boot_option(boot_info.cmdline, "hv_verbose", &vlen);
+	console_notes_set_live(verbose != NULL && boot_option_is(verbose, vlen, "1"));
 	feed_page_allocator(&boot_info);
-	hv_printf("hv: memory: %zu KiB free for the hypervisor\n",
-	          palloc_free_count() * (HV_PAGE_SIZE / 1024));
+	hv_note("hv: memory: %zu KiB free for the hypervisor\n",
+	        palloc_free_count() * (HV_PAGE_SIZE / 1024));
 	boot_phase("runtime");
 
 	hv_main(&boot_info);

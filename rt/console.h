@@ -9,6 +9,7 @@
 #define RT_CONSOLE_H
 
 #include <stdarg.h>
+#include <stdbool.h>
 
 #include "rt/format.h"
 
@@ -21,6 +22,21 @@ void console_drain(void);
 
 int hv_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int hv_vprintf(const char *fmt, va_list ap);
+
+/*
+ * Start-up detail lines (memory, VMX features, CPUs, hooks): kept in memory and
+ * printed once, by console_notes_flush() (at power-off and panic), so that the
+ * guest does not wait for them at ~87 us a byte; printed at once after
+ * console_notes_set_live(true) (the hv_verbose=1 boot option) or after the
+ * flush. Warnings and anything a user must see at start-up use hv_printf.
+ */
+int hv_note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+int hv_vnote(const char *fmt, va_list ap);
+void console_notes_set_live(bool on);
+void console_notes_flush(void);
+#ifdef HV_HOST
+void console_notes_reset(void);
+#endif
 
 /*
  * Releases the console lock whoever holds it: for panic and quiesce, so that a

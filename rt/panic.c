@@ -55,6 +55,7 @@ _Noreturn void rt_panic_end(void)
 {
 	uint32_t *depth = depth_of_this_cpu();
 	console_unlock();
+	console_notes_flush(); /* the start-up details, for the report */
 	void (*hook)(void) = __atomic_load_n(&panic_hook, __ATOMIC_ACQUIRE);
 	if (hook != NULL && *depth == 1)
 		hook();

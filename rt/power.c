@@ -10,6 +10,7 @@
 
 _Noreturn void hv_power_off(uint8_t code)
 {
+	console_notes_flush();
 	hv_printf("hv: power off (code %u)\n", code);
 	console_drain();
 	for (const char *s = "Shutdown"; *s != '\0'; s++)

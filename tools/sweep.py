@@ -25,7 +25,7 @@ import subprocess
 import sys
 import time
 
-from tools import bazel, disk as disklib, run as runlib
+from tools import bazel, disk as disklib, run as runlib, sweep_init
 
 PATHS = ("pal-call", "pal-register", "pal-unregister", "vmcall", "nmi-window", "quiesce")
 DEFAULT_PATH = {"trustvisor": "pal-call", "passthrough": "vmcall"}
@@ -302,10 +302,37 @@ def build(app):
     return iso, out[labels[1]][0], out[labels[2]][0]
 
 
-def cmdline(path, rounds, first, step, passes, nmis=1, gap=64, pit=False):
+def cmdline(path, rounds, first, step, passes, nmis=1, gap=64, pit=False, busy=False,
+            event="nmi"):
     return ("sweep=%s sweep_rounds=%d sweep_first=%d sweep_step=%d sweep_passes=%d "
-            "sweep_nmis=%d sweep_gap=%d sweep_pit=%d" % (path, rounds, first, step, passes, nmis,
-                                                         gap, pit or 0))
+            "sweep_nmis=%d sweep_gap=%d sweep_pit=%d sweep_busy=%d sweep_event=%s" % (
+                path, rounds, first, step, passes, nmis, gap, pit or 0, 1 if busy else 0, event))
+
+
+def _boot(args, app, path, iso, guest, first, log):
+    """One boot of the sweep from delay `first`: (serial + port 0xE9 text, status)."""
+    disk = os.path.join(bazel.ROOT, "out", "sweep-%s-%d.img" % (path, os.getpid()))
+    try:
+        disklib.make_disk(guest, disk, cmdline=cmdline(path, args.rounds, first, args.step,
+                                                       args.passes, args.nmis, args.gap,
+                                                       args.pit, args.busy, args.event))
+        t0 = time.time()
+        res = runlib.run_image(app, iso, disk, cpus=args.cpus, timeout=args.timeout, log=log,
+                               quiet=True, port_e9=True, quantum=args.quantum)
+    finally:
+        if os.path.exists(disk):
+            os.unlink(disk)
+    # The SWEEP lines come through port 0xE9 (the emulator's output), the rest
+    # through the UART; both are kept for --serial.
+    with open(log + ".e9", "w") as f:
+        f.write(res.emulator_output)
+    # Bochs logs every port 0xE9 byte as an unmapped write (~6 KB a round): keep
+    # its log only when the run failed.
+    if res.status == "poweroff" and res.emulator_log and os.path.exists(res.emulator_log):
+        os.unlink(res.emulator_log)
+    print("hv sweep: %s, path %s, %d CPUs: %s after %.1f s wall, %s ticks; serial log %s"
+          % (app, path, args.cpus, res.status, time.time() - t0, res.ticks, os.path.relpath(log)))
+    return res.serial + res.emulator_output, res.status
 
 
 def main(args):
@@ -315,6 +342,10 @@ def main(args):
         print("hv sweep: --path %s needs --app trustvisor (passthrough has no PALs; "
               "its path is vmcall)" % path, file=sys.stderr)
         return 2
+    if args.event == "init" and (path != "pal-call" or app != "trustvisor"):
+        print("hv sweep: --event init is the INIT variant of --app trustvisor --path pal-call "
+              "(an INIT while CPU 1 calls a PAL)", file=sys.stderr)
+        return 2
     try:
         iso, elf, guest = build(app)
     except bazel.BuildError as e:
@@ -322,47 +353,47 @@ def main(args):
         return 1
     image = Image(elf)
     if args.serial:
+        # Several logs (of the same build): their rounds together, e.g. runs with
+        # other --pit counts or --busy.
         text = ""
-        for p in (args.serial, args.serial + ".e9"):
-            if os.path.exists(p):
-                with open(p) as f:
-                    text += f.read()
+        for log in args.serial:
+            for p in (log, log + ".e9"):
+                if os.path.exists(p):
+                    with open(p) as f:
+                        text += f.read() + "\n"
         status = "poweroff"
     else:
         os.makedirs(os.path.join(bazel.ROOT, "out"), exist_ok=True)
-        disk = os.path.join(bazel.ROOT, "out", "sweep-%s-%d.img" % (path, os.getpid()))
         log = args.log or os.path.join(bazel.ROOT, "out", "sweep-%s-%s.serial" % (app, path))
-        try:
-            disklib.make_disk(guest, disk, cmdline=cmdline(path, args.rounds, args.first,
-                                                           args.step, args.passes, args.nmis,
-                                                           args.gap, args.pit))
-            t0 = time.time()
-            res = runlib.run_image(app, iso, disk, cpus=args.cpus, timeout=args.timeout,
-                                   log=log, quiet=True, port_e9=True,
-                                   quantum=args.quantum)
-        except (runlib.RunError, disklib.DiskError) as e:
-            print("hv sweep: %s" % e, file=sys.stderr)
-            return 2
-        finally:
-            if os.path.exists(disk):
-                os.unlink(disk)
-        # The SWEEP lines come through port 0xE9 (the emulator's output), the rest
-        # through the UART; both are kept for --serial.
-        with open(log + ".e9", "w") as f:
-            f.write(res.emulator_output)
-        text, status, secs, ticks = res.serial + res.emulator_output, res.status, time.time() - t0, res.ticks
-        # Bochs logs every port 0xE9 byte as an unmapped write (~6 KB a round): keep
-        # its log only when the run failed.
-        if status == "poweroff" and res.emulator_log and os.path.exists(res.emulator_log):
-            os.unlink(res.emulator_log)
-        print("hv sweep: %s, path %s, %d CPUs: %s after %.1f s wall, %s ticks; serial log %s"
-              % (app, path, args.cpus, status, secs, ticks, os.path.relpath(log)))
-    rounds, end = parse_serial(text)
+        text, first = "", args.first
+        for b in range(args.boots if args.event == "init" else 1):
+            # --boots (INIT): each boot goes on from the delay after the one that
+            # lost CPU 1 in the boot before (Bochs 2.7: one INIT takes effect a boot).
+            blog = log if b == 0 else "%s.%d" % (log, b + 1)
+            try:
+                btext, status = _boot(args, app, path, iso, guest, first, blog)
+            except (runlib.RunError, disklib.DiskError) as e:
+                print("hv sweep: %s" % e, file=sys.stderr)
+                return 2
+            text += btext + "\n"
+            done = sweep_init.parse(btext)[0] if args.event == "init" else []
+            if status != "poweroff" or not done or done[-1].cpu1 != 0:
+                break
+            first = done[-1].k + args.step
     guest_failed = False
     for line in text.splitlines():
         if line.startswith("TESTGUEST: FAIL") or line.startswith("TESTGUEST: SKIP"):
             print("hv sweep: guest: %s" % line)
             guest_failed = True
+    if args.event == "init":
+        rounds, end, ended = sweep_init.parse(text)
+        bad = sweep_init.report(rounds, end, ended, sys.stdout, status=status,
+                                window=args.window) + guest_failed
+        if not rounds:
+            print("hv sweep: no SWEEP-INIT lines in the serial log", file=sys.stderr)
+            return 1
+        return 1 if bad else 0
+    rounds, end = parse_serial(text)
     bad = report(rounds, end, image, sys.stdout, missed=args.missed, status=status, path=path,
                  window=args.window)
     # The guest's own verdict counts too (it checks what the lines show).

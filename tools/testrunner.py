@@ -152,7 +152,9 @@ def run_boot(pattern=None, clang=False, jobs=None):
             "--tb=short", "-o", "console_output_style=classic", "--rootdir", ROOT,
             "-c", os.path.join(BOOT_DIR, "pytest.ini")]
     if jobs > 1:
-        argv += ["-n", str(jobs), "--dist", "load"]
+        # loadgroup: tests marked with one xdist_group run on one worker, so a
+        # boot they share (tests/boot/tv_linux.py) happens once.
+        argv += ["-n", str(jobs), "--dist", "loadgroup"]
     argv += [node_id(t) for t, _ in order(tests)]
     env = dict(os.environ, HV_TEST_CLANG="1" if clang else "0", HV_TEST_LOG_DIR=LOG_DIR,
                PYTHONDONTWRITEBYTECODE="1")

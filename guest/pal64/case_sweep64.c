@@ -31,12 +31,16 @@
  * before); passes with the same phase met the same boundaries (4 and 6 passes
  * without the shift: the same 1,558 of 1,641), other phases meet others.
  *
- * Bochs runs its CPUs in turns of 16 instructions (its SMP quantum), so an NMI
- * sent by slot 1 is seen here only at the start of one of this CPU's turns.
- * A delay of k therefore moves the sender by QUANTUM * (k / QUANTUM)
- * instructions and this CPU's operation by QUANTUM - 1 - k % QUANTUM NOPs:
- * consecutive k move the arrival point by one instruction with any quantum
- * that divides QUANTUM (1 too).
+ * Bochs runs its CPUs in turns, so an NMI sent by slot 1 is seen here only at
+ * the start of one of this CPU's turns. A delay of k therefore moves the sender
+ * by QUANTUM * (k / QUANTUM) instructions and this CPU's operation by
+ * QUANTUM - 1 - k % QUANTUM NOPs: consecutive k move the arrival point by one
+ * instruction with any turn length that divides QUANTUM (1 too). QUANTUM 16
+ * was chosen for Bochs's default quantum; Debian's Bochs 2.7, built with its
+ * debugger, gives each CPU 5 instructions a turn whatever the option says
+ * (docs/results.md, sweep), so at each multiple of 16 the arrival point moves
+ * by 0 or 5 instead of 1 and the passes fill those gaps. A QUANTUM of 10 would
+ * step it exactly; the figures in docs/results.md were taken with 16.
  */
 #include <stdarg.h>
 
@@ -73,7 +77,7 @@
  */
 #define PORT_E9 0xe9
 
-static void __attribute__((format(printf, 1, 2))) e9_printf(const char *fmt, ...)
+void sweep_e9_printf(const char *fmt, ...)
 {
 	char line[200];
 	va_list ap;
@@ -236,6 +240,8 @@ uint32_t case64_sweep(void)
 	uint32_t cpu_merged = 0;
 	bool registered = false;
 
+	if (stage->sweep_event == SWEEP_EVENT_INIT)
+		return case64_sweep_init();
 	tv64_desc(&d, PAL_ADDER);
 	if (!hv_record_read(&rec))
 		return stage_fail("the image has no NMI recorder (build it with "
@@ -289,7 +295,7 @@ uint32_t case64_sweep(void)
 			/* Merged while this CPU (or a PAL) held one already: hardware
 			 * semantics, not a loss (SDM Vol. 3A 6.7.1). */
 			uint32_t merged = hv_merged() - merged0;
-			e9_printf(
+			sweep_e9_printf(
 			    "SWEEP: r=%u k=%u sent=%u got=%u late=%u pal=%u ok=%u phase=%u hv=%u "
 			    "own=%u merged=%u e=%x,%x,%x w=%u rip=%llx w2=%u rip2=%llx w3=%u "
 			    "rip3=%llx\n",

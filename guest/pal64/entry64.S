@@ -23,8 +23,8 @@ pal64_header:
 	.code64
 	.globl pal64_start
 pal64_start:
-	cmpl $PAL64_CASE_FUZZ_AP_ID, (%rdi) /* case_id: the other CPU's entry */
-	je ap_start
+	cmpl $PAL64_CASE_FUZZ_AP_ID, (%rdi) /* case_id: the other CPU's entries */
+	jae ap_start
 	pushq %rbx
 	pushq %rbp
 	pushq %r12
@@ -45,7 +45,7 @@ stage_return:
 	popq %rbx
 	ret
 
-/* The other CPU's entry (PAL64_CASE_FUZZ_AP): the same, on its own stack. */
+/* The other CPU's entries (PAL64_CASE_FUZZ_AP and later): the same, on its own stack. */
 ap_start:
 	pushq %rbx
 	pushq %rbp

@@ -34,6 +34,10 @@ enum pal64_case {
 	/* CPU 1's side of the fuzzer's race (pal64/fuzz_race.c): a second entry while
 	 * the boot CPU runs PAL64_CASE_FUZZ, on its own stack (entry64.S) */
 	PAL64_CASE_FUZZ_AP,
+	/* CPU 1's side of the sweep's INIT variant (pal64/case_sweep_init.c), entered
+	 * again after every INIT + SIPI; AP cases are numbered from PAL64_CASE_FUZZ_AP on
+	 * (entry64.S gives them the second stack) */
+	PAL64_CASE_SWEEP_AP,
 };
 
 /* The sweep's operation on the boot CPU (guest/case_sweep.c, `sweep=NAME`). */
@@ -45,6 +49,20 @@ enum pal64_sweep_path {
 	SWEEP_NMI_WINDOW,     /* two self-NMIs, the second sent by the first's handler:
 	                         an NMI-window exit and injection (any hvkit image) */
 	SWEEP_QUIESCE,        /* one quiesce round (DEBUG_HC_QUIESCE_STORM, n = 1) */
+};
+
+/* What the sweep sends (sweep_event). */
+enum pal64_sweep_event { SWEEP_EVENT_NMI = 0, SWEEP_EVENT_INIT = 1 };
+
+/* CPU 1's state in a round of the INIT variant, frozen by the INIT. */
+enum sweep_ap_state {
+	SWEEP_AP_IDLE = 0,     /* waiting for the round */
+	SWEEP_AP_GO,           /* boot CPU: start the call (CPU 1 had not seen it yet) */
+	SWEEP_AP_CALLING,      /* CPU 1 is in tv64_call */
+	SWEEP_AP_RETURNED_OK,  /* the call returned TV_OK with the right result */
+	SWEEP_AP_RETURNED_BAD, /* it returned anything else */
+	SWEEP_AP_LOST,         /* boot CPU: CPU 1 never came back (the sweep ended) */
+	SWEEP_AP_PING,         /* boot CPU: still running? CPU 1 answers IDLE */
 };
 
 /* Where the NMI of a round met the boot CPU's own code (stage.c records it). */
@@ -91,6 +109,15 @@ struct pal64_shared {
 	uint32_t sweep_path, sweep_rounds, sweep_first, sweep_step, sweep_nmis, sweep_gap;
 	uint32_t sweep_passes;
 	uint32_t sweep_pit; /* non-zero: a PIT one-shot of this count raises the NMI, not slot 1 */
+	/* sweep_pit: slot 1 makes VM exits (CPUID) while the round runs, not a plain spin */
+	uint32_t sweep_busy;
+	/* sweep_event=init (pal64/case_sweep_init.c): CPU 1 calls the PAL, the boot CPU
+	 * sends it an INIT and restarts it by SIPI. In: CPU 1's APIC id and the address
+	 * of the trampoline's slot counter (guest/smp.h, ap_started) */
+	uint32_t sweep_event, sweep_ap_apic, sweep_ap_started;
+	/* stage -> CPU 1: the stage is loaded, enter it; CPU 1: entries so far; both:
+	 * the round's state (enum sweep_ap_state) */
+	volatile uint32_t sweep_ap_enter, sweep_ap_alive, sweep_ap_state;
 	/* boot CPU -> slot 1: round r may start (r = 1, 2, ...); its delay in instructions */
 	volatile uint32_t sweep_go, sweep_delay, sweep_stop;
 	/* slot 1 -> boot CPU: the NMIs of round sweep_sent are out */
@@ -117,7 +144,7 @@ struct pal64_shared {
 
 _Static_assert(PAL64_CASE_FUZZ_AP == PAL64_CASE_FUZZ_AP_ID, "entry64.S's number");
 _Static_assert(sizeof(struct pal64_header) == 16, "same layout in -m32 and -m64");
-_Static_assert(sizeof(struct pal64_shared) == 38 * 4 + PAL64_DETAIL_SIZE,
+_Static_assert(sizeof(struct pal64_shared) == 45 * 4 + PAL64_DETAIL_SIZE,
                "same layout in -m32 and -m64");
 
 #endif /* __ASSEMBLER__ */

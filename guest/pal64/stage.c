@@ -172,11 +172,13 @@ void stage_delay_us(uint64_t us)
 		cpu64_pause();
 }
 
-/* The other CPU's entry (PAL64_CASE_FUZZ_AP): `stage` stays the boot CPU's block. */
+/* The other CPU's entries (PAL64_CASE_FUZZ_AP, PAL64_CASE_SWEEP_AP): `stage` stays
+ * the boot CPU's block. */
 uint32_t stage_ap_main(struct pal64_shared *sh)
 {
-	(void)sh;
 	idt_load();
+	if (sh->case_id == PAL64_CASE_SWEEP_AP)
+		return sweep_init_other_cpu();
 	return fuzz_race_other_cpu();
 }
 

@@ -42,5 +42,10 @@ uint32_t case64_pal_reset(void);
 uint32_t case64_sweep(void);
 /* The sweep's nmi-window path: an NMI IPI from this CPU to itself. */
 void sweep_self_nmi(void);
+/* The sweep's INIT variant (case_sweep_init.c): the boot CPU's rounds, CPU 1's side. */
+uint32_t case64_sweep_init(void);
+uint32_t sweep_init_other_cpu(void);
+/* One line to port 0xE9 (the sweep's per-round lines, case_sweep64.c). */
+void sweep_e9_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 #endif /* GUEST_PAL64_STAGE_H */

@@ -18,7 +18,9 @@ out/test-logs/<file>.<test>[.<n>].serial[.<emulator>.log].
 import hashlib
 import os
 import re
+import shutil
 import sys
+import tempfile
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 if ROOT not in sys.path:
@@ -113,8 +115,18 @@ def _log_path():
     return os.path.join(_config["log_dir"], base + ".serial")
 
 
+def xdist_group(name):
+    """pytest.mark.xdist_group(name): tests sharing one boot run on one worker. `./hv
+    test` lists the tests by importing the files without pytest, hence the fallback."""
+    try:
+        import pytest
+    except ImportError:
+        return lambda f: f
+    return pytest.mark.xdist_group(name)
+
+
 def run(app, disk_path, emulator="bochs", cpus=2, mem=256, timeout=600, allow_no_vmx=False,
-        strict_msrs=False, debugger_script=None, iommu=False, devices=()):
+        strict_msrs=False, debugger_script=None, iommu=False, devices=(), hv_options=()):
     """Boot app ('bare', an app name, a label or an .iso path) on disk_path; return a Result.
 
     The Result has .status (poweroff/panic/timeout/error), .serial (text), .seconds,
@@ -124,6 +136,8 @@ def run(app, disk_path, emulator="bochs", cpus=2, mem=256, timeout=600, allow_no
     debugger_script: Bochs debugger commands for its stops (tools/bochs.py); the
     run then ends "scripted" and .emulator_output has what the debugger printed.
     iommu, devices: QEMU only, a q35 machine with intel-iommu, more -device arguments.
+    hv_options: NAME=VALUE words for the hypervisor's command line (an app name only;
+    tools/boot_options.py, as `./hv run --hv-option`).
     """
     if app == "bare":
         name, iso = "bare", None
@@ -131,11 +145,21 @@ def run(app, disk_path, emulator="bochs", cpus=2, mem=256, timeout=600, allow_no
         name, iso = os.path.basename(app), app
     else:
         name, iso = app, image(app)
+    optdir = None
+    if hv_options:
+        from tools import boot_options
+        image(app)  # builds the app's hv.elf
+        optdir = tempfile.mkdtemp(prefix="hv-options-")
+        iso = boot_options.image(app, list(hv_options), optdir)
     log = _log_path()
-    res = runlib.run_image(name, iso, disk_path, emulator=emulator, cpus=cpus, mem=mem,
-                           timeout=timeout, log=log, quiet=True, allow_no_vmx=allow_no_vmx,
-                           strict_msrs=strict_msrs, debugger_script=debugger_script,
-                           iommu=iommu, devices=devices)
+    try:
+        res = runlib.run_image(name, iso, disk_path, emulator=emulator, cpus=cpus, mem=mem,
+                               timeout=timeout, log=log, quiet=True, allow_no_vmx=allow_no_vmx,
+                               strict_msrs=strict_msrs, debugger_script=debugger_script,
+                               iommu=iommu, devices=devices)
+    finally:
+        if optdir:
+            shutil.rmtree(optdir, ignore_errors=True)
     res.log = log
     print("  %s  [%s]" % (res.summary(), os.path.relpath(log, ROOT)), flush=True)
     return res

@@ -282,6 +282,8 @@ def test_arguments_are_checked_before_any_build_or_boot():
             (["fuzz", "--log", d], "is a directory"),
             (["sweep", "--step", "0"], "--step must be >= 1"),
             (["sweep", "--serial", os.path.join(d, "none")], "no such file"),
+            (["sweep", "--busy"], "--busy needs --pit"),
+            (["sweep", "--app", "passthrough", "--event", "init"], "--event init is the INIT"),
         ]
         for args, needle in cases:
             r = hv(*args, timeout=20)

@@ -6,26 +6,19 @@ other CPU, and each NMI goes through the hypervisor (NMI exit, pending NMI,
 injection at the next VM entry). If one were lost, Linux's backtrace would
 time out; if one were doubled or invented (a quiesce NMI passed on), Linux
 would print "NMI received for unknown reason" / "Dazed and confused", which
-the guest counts in dmesg.
+the guest counts in dmesg. The run is shared with test_linux.py
+(tests/boot/linux_storm.py).
 """
 
-import os
 import re
-import sys
 
 import harness
-
-sys.path.insert(0, os.path.join(harness.ROOT, "guest", "linux"))
-import make_disk  # noqa: E402
+import linux_storm
 
 
-def _linux_disk(scenario):
-    out = os.path.join(harness.ROOT, "out", "linux-%s.img" % scenario)
-    return make_disk.build_linux_disk(out, os.path.join(harness.ROOT, "out", "cache"), scenario)
-
-
+@linux_storm.shared
 def test_linux_sysrq_nmi_storm_under_passthrough():
-    r = harness.run("passthrough", _linux_disk("nmi-storm"), cpus=2, timeout=1500)
+    r = linux_storm.run("passthrough")
     harness.assert_serial_lacks(r, "PANIC")
     # (the "scenario" line itself may be cut by kernel messages on the console)
     harness.assert_serial_contains(r, "LINUXGUEST: sysrq-l rounds=20")

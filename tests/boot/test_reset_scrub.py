@@ -113,7 +113,7 @@ def test_acpi_power_off_scrubs_first():
 
     r = harness.run("trustvisor", test_cli.tiny_disk(4), cpus=1, timeout=300)
     harness.assert_poweroff(r, code=None)
-    harness.assert_in_order(r, "hv: ACPI power control watched: PM1a 0xb004",
-                            "tiny: hello from the tiny kernel",
+    harness.assert_line(r, r"^hv: ACPI power control watched: PM1a 0xb004")
+    harness.assert_in_order(r, "tiny: hello from the tiny kernel",
                             "guest sleep or power-off request (ACPI PM1a control SLP_EN): "
                             "scrubbing first")

@@ -7,11 +7,11 @@ side is apps/trustvisor/guest/ (pal_demo, pal_init, make_pal_initrd.py).
 """
 
 import os
-import re
 import subprocess
 import sys
 
 import harness
+import tv_linux
 
 sys.path.insert(0, os.path.join(harness.ROOT, "apps", "trustvisor", "guest"))
 import make_pal_initrd  # noqa: E402
@@ -47,21 +47,9 @@ def test_plain_gcc_tv_call_never_calls_through_the_moved_stack():
     assert not bad, "tv_call calls through an RSP-relative slot:\n" + "\n".join(bad)
 
 
-def _pal_disk(scenario, calls=200):
-    demo = harness.output("//apps/trustvisor/guest:pal_demo", "pal_demo")
-    extra = [("pal_demo_plain", plain_pal_demo())] if scenario == "pal-bad" else []
-    initrd = os.path.join(harness.DISK_DIR, "pal-initrd-%s.gz" % harness._digest(
-        [demo, os.path.join(make_pal_initrd.HERE, "pal_init")] + [p for _, p in extra],
-        "initrd"))
-    if not os.path.exists(initrd):
-        os.makedirs(harness.DISK_DIR, exist_ok=True)
-        make_pal_initrd.build_initrd(initrd, demo, extra=extra)
-    cmdline = "%s guest_scenario=%s pal_calls=%d" % (make_pal_initrd.CMDLINE, scenario, calls)
-    return harness.disk(make_pal_initrd.kernel(), initrd=initrd, cmdline=cmdline)
-
-
+@tv_linux.shared
 def test_pal_calls_under_nmi_backtraces():
-    r = harness.run("trustvisor", _pal_disk("pal"), cpus=2, timeout=1500)
+    r = tv_linux.run()[0]
     harness.assert_serial_lacks(r, "PANIC")
     harness.assert_serial_contains(r, "TVGUEST: DONE")
     harness.assert_serial_contains(r, "TVGUEST: pal calls ok=200 bad=0")
@@ -75,10 +63,10 @@ def test_pal_calls_under_nmi_backtraces():
     harness.assert_poweroff(r, code=None)  # Linux powers off through ACPI
 
 
+@tv_linux.shared
 def test_pal_fault_and_timeout_return_errors():
     # The looping PAL runs out a 2^24-cycle budget, not the default 2^31.
-    r = harness.run("//apps/trustvisor:iso_short_budget", _pal_disk("pal-bad"), cpus=2,
-                    timeout=1200)
+    r = tv_linux.run()[0]
     harness.assert_serial_contains(r, "hv: tv: PAL time budget 16777216 TSC cycles")
     harness.assert_serial_lacks(r, "PANIC")
     harness.assert_serial_contains(r, "TVGUEST: fault exit=0")

@@ -18,31 +18,14 @@ verifies against A's identity only, not B's nor a changed one.
 """
 
 import hashlib
-import os
 import re
 import struct
 import subprocess
-import sys
 
 import harness
-
-sys.path.insert(0, os.path.join(harness.ROOT, "apps", "trustvisor", "guest"))
-import make_pal_initrd  # noqa: E402
+import tv_linux
 
 HEX = r"[0-9a-f]"
-
-
-def _tpm_disk(secret, nonce):
-    demo = harness.output("//apps/trustvisor/guest:pal_demo", "pal_demo")
-    tpm = harness.output("//apps/trustvisor/guest:pal_tpm", "pal_tpm")
-    initrd = os.path.join(harness.DISK_DIR, "pal-initrd-tpm-%s.gz" % harness._digest(
-        [demo, tpm, os.path.join(make_pal_initrd.HERE, "pal_init")], "initrd-tpm"))
-    if not os.path.exists(initrd):
-        os.makedirs(harness.DISK_DIR, exist_ok=True)
-        make_pal_initrd.build_initrd(initrd, demo, tpm)
-    cmdline = "%s guest_scenario=tpm tpm_secret=%s tpm_nonce=%s" % (
-        make_pal_initrd.CMDLINE, secret, nonce)
-    return harness.disk(make_pal_initrd.kernel(), initrd=initrd, cmdline=cmdline)
 
 
 def _fields(r, head, first):
@@ -119,9 +102,8 @@ def _flip(hexstr, pos):
     return hexstr[:pos] + ("1" if hexstr[pos] == "0" else "0") + hexstr[pos + 1:]
 
 
+@tv_linux.shared
 def test_seal_quote_random_through_hypercalls():
-    secret = os.urandom(24).hex()
-    nonce = os.urandom(20).hex()
     tool = harness.output("//apps/trustvisor/utpm:quote_verify", "quote_verify")
     id_tool = harness.output("//apps/trustvisor:pal_identity", "pal_identity")
     elf = harness.output("//apps/trustvisor/guest:pal_tpm", "pal_tpm")
@@ -135,7 +117,8 @@ def test_seal_quote_random_through_hypercalls():
                 want, own))
     if want_a == want_b:
         raise harness.BootTestFailure("PALs A and B have the same identity %s" % want_a)
-    r = harness.run("trustvisor", _tpm_disk(secret, nonce), cpus=2, timeout=2400)
+    # The shared TrustVisor Linux boot (tests/boot/tv_linux.py): its tpm scenario.
+    r, secret, nonce = tv_linux.run()
     harness.assert_serial_lacks(r, "PANIC")
     harness.assert_serial_contains(r, "TVGUEST: DONE")
 

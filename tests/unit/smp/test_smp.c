@@ -19,6 +19,7 @@
 
 #include "hw/fake/fake_hw.h"
 #include "hw/x86_defs.h"
+#include "rt/console.h"
 #include "libsmp/ap_trampoline.h"
 #include "libsmp/delay.h"
 #include "libsmp/smp.h"
@@ -133,6 +134,9 @@ static int setup(void **state)
 
 	fake_hw_reset();
 	lowmem_reset();
+	/* libsmp's lines are start-up notes: print them as they come (hv_verbose=1). */
+	console_notes_reset();
+	console_notes_set_live(true);
 	memset(&sim, 0, sizeof(sim));
 	port_b[PIT_POLLS + 1] = 0x20;
 	fake_io_script(PORT_B, port_b, PIT_POLLS + 2);
