@@ -171,10 +171,13 @@ void vmx_quirks_boot(const char *cmdline)
 		n += l;
 		names[n] = '\0';
 	}
-	hv_printf("hv: quirks: %s (ACPI OEM \"%s\", CPUID hypervisor bit %u): %s (%s)\n",
-	          detected ? "Bochs" : "not Bochs", id.acpi_madt ? id.acpi_oem : "none",
-	          id.hypervisor_bit ? 1u : 0u, n ? names : "none",
-	          opt == NULL || (understood && word_is(opt, len, "auto")) ? "detected"
-	          : understood                                             ? "vmx_quirks="
-	                       : "unknown vmx_quirks= value: detected");
+	/* A start-up detail (a note, rt/console.h); a value not understood is a
+	 * warning the user sees at once. */
+	int (*print)(const char *, ...) = understood ? hv_note : hv_printf;
+	print("hv: quirks: %s (ACPI OEM \"%s\", CPUID hypervisor bit %u): %s (%s)\n",
+	      detected ? "Bochs" : "not Bochs", id.acpi_madt ? id.acpi_oem : "none",
+	      id.hypervisor_bit ? 1u : 0u, n ? names : "none",
+	      opt == NULL || (understood && word_is(opt, len, "auto")) ? "detected"
+	      : understood                                             ? "vmx_quirks="
+	                   : "unknown vmx_quirks= value: detected");
 }

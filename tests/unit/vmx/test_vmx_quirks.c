@@ -16,6 +16,7 @@
 #include "libvmx/quirks.h"
 #include "libvmx/vmx.h"
 #include "libvmx/vmx_internal.h"
+#include "rt/console.h"
 #include "tests/unit/vmx/test_vmx_env.h"
 
 extern uint64_t vmx_fake_nmi_unblocks; /* vmx_entry_fake.c */
@@ -81,6 +82,7 @@ static void test_boot_reads_the_machine(void **state)
 	env_setup(1);
 	struct hw_cpuid_regs leaf1 = {.ecx = 1u << 31};
 	fake_cpuid_set(1, 0, &leaf1);
+	console_notes_set_live(true); /* the line is a start-up note */
 	env_console();
 	vmx_quirks_boot(NULL);
 	assert_int_equal(vmx_quirks_mask(), VMX_QUIRKS_NONE);
@@ -96,6 +98,7 @@ static void test_boot_reads_the_machine(void **state)
 	vmx_quirks_boot("vmx_quirks=smi_blocking");
 	assert_int_equal(vmx_quirks_mask(), 1u << VMX_QUIRK_SMI_BLOCKING_SAVED);
 	vmx_quirks_set(VMX_QUIRKS_ALL);
+	console_notes_set_live(false);
 }
 
 /* A CPUID exit with "blocking by SMI" set in the guest interruptibility state. */
