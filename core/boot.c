@@ -12,7 +12,6 @@
 
 #include "core/debug_hypercall.h"
 #include "core/dma_protection.h"
-#include "libvmx/vmx_app.h"
 #include "core/quiesce_wiring.h"
 #include "libquiesce/quiesce.h"
 #include "libsmp/smp.h"
@@ -20,9 +19,12 @@
 #include "libvmx/e820.h"
 #include "libvmx/ept.h"
 #include "libvmx/guest_memory.h"
+#include "libvmx/quirks.h"
 #include "libvmx/vmx.h"
+#include "libvmx/vmx_app.h"
 #include "rt/acpi_fadt.h"
 #include "rt/acpi_find.h"
+#include "rt/boot.h"
 #include "rt/boot_phase.h"
 #include "rt/console.h"
 #include "rt/multiboot.h"
@@ -88,6 +90,8 @@ void hv_main(const struct mb_info *mbi)
 		hv_power_off(HV_POWER_NO_VMX);
 	}
 	vmx_print_caps();
+	/* Which emulator workarounds run (libvmx/quirks.c): before the first VMXON. */
+	vmx_quirks_boot(rt_boot_info()->cmdline);
 	vmx_set_app(&hv_app);
 	if (vmx_cpu_init(0) != 0)
 		hv_panic("VMXON failed on the boot CPU");

@@ -27,7 +27,7 @@ static void after_exit(struct vcpu *v)
 }
 
 /*
- * A CPU entering wait-for-SIPI cannot take NMIs (SDM Vol. 3C 26.6.1), so it
+ * A CPU entering wait-for-SIPI cannot take NMIs (SDM Vol. 3C 27.7.1), so it
  * goes offline and quiescers stop waiting for it; any other entry answers a
  * request that arrived while NMIs were blocked.
  */

@@ -2,7 +2,7 @@
  * idt_exceptions: #DE, #BP and #UD reach the guest's own IDT handlers with the
  * right vector and the EIP the architecture defines: faults push the address of
  * the faulting instruction, the INT3 trap the address after it (SDM Vol. 3A 6.5).
- * Faults push EFLAGS.RF = 1, traps RF = 0 (SDM Vol. 3A 17.3.1.1), also for the
+ * Faults push EFLAGS.RF = 1, traps RF = 0 (SDM Vol. 3B 18.3.1.1), also for the
  * faults a hypervisor raises itself: #GP for a CR4 write it refuses.
  */
 #include "guest/cases.h"

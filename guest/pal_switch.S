@@ -27,7 +27,7 @@ pal64_switch:
 	movl 32(%esp), %ebx /* its argument */
 
 	/*
-	 * Activating IA-32e mode, SDM Vol. 3A 9.8.5: paging is off; set CR4.PAE,
+	 * Activating IA-32e mode, SDM Vol. 3A 10.8.5: paging is off; set CR4.PAE,
 	 * load CR3 with the PML4, set IA32_EFER.LME, then set CR0.PG, which sets
 	 * EFER.LMA: the CPU is in compatibility mode (CS is still a 32-bit
 	 * segment) and this page must be identity mapped, as it is.
@@ -56,7 +56,7 @@ pal64_switch:
 	call *%rax
 	popq %rsi
 	/*
-	 * Leaving IA-32e mode, SDM Vol. 3A 9.8.5.4: back to compatibility mode by
+	 * Leaving IA-32e mode, SDM Vol. 3A 10.8.5.4: back to compatibility mode by
 	 * a far return to the 32-bit code segment, then clear CR0.PG (LMA goes to
 	 * 0; this page is identity mapped), then EFER.LME.
 	 */

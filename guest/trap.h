@@ -22,7 +22,7 @@
 #define VEC_NP  11
 #define VEC_GP  13
 
-/* EFLAGS.RF, pushed set by faults (SDM Vol. 3A 17.3.1.1). */
+/* EFLAGS.RF, pushed set by faults (SDM Vol. 3B 18.3.1.1). */
 #define EFLAGS_RF (1u << 16)
 
 /* Interrupt vectors the guest uses (the 8259 is remapped to 0x20-0x2f). */

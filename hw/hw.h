@@ -56,7 +56,7 @@ void hw_xsetbv(uint32_t index, uint64_t value);
 /*
  * Debug registers DR0-DR3, DR6 and DR7 (n = 0..3, 6, 7; any other n reads 0
  * and writes nothing). VM exits and entries do not switch DR0-DR3 and DR6
- * (SDM Vol. 3C 27.3.1, 26.3.2.1): in VMX root they hold the guest's values.
+ * (SDM Vol. 3C 28.3.1, 27.3.2.1): in VMX root they hold the guest's values.
  * DR7 is the guest's in the VMCS ("save/load debug controls").
  */
 uint64_t hw_read_dr(unsigned n);

@@ -19,7 +19,7 @@
  * Vol. 3C 27.1 and 26.6.1), or merged with another NMI already pending (the
  * hardware latches only one). Either way the target reaches a poll before it
  * runs guest code again, and the poll sees QS_REQ. A target in the guest is not
- * blocked (NMI exiting with virtual NMIs, SDM Vol. 3C 26.6.1) except in
+ * blocked (NMI exiting with virtual NMIs, SDM Vol. 3C 27.7.1) except in
  * wait-for-SIPI, which is why such a CPU is "offline" and not waited for (see
  * quiesce_cpu_offline below).
  *

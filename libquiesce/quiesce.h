@@ -12,7 +12,7 @@
  *   every CPU    quiesce_cpu_online(cpu) once it runs hypervisor code, and at
  *                every VM exit if it entered the guest in wait-for-SIPI;
  *                quiesce_cpu_offline(cpu) just before a VM entry into
- *                wait-for-SIPI (that state blocks NMIs, SDM Vol. 3C 26.6.1);
+ *                wait-for-SIPI (that state blocks NMIs, SDM Vol. 3C 27.7.1);
  *   NMI exit and root NMI handler   quiesce_handle_nmi(cpu) FIRST; if it
  *                returns false the NMI is the guest's;
  *   VM-exit path quiesce_poll(cpu) right before every VM entry;

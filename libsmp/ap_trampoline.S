@@ -2,10 +2,10 @@
  * AP start-up trampoline: real mode -> 32-bit protected mode -> long mode.
  *
  * A SIPI with vector V starts the AP in real mode at CS = V << 8, IP = 0
- * (SDM Vol. 3A 8.4.4.1, 10.6.1), with CR0 at its INIT value (PE = PG = 0,
+ * (SDM Vol. 3A 9.4.4.1, 11.6.1), with CR0 at its INIT value (PE = PG = 0,
  * CD = NW = 1). The code only depends on its load page: it finds the page's
  * linear base from CS and patches its GDT pointer and far-jump targets, so any
- * page below 1 MiB works. It follows SDM Vol. 3A 9.9.1 (switching to protected
+ * page below 1 MiB works. It follows SDM Vol. 3A 10.9.1 (switching to protected
  * mode) and 10.8.5 (initializing IA-32e mode), with the same CR3, EFER bits
  * and GDT selectors as the boot CPU (rt/entry.S), then calls the 64-bit C
  * entry with the stack and CPU index from the parameter block.

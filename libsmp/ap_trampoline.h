@@ -9,7 +9,7 @@
 #ifndef LIBSMP_AP_TRAMPOLINE_H
 #define LIBSMP_AP_TRAMPOLINE_H
 
-/* A SIPI starts the AP in real mode at vector * 4 KiB (SDM Vol. 3A 8.4.4.1). */
+/* A SIPI starts the AP in real mode at vector * 4 KiB (SDM Vol. 3A 9.4.4.1). */
 #define AP_TRAMPOLINE_PA          0x8000
 #define AP_TRAMPOLINE_SIPI_VECTOR (AP_TRAMPOLINE_PA >> 12)
 

@@ -42,7 +42,7 @@ uint32_t lapic_id(void)
 
 	if (base & APIC_BASE_X2APIC)
 		return (uint32_t)hw_rdmsr(MSR_X2APIC_ID);
-	/* xAPIC: the ID is in bits 31:24 (SDM Vol. 3A 10.4.6). */
+	/* xAPIC: the ID is in bits 31:24 (SDM Vol. 3A 11.4.6). */
 	return hw_mmio_read32(xapic_reg(base, APIC_REG_ID)) >> 24;
 }
 

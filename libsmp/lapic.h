@@ -22,14 +22,14 @@ bool lapic_is_x2apic(void);
  * it neither sends nor (on hardware) receives IPIs (SDM Vol. 3A 11.4.3). */
 bool lapic_is_enabled(void);
 
-/* IPIs to one CPU by physical APIC ID (SDM Vol. 3A 10.6.1, 10.12.9). */
+/* IPIs to one CPU by physical APIC ID (SDM Vol. 3A 11.6.1, 11.12.9). */
 void lapic_send_init(uint32_t apic_id);
 void lapic_send_sipi(uint32_t apic_id, uint8_t vector_page);
 void lapic_send_nmi(uint32_t apic_id);
 
 /*
  * Waits (bounded) until the previous IPI left the ICR: xAPIC delivery status,
- * ICR bit 12 (SDM Vol. 3A 10.6.1). x2APIC has no delivery status (10.12.9), so
+ * ICR bit 12 (SDM Vol. 3A 11.6.1). x2APIC has no delivery status (11.12.9), so
  * it is always idle. Returns false if the IPI is still pending at the bound.
  */
 bool lapic_wait_icr_idle(void);

@@ -1,7 +1,7 @@
 /*
  * CPU discovery (ACPI MADT) and AP start-up by INIT-SIPI-SIPI.
  *
- * SDM Vol. 3A 8.4.4.1 ("Typical BSP Initialization Sequence"): INIT, wait
+ * SDM Vol. 3A 9.4.4.1 ("Typical BSP Initialization Sequence"): INIT, wait
  * 10 ms, SIPI, wait 200 us, SIPI; the 10 ms are skipped on Intel family 6
  * (init_delay_us()). APs start one at a time because they share
  * the trampoline page and its parameter block; the BSP moves on only when the
@@ -110,7 +110,7 @@ static bool send_and_wait(uint32_t cpu, const char *what)
 }
 
 /*
- * The wait between INIT and the first SIPI. The 10 ms of SDM Vol. 3A 8.4.4.1
+ * The wait between INIT and the first SIPI. The 10 ms of SDM Vol. 3A 9.4.4.1
  * are the conservative figure for every processor; Linux has skipped them on
  * Intel family 6 (P6 to today's cores) for years (arch/x86/kernel/smpboot.c,
  * smp_quirk_init_udelay), and so does this. 10 ms are 2M ticks of start-up

@@ -1,6 +1,6 @@
 /*
  * Extended page tables: building the guest's identity map, views, permissions.
- * Entry formats: SDM Vol. 3C 28.2.2, Tables 28-1 to 28-6; EPTP: 24.6.11.
+ * Entry formats: SDM Vol. 3C 29.3.2 (the EPT entry format tables); EPTP: 25.6.11.
  */
 #include "libvmx/ept.h"
 
@@ -11,7 +11,7 @@
 #include "rt/palloc.h"
 #include "rt/spinlock.h"
 
-/* Entry bits (SDM 28.2.2) are hw/vmx_defs.h's EPT_*; the capability bits
+/* Entry bits (SDM Vol. 3C 29.3.2) are hw/vmx_defs.h's EPT_*; the capability bits
  * (IA32_VMX_EPT_VPID_CAP, SDM Vol. 3D A.10) its VMX_EPT_CAP_*. */
 #define E_MT_SHIFT EPT_MEMTYPE_SHIFT
 #define E_MT_MASK  (7ull << E_MT_SHIFT)
@@ -23,7 +23,7 @@
 #define E_SW_LEAF   (1ull << 11)
 #define E_ADDR_MASK EPT_ADDR_MASK
 
-/* EPTP (SDM 24.6.11, Table 24-8): bits 2:0 memory type, 5:3 walk length - 1. */
+/* EPTP (SDM Vol. 3C 25.6.11): bits 2:0 memory type, 5:3 walk length - 1. */
 #define EPTP_ADDR_MASK EPT_ADDR_MASK
 
 #define ENTRIES   512u
@@ -304,7 +304,7 @@ int ept_set_page_access(uint64_t eptp, uint64_t gpa, uint64_t len, unsigned rwx)
 	if (in_hv_region(gpa, len))
 		return EPT_ERR_HV_REGION;
 	/* Write without read, or execute-only without CPU support, is an EPT
-	 * misconfiguration (SDM 28.2.3.1). */
+	 * misconfiguration (SDM Vol. 3C 29.3.3.1). */
 	if (((rwx & EPT_WRITE) && !(rwx & EPT_READ)) ||
 	    (rwx == EPT_EXECUTE && !(ept_caps & VMX_EPT_CAP_EXECUTE_ONLY)))
 		return EPT_ERR_PERM;

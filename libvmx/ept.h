@@ -1,5 +1,5 @@
 /*
- * Extended page tables (SDM Vol. 3C 28.2 "The Extended Page Table Mechanism (EPT)").
+ * Extended page tables (SDM Vol. 3C 29.3 "The Extended Page Table Mechanism (EPT)").
  *
  * The guest's EPT is an identity map (GPA = HPA) of guest-physical
  * 0..max(4 GiB, top of the firmware map) with a 4-level walk:
@@ -29,7 +29,7 @@ struct e820_map;
 
 /* Permissions are hw/vmx_defs.h's EPT_READ, EPT_WRITE, EPT_EXECUTE, EPT_RWX. */
 
-/* EPT memory types (SDM 28.2.6), unshifted; the same encodings as the MTRR types. */
+/* EPT memory types (SDM Vol. 3C 29.3.7), unshifted; the same encodings as the MTRR types. */
 #define EPT_MT_UC 0u
 #define EPT_MT_WB 6u
 
@@ -61,7 +61,7 @@ struct ept_mapping {
  * Builds the guest's EPT from an E820 map: the firmware map, or the guest map
  * (then the pages it carved as reserved, e.g. the BIOS-hook page, are UC; the
  * hypervisor region is absent whatever the map says). Reads IA32_VMX_EPT_VPID_CAP for 2 MiB page,
- * walk-length and memory-type support. Returns the EPTP (SDM 24.6.11, Table 24-8: paging-structure
+ * walk-length and memory-type support. Returns the EPTP (SDM Vol. 3C 25.6.11: paging-structure
  * memory type WB, or UC if the CPU lacks WB; page-walk length 4; accessed/dirty flags off), or 0
  * with the reason printed (out of memory, no 4-level walk). Does not INVEPT: run it before the view
  * is first used.

@@ -5,7 +5,7 @@
  * - The host NMI handler only counts, per CPU (vmx_nmi_arrived()).
  * - vmx_inject_pending_events() is the single injection point, called right
  *   before every VM entry. Priority: the event whose delivery the VM exit
- *   interrupted (re-injected, SDM 28.2.4 / 27.2.4 "Information for VM Exits
+ *   interrupted (re-injected, SDM Vol. 3C 28.2.4 "Information for VM Exits
  *   That Occur During Event Delivery"), then a queued exception, then NMI.
  *   External interrupts are not intercepted (passthrough): the guest's own
  *   LAPIC delivers them.
@@ -226,7 +226,7 @@ static bool contributory(uint8_t vec)
  * with RF = 1 for every fault but an instruction breakpoint (SDM Vol. 3A
  * 17.3.1.1, "Instruction-Breakpoint Exception Condition"), so that the IRET
  * back to the faulting instruction does not stop on a breakpoint there again.
- * VM entry pushes the guest-state RFLAGS as it is (SDM Vol. 3C 26.6.1.1), so
+ * VM entry pushes the guest-state RFLAGS as it is (SDM Vol. 3C 27.6.1.1), so
  * the injector sets RF itself, as KVM does. #DB is left out (a fault or a trap,
  * and libvmx never raises one); #DF and #MC are aborts, #BP and #OF traps.
  */
@@ -294,15 +294,15 @@ static bool app_allows_nmi(struct vcpu *v)
 static void write_injection(uint32_t info, uint32_t error, uint32_t len)
 {
 	/* One event per VM entry: the valid bit is clear after every VM exit
-	 * (SDM Vol. 3C 24.8.3), so a set one is a second injection this entry. */
+	 * (SDM Vol. 3C 25.8.3), so a set one is a second injection this entry. */
 	HV_ASSERT(!(vmcs_read32(VMCS_VM_ENTRY_INTR_INFO) & INTR_INFO_VALID));
 	/* An NMI is never injected into blocking by MOV SS or STI, nor with
-	 * virtual-NMI blocking set: VM entry would fail (SDM Vol. 3C 26.3.1.5). */
+	 * virtual-NMI blocking set: VM entry would fail (SDM Vol. 3C 27.3.1.5). */
 	if (INTR_INFO_TYPE(info) == INTR_TYPE_NMI)
 		HV_ASSERT(
 		    !(vmcs_read32(VMCS_GUEST_INTERRUPTIBILITY) &
 		      (INTERRUPTIBILITY_NMI | INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOV_SS)));
-	/* Real mode under unrestricted guest delivers no error code (SDM 26.2.1.3). */
+	/* Real mode under unrestricted guest delivers no error code (SDM Vol. 3C 27.2.1.3). */
 	if ((info & INTR_INFO_DELIVER_CODE) && !(vmcs_readnat(VMCS_GUEST_CR0) & CR0_PE))
 		info &= ~INTR_INFO_DELIVER_CODE;
 	vmcs_write32(VMCS_VM_ENTRY_INTR_INFO, info);
@@ -342,7 +342,7 @@ static bool decide_nmi(struct vcpu *v, bool event_injected)
 	/*
 	 * Another event goes in first, or the guest is blocked: virtual-NMI
 	 * blocking, or STI/MOV-SS blocking (injecting an NMI with MOV-SS blocking
-	 * fails VM entry, SDM 26.3.1.5, and some CPUs require no STI blocking
+	 * fails VM entry, SDM Vol. 3C 27.3.1.5, and some CPUs require no STI blocking
 	 * either). The NMI window exits after the blocking ends (SDM 26.7.6), so
 	 * it cannot loop.
 	 */
@@ -371,8 +371,8 @@ void vmx_inject_pending_events(struct vcpu *v)
 	 * NMI that arrives after this read and before VMRESUME is counted and
 	 * collected at the next VM exit; one that arrives in non-root mode is
 	 * an NMI exit (NMI exiting is on) right after the entry. Physical NMIs
-	 * are unblocked by VM entry with virtual NMIs (SDM 26.7.1), so a root-mode
-	 * NMI held by the blocking that follows an NMI exit (SDM 27.1) is taken
+	 * are unblocked by VM entry with virtual NMIs (SDM Vol. 3C 27.7.1), so a root-mode
+	 * NMI held by the blocking that follows an NMI exit (SDM Vol. 3C 28.1) is taken
 	 * as an NMI exit right after the entry: nothing is lost.
 	 */
 	collect_host_nmis(v);
@@ -394,7 +394,7 @@ void vmx_inject_pending_events(struct vcpu *v)
 		injected = true;
 	} else if (ev->reinject) {
 		/* Re-injecting an NMI: the exit left virtual-NMI blocking set, which
-		 * VM entry refuses together with NMI injection (SDM 26.3.1.5). */
+		 * VM entry refuses together with NMI injection (SDM Vol. 3C 27.3.1.5). */
 		if (INTR_INFO_TYPE(ev->reinject_info) == INTR_TYPE_NMI)
 			vmcs_write32(VMCS_GUEST_INTERRUPTIBILITY,
 			             vmcs_read32(VMCS_GUEST_INTERRUPTIBILITY) &
@@ -418,7 +418,7 @@ void vmx_inject_pending_events(struct vcpu *v)
  * met the last ~50 instructions before the entry that ends a PAL call reached
  * the guest only at its next VMCALL). Collect and decide again, keeping an
  * event the injection point already wrote (the valid bit of the VM-entry
- * interruption field is cleared by every VM exit, SDM 24.8.3, so a set one is
+ * interruption field is cleared by every VM exit, SDM Vol. 3C 25.8.3, so a set one is
  * this exit's): the NMI then waits for the window exit after that delivery.
  * NMIs during the entry sequence itself are sent back here by rt's restart
  * range (vmx_cpu.c), so none is left behind.

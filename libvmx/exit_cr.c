@@ -62,9 +62,9 @@ static bool pdpte_reserved(uint64_t e)
 
 /*
  * PAE paging outside long mode with EPT: VM entry loads the PDPTEs from the
- * VMCS (SDM 26.3.2.4), so a CR0/CR3/CR4 change done for the guest must load
+ * VMCS (SDM Vol. 3C 27.3.2.4), so a CR0/CR3/CR4 change done for the guest must load
  * them as the CPU would, from guest-physical CR3[31:5]. The CPU's own load is
- * an EPT-checked read (SDM Vol. 3C 28.3.3.2): a PDPT outside the guest's view
+ * an EPT-checked read (SDM Vol. 3C 29.3.3.2): a PDPT outside the guest's view
  * (the hypervisor, a PAL's page) is refused, not read (CR_DENIED); reserved
  * bits in an entry are #GP (CR_GP).
  */
@@ -105,7 +105,7 @@ static enum cr_result write_cr0(struct vcpu *v, uint64_t val, struct pdpt_load *
 	    ((val & CR0_NW) && !(val & CR0_CD)))
 		return CR_GP;
 	if ((val & CR0_PG) && !(old & CR0_PG) && (efer & EFER_LME)) {
-		/* Entering long mode needs CR4.PAE; EFER.LMA follows (SDM 9.8.5). */
+		/* Entering long mode needs CR4.PAE; EFER.LMA follows (SDM Vol. 3A 10.8.5). */
 		if (!(vmcs_readnat(VMCS_GUEST_CR4) & CR4_PAE))
 			return CR_GP;
 		efer |= EFER_LMA;

@@ -77,7 +77,7 @@ void vmx_read_exit_info(struct vcpu *v)
 /*
  * VM entry into an IA-32e mode guest requires TR to be a busy 64-bit TSS,
  * type 11 (SDM Vol. 3C 27.3.1.2), but a CPU entering long mode checks no TSS
- * type (SDM Vol. 3A 9.8.5; 10.8.5 in editions since 2023): a guest that ran
+ * type (SDM Vol. 3A 10.8.5): a guest that ran
  * LTR with a 16-bit TSS (busy: type 3) and then set CR0.PG with EFER.LME
  * (which does not exit under unrestricted guest) would fail the next VM
  * entry. The type only matters to a task switch, which long mode does not
@@ -103,7 +103,7 @@ void vmx_handle_exit(struct vcpu *v)
 	uint32_t basic = VMX_EXIT_REASON_BASIC(v->exit.reason);
 	v->exit_count[basic < VMX_EXIT_REASON_COUNT ? basic : VMX_EXIT_REASON_COUNT]++;
 
-	/* SDM 26.8: a VM-entry failure during or after loading guest state is
+	/* SDM Vol. 3C 27.8: a VM-entry failure during or after loading guest state is
 	 * reported as a VM exit with bit 31 set; the guest never ran. */
 	if (v->exit.reason & VMX_EXIT_REASON_ENTRY_FAILURE)
 		hv_panic("VM-entry failure on CPU %u: exit reason %u (%s), qualification 0x%llx",
@@ -111,14 +111,16 @@ void vmx_handle_exit(struct vcpu *v)
 		         (unsigned long long)v->exit.qualification);
 
 	/*
-	 * "Blocking by SMI" must be 0 outside SMM (SDM 26.3.1.5) and this
-	 * hypervisor never runs the guest in SMM. Bochs 2.7 saves it set on
-	 * exits of a CPU that was started with INIT-SIPI-SIPI, which would fail
-	 * the next VM entry: clear it.
+	 * "Blocking by SMI" must be 0 outside SMM (SDM Vol. 3C 27.3.1.5) and this
+	 * hypervisor never runs the guest in SMM. Quirk smi_blocking (Bochs 2.7
+	 * saves it set on exits of a CPU started with INIT-SIPI-SIPI, which would
+	 * fail the next VM entry; libvmx/quirks.c): clear it.
 	 */
-	uint32_t intr = vmcs_read32(VMCS_GUEST_INTERRUPTIBILITY);
-	if (intr & INTERRUPTIBILITY_SMI)
-		vmcs_write32(VMCS_GUEST_INTERRUPTIBILITY, intr & ~INTERRUPTIBILITY_SMI);
+	if (vmx_quirk(VMX_QUIRK_SMI_BLOCKING_SAVED)) {
+		uint32_t intr = vmcs_read32(VMCS_GUEST_INTERRUPTIBILITY);
+		if (intr & INTERRUPTIBILITY_SMI)
+			vmcs_write32(VMCS_GUEST_INTERRUPTIBILITY, intr & ~INTERRUPTIBILITY_SMI);
+	}
 
 	/* Any exit but INIT ends the "just started by SIPI" window (exit_init_sipi.c). */
 	if (basic != VMX_EXIT_INIT)

@@ -15,12 +15,15 @@ void vmx_exit_exception_nmi(struct vcpu *v)
 		hv_panic("exception exit on CPU %u without valid interruption info", v->cpu);
 	if (INTR_INFO_TYPE(info) == INTR_TYPE_NMI) {
 		/* A physical NMI while the guest ran (NMI exiting): one more
-		 * pending guest NMI, decided at the injection point. Then end
-		 * the NMI blocking the exit left (nmi_unblock.S): later NMIs
-		 * reach the host handler during this exit and are collected at
-		 * the injection point. */
+		 * pending guest NMI, decided at the injection point. Quirk
+		 * nmi_blocked (libvmx/quirks.c): end the NMI blocking the exit
+		 * left (nmi_unblock.S), so later NMIs reach the host handler
+		 * during this exit and are collected at the injection point. On
+		 * hardware the next VM entry ends it, and an NMI that came
+		 * meanwhile exits right after that entry. */
 		vmx_nmi_exit_arrived(v);
-		vmx_unblock_nmis();
+		if (vmx_quirk(VMX_QUIRK_NMI_BLOCKED_IN_ROOT))
+			vmx_unblock_nmis();
 		return;
 	}
 
@@ -34,7 +37,7 @@ void vmx_exit_exception_nmi(struct vcpu *v)
 	/*
 	 * Give it back. For INT3/INTO/INT1 the saved RIP is the instruction's
 	 * own: inject them as software exceptions with the instruction length,
-	 * so the guest's handler gets the return address past them (SDM 26.6.1.1).
+	 * so the guest's handler gets the return address past them (SDM Vol. 3C 27.6.1.1).
 	 */
 	uint32_t type = INTR_INFO_TYPE(info);
 	if (type == INTR_TYPE_SW_EXCEPTION || type == INTR_TYPE_PRIV_SW_EXCEPTION) {

@@ -2,7 +2,7 @@
  * INIT and SIPI exits: how the guest's own INIT-SIPI-SIPI starts its APs.
  *
  * In VMX non-root operation INIT always causes a VM exit, and SIPI causes one
- * when the guest CPU is in the wait-for-SIPI activity state (SDM 26.2, 27.2.1).
+ * when the guest CPU is in the wait-for-SIPI activity state (SDM Vol. 3C 26.2).
  * Delivery of INIT/SIPI does not depend on the guest's APIC mode (xAPIC or
  * x2APIC), so these two handlers are the whole of it.
  */
@@ -36,14 +36,17 @@ void vmx_exit_init(struct vcpu *v)
 	if (vmx_view_active(v))
 		vmx_view_leave(v);
 	/*
-	 * INIT reset (SDM 9.1.1, Table 9-1): pending events are discarded (a
+	 * INIT reset (SDM Vol. 3A 10.1.1, Table 10-1): pending events are discarded (a
 	 * latched NMI stays latched, as the hardware keeps it), the CPU is put in
-	 * real mode at the reset state; an AP then waits for SIPI (SDM 9.4.4),
+	 * real mode at the reset state; an AP then waits for SIPI (SDM Vol. 3A 9.4.4),
 	 * the BSP runs the reset vector (its firmware restarts the machine).
 	 */
 	vmx_event_init_reset(v);
 	vmcs_guest_init_state(v, !v->boot_cpu);
 	__atomic_store_n(&v->waiting_for_sipi, !v->boot_cpu, __ATOMIC_RELEASE);
+	/* Back in wait-for-SIPI: INITs to this AP are trapped again (guest_apic.c). */
+	if (!v->boot_cpu)
+		vmx_guest_apic_ap_stopped(v);
 	vmx_flush_guest_tlb(v);
 }
 
@@ -57,10 +60,12 @@ void vmx_exit_sipi(struct vcpu *v)
 	vmx_guest_apic_ap_started(v);
 	v->sipi_cs_base = (uint64_t)vector << 12;
 	/*
-	 * Wait-for-SIPI blocks NMIs (SDM Vol. 3C 26.6.1). Bochs 2.7 keeps them
-	 * blocked after the SIPI exit and through every later VM entry, so this
-	 * CPU would never again take an NMI (quiesce rounds, guest NMI IPIs)
-	 * until an IRET in root: do that IRET now (nmi_unblock.S).
+	 * Wait-for-SIPI blocks NMIs (SDM Vol. 3C 27.7.1). Quirk nmi_blocked
+	 * (libvmx/quirks.c): Bochs 2.7 keeps them blocked after the SIPI exit
+	 * and through every later VM entry, so this CPU would never again take
+	 * an NMI (quiesce rounds, guest NMI IPIs) until an IRET in root: do that
+	 * IRET now (nmi_unblock.S).
 	 */
-	vmx_unblock_nmis();
+	if (vmx_quirk(VMX_QUIRK_NMI_BLOCKED_IN_ROOT))
+		vmx_unblock_nmis();
 }

@@ -27,7 +27,7 @@ void vmx_exit_hlt(struct vcpu *v)
 	/*
 	 * Only reached if an app enables HLT exiting. Park the guest CPU in the
 	 * HLT activity state: the CPU wakes it for the next interrupt or NMI
-	 * exactly as bare metal would (SDM 25.4.2, 26.6.2).
+	 * exactly as bare metal would (SDM Vol. 3C 25.4.2, 27.7.2).
 	 */
 	vcpu_skip_instruction(v);
 	vmcs_write32(VMCS_GUEST_ACTIVITY_STATE, VMX_ACTIVITY_HLT);

@@ -3,10 +3,10 @@
  * may (TrustVisor does while a PAL runs), and sees the exit first through
  * hv_app.mov_dr. Otherwise the instruction is executed here as the CPU would:
  * DR0-DR3 and DR6 are still the guest's in VMX root (VM exits do not switch
- * them, SDM Vol. 3C 27.3.1), DR7 is the guest's in the VMCS ("save debug
- * controls", 27.3.1; loaded at entry, 26.3.2.1).
+ * them, SDM Vol. 3C 28.3.1), DR7 is the guest's in the VMCS ("save debug
+ * controls", 28.3.1; loaded at entry, 27.3.2.1).
  *
- * What the CPU checks before the exit (SDM Vol. 3C 26.1.1, 25.1.3): #UD for
+ * What the CPU checks before the exit (SDM Vol. 3C 26.1.1, 26.1.3): #UD for
  * DR4/DR5 with CR4.DE = 1, #GP for CPL > 0, #DB for DR7.GD. Left here: the
  * DR4/DR5 aliases of DR6/DR7 (CR4.DE = 0) and #GP(0) for a 64-bit write of
  * DR6/DR7 with bits 63:32 set (SDM Vol. 2B "MOV - Move to/from Debug

@@ -2,24 +2,29 @@
  * The guest's INIT IPIs.
  *
  * In VMX non-root operation an INIT is a VM exit and exit_init_sipi.c does
- * what the CPU would: that is all real hardware needs. Bochs 2.7 (the project's
- * CI) never clears a pending INIT when it makes the INIT VM exit, so the target
- * exits with INIT again on every entry and the guest's APs never start.
- *
- * An INIT to a CPU in the wait-for-SIPI state is a no-op on any hardware: the
- * CPU is already in its INIT state. So the library drops the guest's INIT IPIs
- * whose every target waits for SIPI (the case of an OS starting its APs) and
- * forwards every other IPI to the local APIC unchanged, but for INIT and SIPI
- * by shorthand, sent one CPU at a time (start_ipi_by_shorthand). To see the ICR writes:
+ * what the CPU would: that is all real hardware needs. Two Bochs 2.7 quirks
+ * (libvmx/quirks.c, docs/libvmx.md "Emulator quirks") need more, and this file is
+ * their workaround; with both off it traps nothing.
+ *  - init_pending: Bochs never clears a pending INIT when it makes the INIT VM
+ *    exit, so the target exits with INIT again on every entry and the guest's
+ *    APs never start. An INIT to a CPU in the wait-for-SIPI state is a no-op
+ *    on any hardware (the CPU is already in its INIT state), so the guest's
+ *    INIT IPIs whose every target waits for SIPI (an OS starting its APs) are
+ *    dropped.
+ *  - broadcast_start: INIT and SIPI by shorthand are sent one CPU at a time
+ *    (start_ipi_by_shorthand).
+ * Every other IPI goes to the local APIC unchanged. To see the ICR writes:
  *  - x2APIC: WRMSR to the ICR (MSR 830h) exits (MSR bitmap);
  *  - xAPIC: the LAPIC page is read-only in EPT; a store to it is an EPT
  *    violation, decoded (insn_decode.c) and replayed into the real register.
- * Reads of the LAPIC are not intercepted. Once no CPU waits for SIPI any more
- * (every guest AP started), an INIT would be forwarded anyway, so the LAPIC
- * page gets its write access back: the guest's EOI and timer writes stop
- * exiting (about 85,000 exits per CPU in a Linux boot), and the x2APIC ICR
- * stops exiting too. A CPU the guest sends back to wait-for-SIPI after that
- * (INIT) is not trapped again: an INIT to it reaches the hardware.
+ * Reads of the LAPIC are not intercepted. The trap is needed only while some
+ * CPU waits for SIPI: once none does (every guest AP started), the LAPIC page
+ * gets its write access back (the guest's EOI and timer writes stop exiting:
+ * about 85,000 exits per CPU in a Linux boot) and the x2APIC ICR stops
+ * exiting too. When an INIT sends a CPU back to wait-for-SIPI (an OS taking a
+ * CPU offline and online again), both come back until that CPU has started
+ * again (vmx_guest_apic_ap_stopped); a CPU still in the guest with a writable
+ * translation drops it at its next VM entry (vmx_guest_apic_before_entry).
  */
 #include "hw/hw.h"
 #include "libvmx/ept.h"
@@ -28,10 +33,22 @@
 #include "rt/layout.h"
 #include "rt/panic.h"
 #include "rt/percpu.h"
+#include "rt/spinlock.h"
 
-static uint64_t apic_page; /* guest-physical (= host-physical) LAPIC page, 0 = not trapped */
+static uint64_t apic_page; /* guest-physical (= host-physical) LAPIC page, 0 = never trapped */
 static unsigned apic_rwx;  /* its EPT access before the write protection */
-static bool apic_lifted;   /* write access given back (set once) */
+static bool apic_trapped;  /* read-only in EPT and the x2APIC ICR exiting, now */
+/* Lift and re-trap (SIPI and INIT exits of different CPUs) take turns. */
+static struct spinlock trap_lock;
+/* Bumped at every re-trap; a CPU whose count is behind INVEPTs before entry. */
+static uint32_t trap_generation;
+static uint32_t trap_generation_seen[HV_MAX_CPUS];
+
+/* Does a quirk need the trap (top of the file)? */
+static bool trap_wanted(void)
+{
+	return vmx_quirk(VMX_QUIRK_INIT_STAYS_PENDING) || vmx_quirk(VMX_QUIRK_BROADCAST_START_IPI);
+}
 
 /* Is CPU i a target of an IPI with this ICR low word and destination? */
 static bool is_target(struct vcpu *sender, uint32_t i, uint32_t icr, uint32_t dest)
@@ -54,7 +71,8 @@ static bool is_target(struct vcpu *sender, uint32_t i, uint32_t icr, uint32_t de
 /* True if this ICR write is an INIT the library drops (see the top). */
 bool vmx_guest_init_dropped(struct vcpu *v, uint32_t icr, uint32_t dest)
 {
-	if ((icr & APIC_ICR_DM_MASK) != APIC_ICR_DM_INIT)
+	if (!vmx_quirk(VMX_QUIRK_INIT_STAYS_PENDING) ||
+	    (icr & APIC_ICR_DM_MASK) != APIC_ICR_DM_INIT)
 		return false;
 	/* INIT level de-assert: ignored by every CPU since the Pentium 4 (SDM 11.6.1). */
 	if ((icr & APIC_ICR_TRIGGER_LEVEL) && !(icr & APIC_ICR_LEVEL_ASSERT))
@@ -77,13 +95,19 @@ bool vmx_guest_init_dropped(struct vcpu *v, uint32_t icr, uint32_t dest)
  * (SDM Vol. 3A 11.6.1), so this is what the guest asked for on any hardware.
  * Bochs 2.7 ends its delivery loop at the first target that is a VMX guest
  * waiting for SIPI (that CPU exits at once), so a broadcast start-up reached
- * one AP only once there were 3 or more CPUs (docs/design.md section 5).
+ * one AP only once there were 3 or more CPUs (quirk broadcast_start).
  */
 static bool start_ipi_by_shorthand(uint32_t icr)
 {
 	uint32_t dm = icr & APIC_ICR_DM_MASK, sh = icr & APIC_ICR_SHORTHAND_MASK;
-	return (dm == APIC_ICR_DM_INIT || dm == APIC_ICR_DM_STARTUP) &&
-	       (sh == APIC_ICR_SHORTHAND_ALL || sh == APIC_ICR_SHORTHAND_OTHERS);
+	if (sh != APIC_ICR_SHORTHAND_ALL && sh != APIC_ICR_SHORTHAND_OTHERS)
+		return false;
+	/* An INIT by shorthand also goes one by one for init_pending: the
+	 * targets waiting for SIPI must be left out of it. */
+	if (dm == APIC_ICR_DM_INIT)
+		return vmx_quirk(VMX_QUIRK_BROADCAST_START_IPI) ||
+		       vmx_quirk(VMX_QUIRK_INIT_STAYS_PENDING);
+	return dm == APIC_ICR_DM_STARTUP && vmx_quirk(VMX_QUIRK_BROADCAST_START_IPI);
 }
 
 /* The xAPIC accepts the next ICR write once the last IPI left (SDM Vol. 3A 11.6.1). */
@@ -105,7 +129,8 @@ static void send_start_ipi_per_target(struct vcpu *v, uint32_t icr, bool x2apic)
 		if (!t->vmcs_pa || !is_target(v, i, icr, 0))
 			continue;
 		/* An INIT to a CPU waiting for SIPI is a no-op (top of the file). */
-		if (init && __atomic_load_n(&t->waiting_for_sipi, __ATOMIC_ACQUIRE))
+		if (init && vmx_quirk(VMX_QUIRK_INIT_STAYS_PENDING) &&
+		    __atomic_load_n(&t->waiting_for_sipi, __ATOMIC_ACQUIRE))
 			continue;
 		uint32_t id = percpu_of(i)->apic_id;
 		if (x2apic) {
@@ -144,7 +169,7 @@ void vmx_guest_apic_protect(struct vcpu *v)
 	uint64_t base = hw_rdmsr(MSR_IA32_APIC_BASE) & APIC_BASE_ADDR_MASK;
 	struct ept_mapping m;
 
-	if (apic_page)
+	if (apic_page || !trap_wanted())
 		return;
 	/* One CPU: no guest AP will ever wait for SIPI, so there is no INIT to
 	 * drop, and a write-protected LAPIC page would make every EOI, timer and
@@ -167,26 +192,66 @@ void vmx_guest_apic_protect(struct vcpu *v)
 	}
 	apic_page = base;
 	apic_rwx = m.rwx;
+	__atomic_store_n(&apic_trapped, true, __ATOMIC_RELEASE);
 	if (vmx_intercept_msr(MSR_X2APIC_ICR, x2apic_icr) != 0)
 		hv_panic("libvmx: no room to intercept the x2APIC ICR");
 }
 
-void vmx_guest_apic_ap_started(struct vcpu *v)
+static bool some_cpu_waits_for_sipi(void)
 {
 	for (uint32_t i = 0; i < HV_MAX_CPUS; i++) {
 		struct vcpu *t = vmx_vcpu(i);
 		if (t->vmcs_pa && __atomic_load_n(&t->waiting_for_sipi, __ATOMIC_ACQUIRE))
-			return;
+			return true;
 	}
-	if (!apic_page || __atomic_exchange_n(&apic_lifted, true, __ATOMIC_ACQ_REL))
+	return false;
+}
+
+void vmx_guest_apic_ap_started(struct vcpu *v)
+{
+	if (!apic_page || some_cpu_waits_for_sipi())
 		return;
-	/* Other CPUs may still hold the read-only translation: their next store
-	 * exits once more and refreshes it (vmx_guest_apic_write). */
-	if (ept_set_page_access(v->eptp, apic_page, HV_PAGE_SIZE, apic_rwx) != 0)
-		hv_panic("libvmx: cannot give the LAPIC page its write access back");
-	/* The x2APIC ICR likewise: every IPI of an x2APIC guest cost a WRMSR exit
-	 * for the whole run (issue 15.4). msr_policy.c passes it through. */
-	vmx_msr_bitmap_clear(MSR_X2APIC_ICR);
+	spin_lock(&trap_lock);
+	/* Again under the lock: an INIT exit may have re-trapped meanwhile. */
+	if (__atomic_load_n(&apic_trapped, __ATOMIC_ACQUIRE) && !some_cpu_waits_for_sipi()) {
+		/* Other CPUs may still hold the read-only translation: their next
+		 * store exits once more and refreshes it (vmx_guest_apic_write). The
+		 * page was split to 4 KiB when protected: nothing to allocate. */
+		if (ept_set_page_access(v->eptp, apic_page, HV_PAGE_SIZE, apic_rwx) != 0)
+			hv_panic("libvmx: cannot give the LAPIC page its write access back");
+		/* The x2APIC ICR likewise: every IPI of an x2APIC guest cost a WRMSR
+		 * exit for the whole run (issue 15.4). msr_policy.c passes it through. */
+		vmx_msr_bitmap_clear(MSR_X2APIC_ICR);
+		__atomic_store_n(&apic_trapped, false, __ATOMIC_RELEASE);
+	}
+	spin_unlock(&trap_lock);
+}
+
+void vmx_guest_apic_ap_stopped(struct vcpu *v)
+{
+	if (!apic_page || !trap_wanted())
+		return;
+	spin_lock(&trap_lock);
+	if (!__atomic_load_n(&apic_trapped, __ATOMIC_ACQUIRE)) {
+		if (ept_set_page_access(v->eptp, apic_page, HV_PAGE_SIZE,
+		                        apic_rwx & ~(unsigned)EPT_WRITE) != 0)
+			hv_panic("libvmx: cannot write-protect the LAPIC page again");
+		vmx_msr_bitmap_set(MSR_X2APIC_ICR); /* the handler is still registered */
+		__atomic_store_n(&apic_trapped, true, __ATOMIC_RELEASE);
+		/* This CPU INVEPTed; the others do before their next entry. */
+		uint32_t gen = __atomic_add_fetch(&trap_generation, 1, __ATOMIC_ACQ_REL);
+		trap_generation_seen[v->cpu] = gen;
+	}
+	spin_unlock(&trap_lock);
+}
+
+void vmx_guest_apic_before_entry(struct vcpu *v)
+{
+	uint32_t gen = __atomic_load_n(&trap_generation, __ATOMIC_ACQUIRE);
+	if (gen == trap_generation_seen[v->cpu])
+		return;
+	trap_generation_seen[v->cpu] = gen;
+	ept_invalidate(v->eptp);
 }
 
 bool vmx_guest_apic_write(struct vcpu *v)
@@ -196,7 +261,7 @@ bool vmx_guest_apic_write(struct vcpu *v)
 	if (!apic_page || (gpa & ~0xfffull) != apic_page ||
 	    !(v->exit.qualification & EPTQUAL_WRITE))
 		return false;
-	if (__atomic_load_n(&apic_lifted, __ATOMIC_ACQUIRE)) {
+	if (!__atomic_load_n(&apic_trapped, __ATOMIC_ACQUIRE)) {
 		/* A stale read-only translation on this CPU: drop it and retry. */
 		ept_invalidate(v->eptp);
 		return true;

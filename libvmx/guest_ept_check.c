@@ -2,7 +2,7 @@
  * Guest memory that libvmx reads or writes on the guest's behalf (instruction
  * bytes for MMIO emulation, the guest's page tables, the PAE PDPTEs a CR write
  * loads) is checked against the EPT view this CPU runs the guest in, as the
- * CPU itself would check the access (SDM Vol. 3C 28.3.3 "EPT-induced VM
+ * CPU itself would check the access (SDM Vol. 3C 29.3.3 "EPT-induced VM
  * exits"). An app can give a CPU another view (TrustVisor hides a PAL's pages
  * from the OS view), so the view is the VMCS's EPT pointer, read each time.
  * Without this, the hypervisor would read for the guest what the guest itself

@@ -9,7 +9,7 @@
  *
  * Each entry says why the access is safe. What makes a pass-through safe:
  *  - the VMCS switches the MSR on entry and exit (the host never runs with the
- *    guest's value): SYSENTER_*, FS/GS base (always, SDM 27.3.1/28.3.2), EFER,
+ *    guest's value): SYSENTER_*, FS/GS base (always, SDM Vol. 3C 27.3.2.2, 28.3.2), EFER,
  *    PAT and DEBUGCTL (libvmx's "save/load" controls, vmx_caps.c); or
  *  - the hypervisor never uses what the MSR controls (no SYSCALL, SWAPGS,
  *    RDTSCP, XSAVES, LAPIC timer, CET in root mode); or
@@ -91,7 +91,7 @@ static const struct msr_policy table[] = {
      * the guest's CPUID exits all the same. */
     R(0x140, 0x140, MSR_PASS, MSR_PASS, NULL, "MSR_MISC_FEATURES_ENABLES"),
     /* SYSENTER_CS/ESP/EIP: VMCS guest fields, loaded and saved at every
-     * transition (SDM Vol. 3C 27.3.1, 28.3.2.1). */
+     * transition (SDM Vol. 3C 27.3.2.1, 28.3.1). */
     R(0x174, 0x176, MSR_PASS, MSR_PASS, NULL, "IA32_SYSENTER_*"),
     /* Machine-check capabilities: read-only. */
     R(0x179, 0x179, MSR_PASS, MSR_GP, NULL, "IA32_MCG_CAP"),

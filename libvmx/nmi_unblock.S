@@ -2,11 +2,12 @@
  * void vmx_unblock_nmis(void): end NMI blocking in root mode with an IRET to
  * the next instruction.
  *
- * A VM exit caused by an NMI leaves NMIs blocked (SDM Vol. 3C 27.1; Vol. 3A
+ * A VM exit caused by an NMI leaves NMIs blocked (SDM Vol. 3C 28.1; Vol. 3A
  * 6.7.1: blocking lasts until the next IRET). Hardware with "virtual NMIs"
- * also unblocks them at VM entry, but Bochs 2.7 does not (docs/design.md section
- * 5): without an IRET in root, a CPU that took one NMI exit never takes
- * another. So, as KVM and Xen do, the NMI-exit handler IRETs to itself.
+ * also unblocks them at VM entry (SDM Vol. 3C 27.7.1), but Bochs 2.7 does not:
+ * without an IRET in root, a CPU that took one NMI exit never takes another.
+ * So, while quirk nmi_blocked is on (libvmx/quirks.c, docs/libvmx.md
+ * "Emulator quirks"), the NMI-exit and SIPI-exit handlers IRET to themselves.
  * Interrupts stay off (RFLAGS is pushed as it is, IF=0 in root).
  * Clobbers RAX and RDX (caller-saved).
  */

@@ -48,6 +48,7 @@ void vmx_before_entry(struct vcpu *v)
 	 * CPUs do not keep bouncing its cache line. */
 	if (!__atomic_load_n(&entries_started, __ATOMIC_RELAXED))
 		__atomic_store_n(&entries_started, true, __ATOMIC_RELAXED);
+	vmx_guest_apic_before_entry(v);
 	for (unsigned i = 0; i < before_entry_count; i++)
 		before_entry_hooks[i](v);
 	vmx_inject_pending_events(v);

@@ -9,7 +9,7 @@
 /*
  * Bits the guest may not own: those the CPU fixes in VMX operation (SDM A.7,
  * A.8) and the guest did not set itself. With unrestricted guest, CR0.PE and
- * CR0.PG are free (SDM 26.3.1.1). CR4.VMXE is fixed to 1, so it is hidden.
+ * CR0.PG are free (SDM Vol. 3C 27.3.1.1). CR4.VMXE is fixed to 1, so it is hidden.
  * CR4.SMXE is the host's too: the guest is shown no SMX, and setting SMXE
  * without it is #GP (SDM Vol. 3A 2.5), which exit_cr.c gives.
  */
@@ -58,7 +58,7 @@ void vmcs_setup_controls(struct vcpu *v)
 	vmcs_write64(VMCS_IO_BITMAP_B, vmx_io_bitmap_pa(1));
 	vmcs_write64(VMCS_MSR_BITMAP, vmx_msr_bitmap_pa());
 	vmcs_write64(VMCS_EPT_POINTER, v->eptp);
-	/* VPID 0 is the host's (SDM 26.2.1.1): guest CPU i uses i + 1. */
+	/* VPID 0 is the host's (SDM Vol. 3C 27.2.1.1): guest CPU i uses i + 1. */
 	vmcs_write16(VMCS_VPID, v->vpid);
 	vmcs_write64(VMCS_VMCS_LINK_POINTER, ~0ull);
 	vmcs_write64(VMCS_TSC_OFFSET, 0);

@@ -1,8 +1,8 @@
 /*
  * Guest-state area (SDM 25.4) for the states a guest CPU starts in: the boot
  * CPU as the BIOS leaves it at the boot sector, and the INIT / SIPI states
- * of SDM Vol. 3A 9.1.1 (Table 9-1) and 9.4.4. All are real mode, which the
- * "unrestricted guest" control lets VMX run directly (SDM 26.3.1).
+ * of SDM Vol. 3A 10.1.1 (Table 10-1) and 9.4.4. All are real mode, which the
+ * "unrestricted guest" control lets VMX run directly (SDM Vol. 3C 27.3.1).
  */
 #include "hw/hw.h"
 #include "libvmx/vmx_internal.h"
@@ -102,19 +102,19 @@ void vmcs_guest_init_state(struct vcpu *v, bool wait_for_sipi)
 {
 	struct hw_cpuid_regs id;
 
-	/* SDM 9.1.1 Table 9-1: CR0 = 60000010H (CD, NW, ET), CS = F000:FFF0 with
+	/* SDM Vol. 3A 10.1.1, Table 10-1: CR0 = 60000010H (CD, NW, ET), CS = F000:FFF0 with
 	 * base FFFF0000H, EDX = family/model/stepping. PAT is unchanged by INIT. */
 	real_mode(v, CR0_CD | CR0_NW | CR0_ET, 0xf000, 0xffff0000ull, 0xfff0);
 	hw_cpuid(1, 0, &id);
 	v->gpr[GPR_RDX] = id.eax;
-	/* An AP waits for SIPI (SDM 9.4.4); a BSP runs from the reset vector. */
+	/* An AP waits for SIPI (SDM Vol. 3A 9.4.4); a BSP runs from the reset vector. */
 	if (wait_for_sipi)
 		vmcs_write32(VMCS_GUEST_ACTIVITY_STATE, VMX_ACTIVITY_WAIT_SIPI);
 }
 
 void vmcs_guest_sipi_state(struct vcpu *v, uint8_t vector)
 {
-	/* SDM 9.4.4 / 27.2.1 (SIPI exit): execution starts at vector << 12 in real mode. */
+	/* SDM Vol. 3A 9.4.4 / Vol. 3C 28.2.1 (SIPI exit): execution starts at vector << 12 in real mode. */
 	write_seg(SEG(CS), (uint16_t)(vector << 8), (uint64_t)vector << 12, 0xffff, AR_REAL_CODE);
 	vmcs_writenat(VMCS_GUEST_RIP, 0);
 	vmcs_write32(VMCS_GUEST_ACTIVITY_STATE, VMX_ACTIVITY_ACTIVE);

@@ -27,7 +27,7 @@ void vmcs_setup_host(struct vcpu *v)
 	vmcs_writenat(VMCS_HOST_CR3, hw_read_cr3());
 	vmcs_writenat(VMCS_HOST_CR4, hw_read_cr4());
 
-	/* Selectors must have RPL = TI = 0 (SDM 26.2.3). */
+	/* Selectors must have RPL = TI = 0 (SDM Vol. 3C 27.2.3). */
 	uint16_t tr = hw_str();
 	vmcs_write16(VMCS_HOST_CS_SELECTOR, hw_read_cs() & 0xf8);
 	vmcs_write16(VMCS_HOST_SS_SELECTOR, hw_read_ss() & 0xf8);

@@ -32,7 +32,7 @@ struct hv_app {
 	/* VMCALL. Returns true if handled (guest RIP is then advanced past VMCALL);
 	 * false makes the library inject #UD, as hardware does with no VMM. */
 	bool (*hypercall)(struct vcpu *v);
-	/* EPT violation at guest-physical `gpa` (qualification per SDM 28.2.3.2). */
+	/* EPT violation at guest-physical `gpa` (qualification per SDM Vol. 3C 29.3.3.2). */
 	enum hv_ept_action (*ept_violation)(struct vcpu *v, uint64_t gpa, uint64_t qualification);
 	/* An exception in exception_bitmap. Return true if handled. */
 	bool (*exception)(struct vcpu *v, uint8_t vector, uint32_t error_code);
@@ -58,7 +58,7 @@ struct hv_app {
 	 */
 	bool (*preemption_timer)(struct vcpu *v);
 	/*
-	 * An INIT signal reached this CPU (INIT VM exit, SDM Vol. 3C 26.2, 27.2)
+	 * An INIT signal reached this CPU (INIT VM exit, SDM Vol. 3C 26.2, 28.2)
 	 * and libvmx is about to put the guest CPU in its INIT state (SDM Vol. 3A
 	 * 9.1.1, Table 9-1): called first, with the VMCS as the INIT found it, so
 	 * an app that switched this CPU to a view of its own (EPTP, CR3, exception

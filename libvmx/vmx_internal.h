@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "hw/hw.h"
+#include "libvmx/quirks.h"
 #include "libvmx/vcpu.h"
 #include "libvmx/vmx.h"
 
@@ -69,7 +70,7 @@ uint64_t vmx_cr0_actual(uint64_t view);
 uint64_t vmx_cr4_actual(uint64_t view);
 /* The boot CPU at 0000:7C00, real mode, DL=0x80. */
 void vmcs_guest_boot_state(struct vcpu *v);
-/* INIT reset state (SDM 9.1.1 Table 9-1); APs wait for SIPI, the BSP starts
+/* INIT reset state (SDM Vol. 3A 10.1.1, Table 10-1); APs wait for SIPI, the BSP starts
  * at the reset vector. */
 void vmcs_guest_init_state(struct vcpu *v, bool wait_for_sipi);
 /* After a SIPI with `vector`: CS = vector << 8, base vector << 12, IP 0. */
@@ -114,11 +115,11 @@ void vmx_event_reset(struct vcpu *v);
  * The other writers of event state, each for one reason (event state is written
  * only in event.c; tests/unit/vmx/event_owner_test.sh checks):
  *  - vmx_event_redeliver: an exception exit hands a software exception back
- *    (INT3/INTO/INT1 with its instruction length, SDM Vol. 3C 26.6.1.1);
+ *    (INT3/INTO/INT1 with its instruction length, SDM Vol. 3C 27.6.1.1);
  *  - vmx_event_delivered: the event being re-injected was delivered by
  *    emulation (a task switch through a gate), so not again;
  *  - vmx_event_init_reset: INIT discards pending events, a latched NMI stays
- *    (SDM Vol. 3A 9.1.1);
+ *    (SDM Vol. 3A 10.1.1);
  *  - vmx_event_window_written_off: the primary controls were just written
  *    with NMI-window exiting off.
  */
@@ -286,14 +287,18 @@ void vmx_guest_reset_watch(void);
  * sleep or power-off request runs the hook and returns (the caller forwards). */
 void vmx_guest_reset_check(struct vcpu *v, uint16_t port, unsigned size, uint32_t value);
 
-/* ---- guest_apic.c: the guest's INIT IPIs (Bochs 2.7 workaround) ---- */
+/* ---- guest_apic.c: the guest's INIT IPIs (quirks init_pending, broadcast_start) ---- */
 /* Boot CPU, before its first entry: write-protect the LAPIC page in EPT and
- * intercept the x2APIC ICR, unless this is the only CPU. */
+ * intercept the x2APIC ICR, unless this is the only CPU or no quirk needs it. */
 void vmx_guest_apic_protect(struct vcpu *v);
 /* True if the EPT violation was a guest store to the LAPIC page, now emulated. */
 bool vmx_guest_apic_write(struct vcpu *v);
 /* A SIPI started v: if no CPU waits for SIPI any more, stop trapping LAPIC stores. */
 void vmx_guest_apic_ap_started(struct vcpu *v);
+/* An INIT sent AP v back to wait-for-SIPI: trap LAPIC stores again. */
+void vmx_guest_apic_ap_stopped(struct vcpu *v);
+/* Before every VM entry: drop a writable LAPIC translation the trap took back. */
+void vmx_guest_apic_before_entry(struct vcpu *v);
 /* True if an ICR write (low word, destination APIC id) is a guest INIT to drop. */
 bool vmx_guest_init_dropped(struct vcpu *v, uint32_t icr, uint32_t dest);
 

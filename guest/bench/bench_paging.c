@@ -38,7 +38,7 @@ bool bench_paging_on(uint32_t limit_mb)
 
 void bench_paging_off(void)
 {
-	/* Legal in protected mode because this code is identity mapped (SDM 9.9.2). */
+	/* Legal in protected mode because this code is identity mapped (SDM Vol. 3A 10.9.2). */
 	cpu_write_cr0(cpu_read_cr0() & ~CR0_PG);
 	cpu_write_cr3(0);
 }

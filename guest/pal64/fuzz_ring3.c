@@ -381,7 +381,7 @@ static void r3_insn(uint32_t owner)
 		r.rax = fuzz_chance(2) ? fuzz_pick(sup, 6)
 		                       : HV_REGION_BASE + fuzz_below(HV_REGION_SIZE);
 	} else if (s >= S_VMX) {
-		/* The VM exit comes before any access of the operand (SDM Vol. 3C 25.1.3). */
+		/* The VM exit comes before any access of the operand (SDM Vol. 3C 26.1.3). */
 		r.rax = fuzz_chance(2) ? USER_DATA : (uint64_t)(uintptr_t)&fz;
 	} else {
 		/* A user page for the memory operands: the #GP for CPL 3 is then the only fault. */

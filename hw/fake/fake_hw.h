@@ -53,7 +53,7 @@ uint32_t fake_get_cpu(void);
 struct fake_cpu {
 	uint32_t apic_id;
 	uint64_t cr0, cr2, cr3, cr4, xcr0, rflags;
-	/* DR0-DR7 (4 and 5 unused); reset: DR6 FFFF0FF0H, DR7 400H (SDM Vol. 3A 9.1.1). */
+	/* DR0-DR7 (4 and 5 unused); reset: DR6 FFFF0FF0H, DR7 400H (SDM Vol. 3A 10.1.1). */
 	uint64_t dr[8];
 	struct hw_desc_ptr gdtr, idtr;
 	uint16_t tr, cs, ss, ds, es, fs, gs;

@@ -50,6 +50,10 @@ def test_vmx_capabilities_the_libraries_rely_on_are_reported():
                            r"virtual-nmis=yes nmi-window=yes preemption-timer=(yes|no)$")
     harness.assert_in_order(r, "hv: 2 CPUs in VMX root", GUEST_START)
     harness.assert_in_order(r, "hv: vmx: ", "hv: smp: 2 CPUs")
+    # Issue 14: Bochs is detected and every workaround of libvmx/quirks.c is on.
+    harness.assert_line(r, r'^hv: quirks: Bochs \(ACPI OEM "BOCHS ", CPUID hypervisor bit 0\): '
+                           r"init_pending broadcast_start nmi_blocked smi_blocking \(detected\)$")
+    harness.assert_in_order(r, "hv: vmx: ", "hv: quirks: ", "hv: smp: 2 CPUs")
     harness.assert_poweroff(r, code=None)
 
 

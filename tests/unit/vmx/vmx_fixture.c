@@ -71,6 +71,8 @@ void fixture_setup(uint32_t ncpus, void (*machine)(void))
 	vmx_set_app(NULL);
 	vmx_set_nmi_filter(NULL);
 	vmx_transition_hooks_reset();
+	/* Every workaround on, as in an image before vmx_quirks_boot (quirks.h). */
+	vmx_quirks_set(VMX_QUIRKS_ALL);
 	assert_true(vmx_supported(why, sizeof(why)));
 	for (uint32_t i = 0; i < ncpus; i++) {
 		fake_set_cpu(i);
