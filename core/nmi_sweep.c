@@ -2,6 +2,7 @@
 #include "core/nmi_sweep.h"
 
 #ifdef HV_NMI_SWEEP
+#include "libvmx/vcpu.h"
 #include "libvmx/vmx.h"
 #include "rt/layout.h"
 #include "rt/percpu.h"

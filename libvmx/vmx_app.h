@@ -24,7 +24,8 @@ enum hv_ept_action {
 
 struct hv_app {
 	const char *name;
-	/* Exceptions (bit per vector) the app wants to see as VM exits. */
+	/* Exceptions (bit per vector) the app always wants to see as VM exits;
+	 * more per CPU, for a while: vmx_exceptions_request (vmx_view.h). */
 	uint32_t exception_bitmap;
 
 	/* Once per CPU, after its VMCS is set up, before its first VM entry. */

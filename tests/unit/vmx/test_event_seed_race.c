@@ -78,12 +78,12 @@ static enum hv_ept_action ept_violation(struct vcpu *v, uint64_t gpa, uint64_t q
 		if (nmi_during_pal_entry)
 			vmx_host_nmi_handler();
 		in_pal = true;
-		vmcs_write32(VMCS_EXCEPTION_BITMAP, ALL_EXCEPT);
+		vmx_exceptions_request(v, ALL_EXCEPT); /* libvmx owns the bitmap */
 		return HV_EPT_RETRY;
 	}
 	if (in_pal && gpa == OS_RETURN) {
 		in_pal = false;
-		vmcs_write32(VMCS_EXCEPTION_BITMAP, OS_BITMAP);
+		vmx_exceptions_release(v, ALL_EXCEPT); /* back to the app's OS_BITMAP */
 		vmx_event_app_unblocked(v);
 		return HV_EPT_RETRY;
 	}
@@ -181,7 +181,7 @@ static struct vcpu *start(void)
 	entry_no = 0;
 	struct vcpu *v = env_guest(1, &app);
 	env_protected_mode();
-	vmcs_set(VMCS_EXCEPTION_BITMAP.enc, OS_BITMAP);
+	assert_int_equal(vmcs_get(VMCS_EXCEPTION_BITMAP.enc), OS_BITMAP);
 	vmcs_set(VMCS_GUEST_INTERRUPTIBILITY.enc, 0);
 	return v;
 }
