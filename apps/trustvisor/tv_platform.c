@@ -142,7 +142,7 @@ void tv_platform_boot(struct vcpu *v)
 	if (cfg->preemption_timer) {
 		uint64_t budget_tsc = pal_budget_tsc(cmdline, vmx_vcpu_is_boot(v));
 		/* The timer counts down by one every 2^rate TSC cycles (SDM Vol. 3C
-		 * 25.5.1, IA32_VMX_MISC[4:0]). tv_call.c sets the pin-based control
+		 * 26.5.1, IA32_VMX_MISC[4:0]). tv_call.c sets the pin-based control
 		 * and this value at PAL entry; the timer reloads it at every entry
 		 * (no "save timer value" exit control). */
 		unsigned rate = VMX_MISC_PREEMPTION_TIMER_RATE(cfg->misc);

@@ -10,7 +10,7 @@
  *
  * Unregistration scrubs the pages (zeroes them) while the guest still cannot
  * see them, then gives them back. Giving access back needs no all-CPU round: a
- * CPU never caches a translation that faulted (SDM Vol. 3C 28.4.3.1), so the
+ * CPU never caches a translation that faulted (SDM Vol. 3C 29.4.3.1), so the
  * next access walks the EPT again.
  */
 #include "apps/trustvisor/tv_dma.h"
@@ -272,7 +272,7 @@ int64_t tv_register(struct vcpu *v, uint64_t desc_gva)
 	/*
 	 * Measured only now. Before the round another CPU could still write the
 	 * code pages through a translation it cached earlier (EPT translations
-	 * survive the EPT change until INVEPT, SDM Vol. 3C 28.4.3), so a
+	 * survive the EPT change until INVEPT, SDM Vol. 3C 29.4.3), so a
 	 * measurement taken earlier could differ from the code the PAL runs. The
 	 * PAL is SETUP: nothing else calls, measures or frees it meanwhile.
 	 */

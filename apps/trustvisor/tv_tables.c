@@ -11,7 +11,7 @@
  * writable (the walk sets no A/D bits: they are preset, SDM Vol. 3A 4.8).
  * Leaves: code read-only and executable, everything else writable and
  * execute-disable (if EFER.NXE); U/S = 1 for PALs registered from ring 3.
- * EPT leaves (SDM Vol. 3C 28.2.2): code R+X, other kinds R+W, tables R+W,
+ * EPT leaves (SDM Vol. 3C 29.3.2): code R+X, other kinds R+W, tables R+W,
  * memory type WB (guest RAM is WB in the guest view too).
  */
 #include "apps/trustvisor/tv_internal.h"
