@@ -90,6 +90,10 @@ def build(labels, clang=False, quiet=False, flags=()):
         paths = found.get(canon) or found.get("/" + canon.lstrip("/"))
         if not paths:
             paths = cquery_files(label, clang, flags)
+        # bazel-bin/... follows the configuration of whichever build ran last (another
+        # test's --config=nmi_sweep, clang): resolve it now to the configuration's
+        # own bazel-out directory, which later builds do not move.
+        paths = [os.path.realpath(p) for p in paths]
         missing = [p for p in paths if not os.path.exists(p)]
         if not paths or missing:
             raise BuildError("bazel built %s but its output is not there: %s" % (label, paths))

@@ -49,9 +49,13 @@ def config_with(options, template=None):
     return "\n".join(lines) + "\n"
 
 
-def image(app, options, workdir):
-    """An ISO of bazel-bin/apps/APP/hv.elf booted with options, written in workdir."""
-    kernel = os.path.join(ROOT, "bazel-bin", "apps", app, "hv.elf")
+def image(app, options, workdir, app_iso):
+    """An ISO of app's hv.elf booted with options, written in workdir.
+
+    app_iso: the app's built ISO; its hv.elf is the file beside it (one Bazel package).
+    Not bazel-bin/...: that link follows whichever configuration built last, and a
+    concurrent build (another test, --config=nmi_sweep) moves it."""
+    kernel = os.path.join(os.path.dirname(app_iso), "hv.elf")
     if not os.path.isfile(kernel):
         raise ImageError("%s is not built (./hv build %s)" % (kernel, app))
     cfg = os.path.join(workdir, "grub.cfg")

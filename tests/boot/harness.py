@@ -148,9 +148,8 @@ def run(app, disk_path, emulator="bochs", cpus=2, mem=256, timeout=600, allow_no
     optdir = None
     if hv_options:
         from tools import boot_options
-        image(app)  # builds the app's hv.elf
         optdir = tempfile.mkdtemp(prefix="hv-options-")
-        iso = boot_options.image(app, list(hv_options), optdir)
+        iso = boot_options.image(app, list(hv_options), optdir, iso)
     log = _log_path()
     try:
         res = runlib.run_image(name, iso, disk_path, emulator=emulator, cpus=cpus, mem=mem,
