@@ -20,6 +20,7 @@ import os
 import re
 import string
 import subprocess
+import sys
 
 from tools import disk as disklib
 
@@ -62,6 +63,11 @@ def version():
             found = parse_banner(r.stdout.decode("utf-8", "replace"))
         except (OSError, subprocess.TimeoutExpired):
             found = None
+        if found is None:
+            # Said once: a 3.x taken for 2.7 runs without -dbg, so a triple fault
+            # would go unseen (see command()).
+            print("hv: cannot read the version of Bochs %r from its banner; assuming 2.7 "
+                  "(no -dbg)" % exe, file=sys.stderr, flush=True)
         _version[exe] = found or (2, 7, "2.7?")
     return _version[exe]
 

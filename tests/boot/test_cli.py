@@ -368,9 +368,27 @@ def test_test_and_compare_install_missing_packages_or_print_the_sudo_line():
         deps.missing_packages, os.geteuid = saved
 
 
+# Lines as the two Bochs versions write them (from real runs of the test guest and
+# of a Linux guest): 2.7 logs an unmapped port write as "unmapped: 8-bit write ...",
+# 3.0.devel (upstream, built per docs/design.md section 5) without the prefix.
+_LOG_LINES = {
+    "2.7": ["00000000000i[      ] Bochs x86 Emulator 2.7",
+            "00335582985d[UNMAP ] unmapped: 8-bit write to 00f4 = 2a",
+            "00335583000d[UNMAP ] unmapped: 8-bit write to 00e9 = 44",
+            "00335583525d[UNMAP ] unmapped: 8-bit write to 8900 = 53",
+            "00350783075p[UNMAP ] >>PANIC<< Shutdown port: shutdown requested"],
+    "3.0.devel": ["00000000000i[      ] Bochs x86 Emulator 3.0.devel",
+                  "00335504195d[UNMAP ] 8-bit write to 00f4 = 2a",
+                  "00335583000d[UNMAP ] 8-bit write to 00e9 = 44",
+                  "00335504525d[UNMAP ] 8-bit write to 8900 = 53",
+                  "00350704285p[UNMAP ] >>PANIC<< Shutdown port: shutdown requested"],
+}
+
+
 def test_bochs_versions_and_log_formats():
     """2.7 and 3.x: the banner gives the version, 3.x runs with -dbg, and the port
-    0xf4 code and the Linux power-off tick are found in both log formats."""
+    0xf4 code, the Linux power-off tick and the power-off are found in both log
+    formats; a line in neither format gives no code."""
     from tools import bochs, compare
 
     assert bochs.parse_banner("   Bochs x86 Emulator 2.7\n") == (2, 7, "2.7")
@@ -379,17 +397,51 @@ def test_bochs_versions_and_log_formats():
     assert "-dbg" not in bochs.command("rc", "cmds", major=2)
     assert bochs.command("rc", "cmds", major=3)[1] == "-dbg"
     with tempfile.TemporaryDirectory() as d:
-        for prefix in ("unmapped: ", ""):
-            log = os.path.join(d, "bochs.log")
+        log = os.path.join(d, "bochs.log")
+        for version, lines in _LOG_LINES.items():
             with open(log, "w") as f:
-                f.write("00000100000i[UNMAP ] %s8-bit write to 00f4 = 2a\n" % prefix)
-                f.write("00000150000i[UNMAP ] %s8-bit write to 00e9 = 44\n" % prefix)
-                f.write("00000200000i[UNMAP ] %s8-bit write to 8900 = 53\n" % prefix)
-                f.write("00000200001p[UNMAP ] >>PANIC<< Shutdown port: shutdown requested\n")
-            powered_off, code, ticks = bochs.read_log(log)
-            assert (powered_off, code, ticks) == (True, 0x2a, 200001), (prefix, powered_off,
-                                                                       code, ticks)
-            assert compare.linux_boot_ticks(log) == 150000, prefix
+                f.write("\n".join(lines) + "\n")
+            assert bochs.parse_banner(lines[0])[2] == version
+            ticks = int(lines[-1][:11])
+            assert bochs.read_log(log) == (True, 0x2a, ticks), version
+            assert compare.linux_boot_ticks(log) == 335583000, version
+        # An ACPI power-off (Linux's poweroff -f), logged alike by both.
+        with open(log, "w") as f:
+            f.write("00900000000p[ACPI  ] >>PANIC<< ACPI control: soft power off\n")
+        assert bochs.read_log(log) == (True, None, 900000000)
+        # A format the tools do not know: no code, no mark (never a guess).
+        with open(log, "w") as f:
+            f.write("00000100000d[UNMAP ] outb 00f4 <- 2a\n"
+                    "00000150000d[UNMAP ] outb 00e9 <- 44\n")
+        assert bochs.read_log(log) == (False, None, 150000)
+        assert compare.linux_boot_ticks(log) is None
+
+
+def test_assert_poweroff_fails_without_an_exit_code():
+    """A power-off whose port 0xf4 code was not found (a Bochs log format the tools
+    cannot read) fails assert_poweroff(code=0); code=None (an OS's ACPI power-off)
+    and the right code pass."""
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import harness
+
+    res = runlib.Result("bare", "bochs")
+    res.status = "poweroff"
+    try:
+        harness.assert_poweroff(res)
+    except harness.BootTestFailure as e:
+        assert "(none found in the log)" in str(e), str(e)
+    else:
+        raise AssertionError("assert_poweroff passed a run with no exit code")
+    harness.assert_poweroff(res, code=None)
+    res.code = 0
+    harness.assert_poweroff(res)
+    res.code = 3
+    try:
+        harness.assert_poweroff(res)
+    except harness.BootTestFailure as e:
+        assert "exit code 3, expected 0" in str(e), str(e)
+    else:
+        raise AssertionError("assert_poweroff passed exit code 3")
 
 
 def test_bochs_option_must_name_an_executable():
