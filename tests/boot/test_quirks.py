@@ -1,9 +1,17 @@
 """Each Bochs 2.7 workaround of libvmx/quirks.c is needed in Bochs, and vmx_quirks= turns it
 off in the image (docs/libvmx.md "Emulator quirks"). With one quirk left out, its deviation
 shows; on code that ignored the switch the guest would run to the end in each case.
-(test_smp.py checks that Bochs is detected and every quirk is on by default.)"""
+(test_smp.py checks that Bochs is detected and every quirk is on by default.)
+
+Upstream Bochs 3.0.devel (HV_BOCHS, tools/README.md "Bochs 3.x") no longer has these three
+deviations: there the same runs must go to the end with the quirk left out (the quirks are
+still detected and on by default, harmless there)."""
 
 import harness
+from tools import bochs
+
+# 2.7 (Debian, CI) has the deviations; 3.0.devel was measured without them.
+FIXED = bochs.version()[:2] >= (3, 0)
 
 ALL = ["init_pending", "broadcast_start", "nmi_blocked", "smi_blocking"]
 
@@ -23,6 +31,10 @@ def test_without_smi_blocking_an_ap_fails_vm_entry():
     r = harness.run("passthrough", harness.testguest_disk(), cpus=2, timeout=300,
                     hv_options=[_without("smi_blocking")])
     _line(r, "smi_blocking")
+    if FIXED:
+        harness.assert_poweroff(r)
+        harness.assert_line(r, r"^TESTGUEST: DONE pass=\d+ fail=0")
+        return
     harness.assert_status(r, "panic")
     harness.assert_line(r, r"VM-entry failure on CPU 1: exit reason 33 ")
 
@@ -32,6 +44,11 @@ def test_without_init_pending_the_aps_never_start():
     r = harness.run("passthrough", harness.testguest_disk(), cpus=2, timeout=300,
                     hv_options=[_without("init_pending")])
     _line(r, "init_pending")
+    if FIXED:
+        harness.assert_poweroff(r)
+        harness.assert_serial_contains(r, "TESTGUEST: PASS smp")
+        harness.assert_line(r, r"^TESTGUEST: DONE pass=\d+ fail=0")
+        return
     harness.assert_line(r, r"^TESTGUEST: FAIL smp: APIC id 1 did not check in")
     harness.assert_serial_contains(r, "TESTGUEST: DONE")
 
@@ -40,9 +57,15 @@ def test_without_nmi_blocked_the_first_quiesce_round_never_ends():
     # After its SIPI exit CPU 1 keeps NMIs blocked in Bochs: the first PAL registration's
     # quiesce NMI never reaches it, and the round (and the guest) waits. hv_verbose=1: the
     # start-up notes (the quirks line) are printed at once, as a timeout flushes none.
-    r = harness.run("trustvisor", harness.testguest_disk(cmdline="pal"), cpus=2, timeout=150,
+    r = harness.run("trustvisor", harness.testguest_disk(cmdline="pal"), cpus=2,
+                    timeout=600 if FIXED else 150,
                     hv_options=[_without("nmi_blocked"), "hv_verbose=1"])
     _line(r, "nmi_blocked")
+    if FIXED:
+        harness.assert_poweroff(r)
+        harness.assert_serial_contains(r, "TESTGUEST: PASS pal_nmi")
+        harness.assert_line(r, r"^TESTGUEST: DONE pass=\d+ fail=0")
+        return
     harness.assert_status(r, "timeout")
     harness.assert_serial_contains(r, "TESTGUEST: PASS smp")
     harness.assert_serial_lacks(r, "TESTGUEST: PASS pal_")
