@@ -17,7 +17,7 @@ import time
 import traceback
 import unittest
 
-from tools import bazel, deps
+from tools import bazel, bochs, deps
 
 ROOT = bazel.ROOT
 BOOT_DIR = os.path.join(ROOT, "tests", "boot")
@@ -160,6 +160,9 @@ def run_boot(pattern=None, clang=False, jobs=None):
                PYTHONDONTWRITEBYTECODE="1")
     began = time.monotonic()
     print("hv test: boot: %d tests, %d at a time (pytest)" % (len(tests), jobs), flush=True)
+    if os.environ.get("HV_BOCHS"):
+        # Another Bochs than CI's (tools/README.md, "Bochs 3.x"): say which ran.
+        print("hv test: Bochs %s (HV_BOCHS=%s)" % (bochs.version()[2], bochs.binary()), flush=True)
     proc = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True, bufsize=1)
     seen = []
