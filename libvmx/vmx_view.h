@@ -79,4 +79,38 @@ void vmx_view_leave(struct vcpu *v);
 /* v's CPU is in an isolated view. */
 bool vmx_view_active(const struct vcpu *v);
 
+/* ---- EPT views alone, and one-instruction steps (single_step.c) ---- */
+
+/*
+ * The EPT view v's CPU runs in now (the guest's, vmx_vcpu_guest_eptp(), until
+ * an app switches), and a switch of that alone: the guest keeps its registers
+ * and runs on in `eptp` (an app's view, libvmx/ept.h) from the next VM entry.
+ * No INVEPT: mappings are tagged by view (SDM Vol. 3C 29.4.1); a view whose
+ * tables changed is the app's to invalidate (ept_invalidate()). Call on v's
+ * CPU, outside an isolated view (it saved the EPTP it puts back; a switch
+ * under it, or eptp 0, panics: an app invariant).
+ */
+uint64_t vmx_ept_view_current(struct vcpu *v);
+void vmx_ept_view_set(struct vcpu *v, uint64_t eptp);
+
+/*
+ * One step with the monitor trap flag (SDM Vol. 3C 26.5.2): from the next VM
+ * entry the guest runs one instruction, or delivers one event (an event that
+ * entry injects, a fault of the instruction), and exits to hv_app.monitor_trap
+ * on the next instruction boundary; the flag is then off again. A REP string
+ * instruction steps one iteration. Other exits may come first (an NMI exit,
+ * an exit of the instruction itself): the step stays armed across them.
+ * While armed, an entry that injects nothing holds the guest's maskable
+ * interrupts for the stepped instruction, as STI does (blocking by STI, where
+ * VM entry allows it: IF = 1, no MOV-SS blocking): the step is the
+ * instruction, not an interrupt taken before it. NMIs are the app's to hold
+ * (hv_app.guest_may_take_nmi) for as long as the step should not be one.
+ * Returns false if the CPU has no monitor trap flag (Bochs 2.7 has it).
+ * Call on v's CPU. cancel: disarm (nothing if not armed); INIT cancels too.
+ */
+bool vmx_single_step_supported(void);
+bool vmx_single_step(struct vcpu *v);
+bool vmx_single_step_armed(const struct vcpu *v);
+void vmx_single_step_cancel(struct vcpu *v);
+
 #endif /* LIBVMX_VMX_VIEW_H */
