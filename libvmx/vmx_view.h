@@ -113,4 +113,29 @@ bool vmx_single_step(struct vcpu *v);
 bool vmx_single_step_armed(const struct vcpu *v);
 void vmx_single_step_cancel(struct vcpu *v);
 
+/*
+ * One store completed by the hypervisor (guest_store.c), from the EPT
+ * violation at guest-physical `gpa` being handled (a write): if the
+ * instruction at the guest's RIP is a plain move to memory (MOV m, r; MOV m,
+ * imm; MOV moffs, AL/eAX; XCHG m, r: libvmx/insn_decode.c), the access is
+ * aligned to its size (so it is the whole store, in one page) and `eptp` (an
+ * EPT view, the app's) maps gpa to itself writable below 4 GiB, libvmx writes
+ * the bytes to guest RAM (XCHG: atomically, the old value to the register)
+ * and moves RIP past the instruction: VMX_STORE_DONE, the app returns
+ * HV_EPT_HANDLED. Otherwise nothing changed: VMX_STORE_UNDECODABLE (another
+ * instruction: string moves, read-modify-write, pushes, SSE, a misaligned
+ * store) or VMX_STORE_NOT_ALLOWED (`eptp` forbids it); VMX_STORE_REFUSED: the
+ * instruction's bytes are where the CPU's view lets the guest not read them,
+ * and the guest was shown that read (vmx_guest_access_denied): return
+ * HV_EPT_HANDLED. A guest single-stepping with RFLAGS.TF gets no #DB after
+ * a completed store (as for libvmx's other emulated moves).
+ */
+enum vmx_store_result {
+	VMX_STORE_DONE,
+	VMX_STORE_UNDECODABLE,
+	VMX_STORE_NOT_ALLOWED,
+	VMX_STORE_REFUSED,
+};
+enum vmx_store_result vmx_guest_complete_store(struct vcpu *v, uint64_t gpa, uint64_t eptp);
+
 #endif /* LIBVMX_VMX_VIEW_H */

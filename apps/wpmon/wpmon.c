@@ -7,22 +7,31 @@
  * a guest write to it is an EPT violation (SDM Vol. 3C 29.3.3.2). The other
  * is wpmon's: a copy of the guest's taken at boot, before anything was
  * protected, which this app never changes, so every protected page is
- * writable in it. A write is logged, the CPU is switched to the writable
- * view and single-stepped with the monitor trap flag (SDM Vol. 3C 26.5.2);
- * at the MTF exit it is switched back. The other CPUs stay in the guest's
- * view throughout: nothing they write is missed.
+ * writable in it. A write is logged, then completed, in the first way that
+ * applies:
+ *  1. libvmx completes the store (vmx_guest_complete_store: a plain MOV or
+ *     XCHG, aligned), checked against the writable view: one VM exit;
+ *  2. the CPU is switched to the writable view for one instruction, stepped
+ *     with the monitor trap flag (SDM Vol. 3C 26.5.2), and switched back at
+ *     the MTF exit: any instruction, two VM exits. Bochs 2.7's CPU models do
+ *     not offer the flag (its corei7_skylake_x leaves it out);
+ *  3. neither: the range is released (writable again, counted in the log):
+ *     the guest runs on unmonitored there rather than stopping.
+ * The other CPUs stay in the guest's view throughout: nothing they write is
+ * missed.
  *
  * Why protection is not in a view of wpmon's instead: libvmx write-protects
  * the LAPIC page in the guest's view while APs start and gives the access
  * back later (libvmx/guest_apic.c); a long-lived copy would miss that. The
  * writable copy is used for one instruction at a time.
  *
- * Events during the step: NMIs are held (guest_may_take_nmi says no while
- * this CPU steps; libvmx keeps them pending, docs/design.md section 3) and
+ * Events during a step: NMIs are held (guest_may_take_nmi says no while this
+ * CPU steps; libvmx keeps them pending, docs/design.md section 3) and
  * delivered at the entry after the MTF exit; maskable interrupts are held by
  * libvmx for the stepped instruction (vmx_single_step). An event that entry
  * re-injects (the write was its delivery: a frame pushed onto a protected
- * stack page) is the step: the MTF exit follows its delivery.
+ * stack page) is the step: the MTF exit follows its delivery. A completed
+ * store (way 1) has no window at all: the exit ends with the store done.
  */
 #include "apps/wpmon/wpmon.h"
 
@@ -49,7 +58,8 @@ struct entry {
 static struct spinlock lock = SPINLOCK_INIT;
 static struct range ranges[WPMON_MAX_RANGES];
 static struct entry ring[WPMON_LOG_ENTRIES];
-static uint64_t writes; /* logged since boot or the last clear */
+static uint64_t writes;   /* logged since boot or the last clear */
+static uint64_t released; /* ranges released: a write neither completed nor stepped */
 
 static uint64_t guest_eptp, writable_eptp; /* set by the boot CPU's boot */
 static bool stepping[HV_MAX_CPUS];         /* this CPU runs its step */
@@ -67,7 +77,8 @@ void wpmon_boot(struct vcpu *v)
 	if (!writable_eptp)
 		hv_printf("hv: wpmon: no memory for the writable view: protection refused\n");
 	else if (!vmx_single_step_supported())
-		hv_printf("hv: wpmon: no monitor trap flag: protection refused\n");
+		hv_printf("hv: wpmon: no monitor trap flag: writes other than plain moves "
+		          "release their range\n");
 }
 
 /* ---- hypercalls ---- */
@@ -96,13 +107,14 @@ static bool plain_ram(uint64_t start, uint64_t len)
 
 static int64_t protect(uint64_t start, uint64_t len)
 {
-	if (!writable_eptp || !vmx_single_step_supported())
+	if (!writable_eptp)
 		return WPMON_ERR_UNSUPPORTED;
 	if (len == 0 || (start | len) & (PAGE - 1))
 		return WPMON_ERR_ALIGN;
 	if (len > WPMON_MAX_RANGE_BYTES)
 		return WPMON_ERR_TOO_LARGE;
-	if (start + len < start)
+	/* Below 4 GiB: the hypervisor completes stores only there (vmx_view.h). */
+	if (start + len < start || start + len > 0x100000000ull)
 		return WPMON_ERR_RANGE;
 
 	spin_lock(&lock);
@@ -111,10 +123,10 @@ static int64_t protect(uint64_t start, uint64_t len)
 	for (unsigned i = 0; i < WPMON_MAX_RANGES && slot == WPMON_MAX_RANGES; i++)
 		if (!ranges[i].len)
 			slot = i;
-	if (!plain_ram(start, len))
-		r = WPMON_ERR_RANGE;
-	else if (overlaps(start, len))
+	if (overlaps(start, len))
 		r = WPMON_ERR_OVERLAP;
+	else if (!plain_ram(start, len))
+		r = WPMON_ERR_RANGE;
 	else if (slot == WPMON_MAX_RANGES)
 		r = WPMON_ERR_FULL;
 	else if (ept_set_page_access(guest_eptp, start, len, EPT_READ | EPT_EXECUTE) != 0) {
@@ -163,6 +175,7 @@ static void read_log(struct vcpu *v)
 	vcpu_gpr_write(v, GPR_RCX, writes ? last->gpa : 0);
 	vcpu_gpr_write(v, GPR_RDX, writes ? last->rip : 0);
 	vcpu_gpr_write(v, GPR_RSI, kept());
+	vcpu_gpr_write(v, GPR_RDI, released);
 	spin_unlock(&lock);
 }
 
@@ -203,7 +216,7 @@ bool wpmon_hypercall(struct vcpu *v)
 		r = read_entry(v, a);
 	else {
 		spin_lock(&lock);
-		writes = 0;
+		writes = released = 0;
 		spin_unlock(&lock);
 	}
 	vcpu_gpr_write(v, GPR_RAX, (uint64_t)r);
@@ -212,12 +225,26 @@ bool wpmon_hypercall(struct vcpu *v)
 
 /* ---- the write ---- */
 
-static bool protected_gpa(uint64_t gpa)
+/* The slot of the range holding gpa, or WPMON_MAX_RANGES. Under `lock`. */
+static unsigned range_of(uint64_t gpa)
 {
 	for (unsigned i = 0; i < WPMON_MAX_RANGES; i++)
 		if (ranges[i].len && gpa - ranges[i].start < ranges[i].len)
-			return true;
-	return false;
+			return i;
+	return WPMON_MAX_RANGES;
+}
+
+/* Way 3: the range holding gpa writable again, counted. */
+static void release(uint64_t gpa)
+{
+	spin_lock(&lock);
+	unsigned i = range_of(gpa);
+	if (i < WPMON_MAX_RANGES) {
+		(void)ept_set_page_access(guest_eptp, ranges[i].start, ranges[i].len, EPT_RWX);
+		ranges[i] = (struct range){0, 0};
+		released++;
+	}
+	spin_unlock(&lock);
 }
 
 enum hv_ept_action wpmon_ept_violation(struct vcpu *v, uint64_t gpa, uint64_t qualification)
@@ -230,7 +257,7 @@ enum hv_ept_action wpmon_ept_violation(struct vcpu *v, uint64_t gpa, uint64_t qu
 	    vmx_ept_view_current(v) != guest_eptp)
 		return HV_EPT_UNHANDLED;
 	spin_lock(&lock);
-	bool ours = protected_gpa(gpa);
+	bool ours = range_of(gpa) < WPMON_MAX_RANGES;
 	if (ours) {
 		ring[writes % WPMON_LOG_ENTRIES] =
 		    (struct entry){.gpa = gpa, .rip = vmx_guest_rip(v), .cpu = cpu};
@@ -247,10 +274,19 @@ enum hv_ept_action wpmon_ept_violation(struct vcpu *v, uint64_t gpa, uint64_t qu
 		}
 		return HV_EPT_UNHANDLED;
 	}
-	/* Protection needs the flag (protect() checked): this cannot fail. */
-	stepping[cpu] = vmx_single_step(v);
-	if (stepping[cpu])
+	switch (vmx_guest_complete_store(v, gpa, writable_eptp)) {
+	case VMX_STORE_DONE:
+	case VMX_STORE_REFUSED: /* the guest was shown why */
+		return HV_EPT_HANDLED;
+	case VMX_STORE_UNDECODABLE:
+	case VMX_STORE_NOT_ALLOWED:
+		break;
+	}
+	if (vmx_single_step(v)) {
+		stepping[cpu] = true;
 		vmx_ept_view_set(v, writable_eptp);
+	} else
+		release(gpa);
 	return HV_EPT_RETRY;
 }
 

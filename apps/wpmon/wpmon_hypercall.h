@@ -17,15 +17,18 @@
 
 /*
  * RBX = guest-physical start, RCX = length: both 4 KiB aligned, length
- * 1 .. WPMON_MAX_RANGE_BYTES; every page guest RAM (write-back, all of
- * read/write/execute in the guest's view), none protected already. From the
- * return on, every write there is logged, then completed.
+ * 1 .. WPMON_MAX_RANGE_BYTES; below 4 GiB; every page guest RAM (write-back,
+ * all of read/write/execute in the guest's view), none protected already.
+ * From the return on, every write there is logged, then completed.
  */
 #define WPMON_HC_PROTECT 0x57500001u
 /* RBX = the start of a protected range: writable again, not logged. */
 #define WPMON_HC_UNPROTECT 0x57500002u
 /* Out: RBX = writes logged since boot or the last clear, RCX = the last
- * write's GPA, RDX = its guest RIP, RSI = entries kept (<= WPMON_LOG_ENTRIES). */
+ * write's GPA, RDX = its guest RIP, RSI = entries kept (<= WPMON_LOG_ENTRIES),
+ * RDI = ranges released since then: a write there was neither a move the
+ * hypervisor completes nor steppable (no monitor trap flag), so the range was
+ * made writable again and dropped (README.md). */
 #define WPMON_HC_LOG 0x57500003u
 /* RBX = i, 0 = the newest kept. Out: RBX = GPA, RCX = guest RIP, RDX = CPU
  * index. WPMON_ERR_INVALID if i >= entries kept. */
@@ -40,12 +43,12 @@
 #define WPMON_OK              0
 #define WPMON_ERR_INVALID     (-1) /* bad index */
 #define WPMON_ERR_ALIGN       (-2) /* start or length not 4 KiB aligned, or length 0 */
-#define WPMON_ERR_RANGE       (-3) /* wraps, hypervisor memory, not RAM, not RWX */
+#define WPMON_ERR_RANGE       (-3) /* wraps, above 4 GiB, hypervisor memory, not RAM, not RWX */
 #define WPMON_ERR_TOO_LARGE   (-4) /* longer than WPMON_MAX_RANGE_BYTES */
 #define WPMON_ERR_OVERLAP     (-5) /* meets a range already protected */
 #define WPMON_ERR_FULL        (-6) /* WPMON_MAX_RANGES protected already */
 #define WPMON_ERR_NOT_FOUND   (-7) /* no protected range starts there */
 #define WPMON_ERR_PERM        (-8) /* called from CPL > 0 */
-#define WPMON_ERR_UNSUPPORTED (-9) /* no monitor trap flag, or no writable view (memory) */
+#define WPMON_ERR_UNSUPPORTED (-9) /* no writable view (hypervisor memory) */
 
 #endif /* APPS_WPMON_WPMON_HYPERCALL_H */
