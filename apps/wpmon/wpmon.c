@@ -72,6 +72,11 @@ void wpmon_boot(struct vcpu *v)
 	stepping[vmx_vcpu_index(v)] = false;
 	if (!vmx_vcpu_is_boot(v))
 		return;
+	/* Nothing protected, nothing logged (once per boot; host tests boot
+	 * the app once per test). */
+	for (unsigned i = 0; i < WPMON_MAX_RANGES; i++)
+		ranges[i] = (struct range){0, 0};
+	writes = released = 0;
 	guest_eptp = vmx_vcpu_guest_eptp(v);
 	writable_eptp = ept_clone(guest_eptp);
 	if (!writable_eptp)
