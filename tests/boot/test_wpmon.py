@@ -61,3 +61,16 @@ def test_wpmon_cases_skip_under_passthrough():
              if s != "SKIP" or "not wpmon" not in d]
     if wrong:
         harness.fail(r, "under passthrough:\n  " + "\n  ".join(wrong))
+
+
+def test_wpmon_two_cpus_protect_runs_a_quiesce_round():
+    """PROTECT on 2 CPUs (the AP waits for SIPI): the image's quiesce round
+    (apps/wpmon/wpmon_sync.c) returns and the cases pass as on one CPU."""
+    r = harness.run("//apps/wpmon:iso", harness.testguest_disk(cmdline="wpmon"), cpus=2,
+                    timeout=1200)
+    harness.assert_poweroff(r)
+    got = _results(r)
+    wrong = ["%s: %s %s" % (n, s, d) for n, (s, d) in got.items() if s != "PASS"]
+    if wrong:
+        harness.fail(r, "wpmon cases on 2 CPUs:\n  " + "\n  ".join(wrong))
+    harness.assert_line(r, r"^TESTGUEST: DONE pass=3 fail=0$")

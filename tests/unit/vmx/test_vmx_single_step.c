@@ -249,6 +249,20 @@ static void test_complete_store_moves(void **state)
 	memcpy(&x, &ram[0x8000], 4);
 	assert_int_equal(x, 1);
 	assert_int_equal(vcpu_gpr_read(v, GPR_RCX), 0x12345678); /* zero-extended */
+
+	/* An instruction that ends where a page the view hides begins: its 15
+	 * bytes cannot be read at once, its 2 can (guest_mmio.c fetches byte
+	 * by byte then). */
+	assert_int_equal(ept_set_page_access(env_eptp(), 0x2000, 4096, 0), 0);
+	const uint8_t mov_reg[] = {0x89, 0x03}; /* mov [ebx], eax */
+	memcpy(&ram[0x1ffe], mov_reg, sizeof(mov_reg));
+	vcpu_gpr_write(v, GPR_RAX, 0xfeedf00d);
+	vmcs_set(VMCS_GUEST_RIP.enc, 0x1ffe);
+	assert_int_equal(vmx_guest_complete_store(v, 0x8000, env_eptp()), VMX_STORE_DONE);
+	memcpy(&x, &ram[0x8000], 4);
+	assert_int_equal(x, 0xfeedf00d);
+	assert_int_equal(vmx_guest_rip(v), 0x2000);
+	assert_int_equal(ept_set_page_access(env_eptp(), 0x2000, 4096, EPT_RWX), 0);
 	guest_memory_test_window(NULL, 0);
 }
 
