@@ -10,6 +10,9 @@
  *                  move) is logged and lands (stepped, or its range
  *                  released); after unprotect nothing is logged
  *   wpmon_errors   bad ranges refused with their codes, nothing protected
+ *   wpmon_other_cpu  CPU 1 writes the page while it is writable (its TLB
+ *                  keeps the translation), CPU 0 protects it, CPU 1 writes
+ *                  again: logged as CPU 1's, the value lands (SKIP with one CPU)
  *   wpmon_bench    BENCH: wpmon_write / wpmon_plain_write ticks (median of 9)
  *
  * Without wpmon (VMCALL raises #UD: passthrough, bare) every case SKIPs.
@@ -19,6 +22,7 @@
 #include "guest/cmdline.h"
 #include "guest/console.h"
 #include "guest/cpu.h"
+#include "guest/smp.h"
 
 #define PAGE   4096u
 #define WRITES 10u
@@ -210,6 +214,51 @@ enum case_result case_wpmon_errors(struct case_ctx *c)
 	return CASE_PASS;
 }
 
+struct ap_store {
+	volatile uint32_t *p;
+	uint32_t value, at;
+};
+
+static void ap_store(void *arg)
+{
+	struct ap_store *a = arg;
+	a->at = store(a->p, a->value);
+}
+
+enum case_result case_wpmon_other_cpu(struct case_ctx *c)
+{
+	const char *why = why_unavailable();
+	if (why)
+		return case_skip(c, "%s", why);
+	if (smp_ap_count() == 0)
+		return case_skip(c, "no AP started");
+	volatile uint32_t *prot = pages[0];
+	struct ap_store a = {&prot[500], 0x11112222u, 0};
+	if (!smp_call(1, ap_store, &a, 1000000))
+		return case_fail(c, "CPU 1 did not run its first store");
+	int32_t e = call2(WPMON_HC_LOG_CLEAR, 0, 0);
+	if (e == WPMON_OK)
+		e = call2(WPMON_HC_PROTECT, gpa(prot), PAGE);
+	if (e != WPMON_OK)
+		return case_fail(c, "LOG_CLEAR/PROTECT -> %d", e);
+	a = (struct ap_store){&prot[501], 0x33334444u, 0};
+	if (!smp_call(1, ap_store, &a, 1000000))
+		return case_fail(c, "CPU 1 did not run its second store");
+	struct wp_regs r = {WPMON_HC_LOG_ENTRY, 0, 0, 0, 0, 0};
+	uint32_t vec = hc(&r);
+	struct wp_regs l = {WPMON_HC_LOG, 0, 0, 0, 0, 0};
+	uint32_t vec2 = hc(&l);
+	(void)call2(WPMON_HC_UNPROTECT, gpa(prot), 0);
+	if (vec != TRAP_NONE || vec2 != TRAP_NONE || r.eax != WPMON_OK || l.ebx != 1)
+		return case_fail(c, "log: %u writes (entry: %d)", l.ebx, (int32_t)r.eax);
+	if (r.ebx != gpa(&prot[501]) || r.ecx != a.at || r.edx != 1)
+		return case_fail(c, "logged GPA %x RIP %x CPU %u, expected %x %x 1", r.ebx, r.ecx,
+		                 r.edx, gpa(&prot[501]), a.at);
+	if (prot[500] != 0x11112222u || prot[501] != 0x33334444u)
+		return case_fail(c, "values %x %x", prot[500], prot[501]);
+	return CASE_PASS;
+}
+
 static uint32_t median(uint32_t *a, uint32_t n)
 {
 	for (uint32_t i = 1; i < n; i++) {
@@ -248,8 +297,10 @@ enum case_result case_wpmon_bench(struct case_ctx *c)
 }
 
 const struct test_case wpmon_cases[] = {
+    {"smp", case_smp},
     {"wpmon_protect", case_wpmon_protect},
     {"wpmon_errors", case_wpmon_errors},
+    {"wpmon_other_cpu", case_wpmon_other_cpu},
     {"wpmon_bench", case_wpmon_bench},
 };
 const uint32_t wpmon_case_count = sizeof(wpmon_cases) / sizeof(wpmon_cases[0]);
