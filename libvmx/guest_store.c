@@ -65,6 +65,11 @@ enum vmx_store_result vmx_guest_complete_store(struct vcpu *v, uint64_t gpa, uin
 	if (!vmx_ept_violation_linear(v, &gla) || (gla & (acc.size - 1)) ||
 	    (gla & 0xfff) != (gpa & 0xfff))
 		return VMX_STORE_UNDECODABLE;
+	/* Bit 8 clear: the CPU was writing a paging-structure entry (an
+	 * accessed or dirty flag) while translating, not the store's bytes
+	 * (SDM Vol. 3C 28.2.1 Table 28-7): the store itself is not at gpa. */
+	if (!(vmx_exit_qualification(v) & EPTQUAL_GLA_TRANSLATION))
+		return VMX_STORE_UNDECODABLE;
 	/* The hypervisor writes only where `eptp` lets the guest write itself,
 	 * as RAM it maps at the same address (the hypervisor region never). */
 	if (gpa >= HOST_MAPPED_TOP || !ept_maps_identity(eptp, gpa, EPT_WRITE))

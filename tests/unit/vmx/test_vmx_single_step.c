@@ -282,6 +282,15 @@ static void test_complete_store_changes_nothing_otherwise(void **state)
 	                 VMX_STORE_UNDECODABLE);
 	/* Misaligned: maybe the second half of a store that began a page before. */
 	assert_int_equal(store_at(v, mov, sizeof(mov), 0x8ffe, env_eptp()), VMX_STORE_UNDECODABLE);
+	/* The CPU setting an accessed/dirty flag in a page-table entry at gpa
+	 * while translating the store's address (qualification bit 8 clear). */
+	memcpy(&ram[0x1000], mov, sizeof(mov));
+	vmcs_set(VMCS_GUEST_RIP.enc, 0x1000);
+	vmcs_set(VMCS_GUEST_LINEAR_ADDRESS.enc, 0x8000);
+	vmcs_set(VMCS_GUEST_PHYSICAL_ADDRESS.enc, 0x8000);
+	vmcs_set(VMCS_EXIT_QUALIFICATION.enc, EPTQUAL_WRITE | EPTQUAL_GLA_VALID);
+	vmx_read_exit_info(v);
+	assert_int_equal(vmx_guest_complete_store(v, 0x8000, env_eptp()), VMX_STORE_UNDECODABLE);
 	/* The view given forbids the write; the hypervisor region; above 4 GiB. */
 	assert_int_equal(store_at(v, mov, sizeof(mov), 0x8000, view), VMX_STORE_NOT_ALLOWED);
 	assert_int_equal(store_at(v, mov, sizeof(mov), 0x0c000000, env_eptp()),
