@@ -29,7 +29,7 @@ static uint64_t store_value(struct vcpu *v, const struct mmio_access *acc)
 }
 
 /* Writes `size` bytes of `value` at `p`, returning the old ones; one aligned
- * atomic access each (XCHG with memory is locked, SDM Vol. 2B XCHG). */
+ * atomic access each (XCHG with memory is locked, SDM Vol. 2D XCHG). */
 static uint64_t exchange(void *p, unsigned size, uint64_t value)
 {
 	switch (size) {
