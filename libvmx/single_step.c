@@ -78,8 +78,8 @@ void vmx_single_step_cancel(struct vcpu *v)
  * stepped instruction, as after STI (blocking by STI, SDM Vol. 3C 25.4.2
  * Table 25-3): an interrupt taken before the instruction would be what the
  * MTF exit follows, and the instruction would run later, outside the step.
- * Only where VM entry allows it (SDM Vol. 3C 27.3.1.5): IF = 1, no MOV-SS
- * blocking (which already holds interrupts), the CPU active, no event
+ * Only where VM entry allows it (SDM Vol. 3C 27.3.1.5): IF = 1, TF = 0, no
+ * MOV-SS blocking (which already holds interrupts), the CPU active, no event
  * injected (an injected external interrupt requires no STI blocking; any
  * injected event is what the step delivers).
  */
@@ -89,7 +89,11 @@ void vmx_single_step_before_entry(struct vcpu *v)
 		return;
 	if (vmcs_read32(VMCS_VM_ENTRY_INTR_INFO) & INTR_INFO_VALID)
 		return;
-	if (!(vmcs_readnat(VMCS_GUEST_RFLAGS) & RFLAGS_IF))
+	/* IF = 0: nothing to hold. TF = 1: STI blocking would need a pending
+	 * single-step #DB (BS) for VM entry to accept it (SDM Vol. 3C
+	 * 27.3.1.5); the guest single-steps itself, interrupts stay its own. */
+	uint64_t rflags = vmcs_readnat(VMCS_GUEST_RFLAGS);
+	if (!(rflags & RFLAGS_IF) || (rflags & RFLAGS_TF))
 		return;
 	if (vmcs_read32(VMCS_GUEST_ACTIVITY_STATE) != VMX_ACTIVITY_ACTIVE)
 		return;

@@ -102,7 +102,7 @@ void vmx_ept_view_set(struct vcpu *v, uint64_t eptp);
  * an exit of the instruction itself): the step stays armed across them.
  * While armed, an entry that injects nothing holds the guest's maskable
  * interrupts for the stepped instruction, as STI does (blocking by STI, where
- * VM entry allows it: IF = 1, no MOV-SS blocking): the step is the
+ * VM entry allows it: IF = 1, TF = 0, no MOV-SS blocking): the step is the
  * instruction, not an interrupt taken before it. NMIs are the app's to hold
  * (hv_app.guest_may_take_nmi) for as long as the step should not be one.
  * Returns false if the CPU has no monitor trap flag (Bochs 2.7 has it).

@@ -122,6 +122,14 @@ static void test_interrupts_held_for_the_stepped_instruction(void **state)
 	assert_int_equal(intr(), 0);
 	mtf_exit(v);
 
+	/* TF = 1 (the guest single-steps itself): STI blocking would need a
+	 * pending single-step #DB for VM entry to accept it. */
+	vmcs_set(VMCS_GUEST_RFLAGS.enc, RFLAGS_FIXED1 | RFLAGS_IF | RFLAGS_TF);
+	assert_true(vmx_single_step(v));
+	retried_write(v, 0);
+	assert_int_equal(intr(), 0);
+	mtf_exit(v);
+
 	/* MOV-SS blocking already holds interrupts; both bits may not be set. */
 	vmcs_set(VMCS_GUEST_RFLAGS.enc, RFLAGS_FIXED1 | RFLAGS_IF);
 	vmcs_set(VMCS_GUEST_INTERRUPTIBILITY.enc, INTERRUPTIBILITY_MOV_SS);
