@@ -100,6 +100,10 @@ void vmx_single_step_before_entry(struct vcpu *v)
 	uint32_t intr = vmcs_read32(VMCS_GUEST_INTERRUPTIBILITY);
 	if (intr & (INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOV_SS))
 		return;
+	/* With STI blocking, a pending single-step trap (BS, bit 14) requires
+	 * TF = 1 (same checks): leave such a state alone. */
+	if (vmcs_readnat(VMCS_GUEST_PENDING_DBG_EXCEPTIONS) & (1ull << 14))
+		return;
 	vmcs_write32(VMCS_GUEST_INTERRUPTIBILITY, intr | INTERRUPTIBILITY_STI);
 }
 

@@ -130,6 +130,16 @@ static void test_interrupts_held_for_the_stepped_instruction(void **state)
 	assert_int_equal(intr(), 0);
 	mtf_exit(v);
 
+	/* A pending single-step trap (BS) with TF = 0: STI blocking would fail
+	 * the same check. */
+	vmcs_set(VMCS_GUEST_RFLAGS.enc, RFLAGS_FIXED1 | RFLAGS_IF);
+	vmcs_set(VMCS_GUEST_PENDING_DBG_EXCEPTIONS.enc, 1u << 14);
+	assert_true(vmx_single_step(v));
+	retried_write(v, 0);
+	assert_int_equal(intr(), 0);
+	mtf_exit(v);
+	vmcs_set(VMCS_GUEST_PENDING_DBG_EXCEPTIONS.enc, 0);
+
 	/* MOV-SS blocking already holds interrupts; both bits may not be set. */
 	vmcs_set(VMCS_GUEST_RFLAGS.enc, RFLAGS_FIXED1 | RFLAGS_IF);
 	vmcs_set(VMCS_GUEST_INTERRUPTIBILITY.enc, INTERRUPTIBILITY_MOV_SS);
