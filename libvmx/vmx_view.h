@@ -102,10 +102,11 @@ void vmx_ept_view_set(struct vcpu *v, uint64_t eptp);
  * an exit of the instruction itself): the step stays armed across them.
  * While armed, an entry that injects nothing holds the guest's maskable
  * interrupts for the stepped instruction, as STI does (blocking by STI, where
- * VM entry allows it: IF = 1, TF = 0, no MOV-SS blocking): the step is the
- * instruction, not an interrupt taken before it. NMIs are the app's to hold
- * (hv_app.guest_may_take_nmi) for as long as the step should not be one.
- * Returns false if the CPU has no monitor trap flag (Bochs 2.7 has it).
+ * VM entry allows it: IF = 1, TF = 0, no pending single-step trap, no MOV-SS
+ * blocking): the step is the instruction, not an interrupt taken before it.
+ * NMIs are the app's to hold (hv_app.guest_may_take_nmi) for as long as the
+ * step should not be one. Returns false if the CPU has no monitor trap flag
+ * (Bochs 2.7's CPU models do not offer it: corei7_skylake_x leaves it out).
  * Call on v's CPU. cancel: disarm (nothing if not armed); INIT cancels too.
  */
 bool vmx_single_step_supported(void);
@@ -123,8 +124,9 @@ void vmx_single_step_cancel(struct vcpu *v);
  * the bytes to guest RAM (XCHG: atomically, the old value to the register)
  * and moves RIP past the instruction: VMX_STORE_DONE, the app returns
  * HV_EPT_HANDLED. Otherwise nothing changed: VMX_STORE_UNDECODABLE (another
- * instruction: string moves, read-modify-write, pushes, SSE, a misaligned
- * store) or VMX_STORE_NOT_ALLOWED (`eptp` forbids it); VMX_STORE_REFUSED: the
+ * instruction: string moves, read-modify-write, pushes, SSE; a misaligned
+ * store; the CPU writing a paging-structure entry at gpa, exit qualification
+ * bit 8 clear) or VMX_STORE_NOT_ALLOWED (`eptp` forbids it); VMX_STORE_REFUSED: the
  * instruction's bytes are where the CPU's view lets the guest not read them,
  * and the guest was shown that read (vmx_guest_access_denied): return
  * HV_EPT_HANDLED. A guest single-stepping with RFLAGS.TF gets no #DB after
