@@ -59,4 +59,15 @@ enum case_result case_fuzz(struct case_ctx *c);
 extern const struct test_case *const fuzz_cases;
 extern const uint32_t fuzz_case_count;
 
+/* wpmon (case_wpmon.c): with `wpmon` on the command line, smp and its cases
+ * instead of the others (apps/wpmon). */
+void wpmon_parse_cmdline(uint32_t mbi_pa);
+bool wpmon_requested(void);
+enum case_result case_wpmon_protect(struct case_ctx *c);
+enum case_result case_wpmon_errors(struct case_ctx *c);
+enum case_result case_wpmon_other_cpu(struct case_ctx *c);
+enum case_result case_wpmon_bench(struct case_ctx *c);
+extern const struct test_case wpmon_cases[];
+extern const uint32_t wpmon_case_count;
+
 #endif

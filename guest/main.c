@@ -44,6 +44,7 @@ _Noreturn void guest_main(uint32_t magic, uint32_t mbi_pa)
 		sweep_parse_cmdline(mbi_pa);
 		guest_power_off_with_outs = cmdline_has_word(mbi_pa, "outs_poweroff");
 		fuzz_parse_cmdline(mbi_pa);
+		wpmon_parse_cmdline(mbi_pa);
 	}
 	memmap_print();
 
@@ -68,6 +69,8 @@ _Noreturn void guest_main(uint32_t magic, uint32_t mbi_pa)
 	 */
 	if (fuzz_requested())
 		runner_run(fuzz_cases, fuzz_case_count);
+	if (wpmon_requested())
+		runner_run(wpmon_cases, wpmon_case_count);
 	if (sweep_requested())
 		runner_run(sweep_cases, sweep_case_count);
 	if (bench_requested() && pal_requested())

@@ -42,6 +42,7 @@ static const vmx_exit_handler handlers[VMX_EXIT_REASON_COUNT] = {
     [VMX_EXIT_EPT_MISCONFIG] = vmx_exit_ept_misconfig,
     [VMX_EXIT_WBINVD] = vmx_exit_wbinvd,
     [VMX_EXIT_XSETBV] = vmx_exit_xsetbv,
+    [VMX_EXIT_MONITOR_TRAP_FLAG] = vmx_exit_monitor_trap,
     [VMX_EXIT_PREEMPTION_TIMER] = vmx_exit_preemption_timer,
 };
 

@@ -35,6 +35,9 @@ void vmx_exit_init(struct vcpu *v)
 	 * and debug state back, since INIT resets none of the controls. */
 	if (vmx_view_active(v))
 		vmx_view_leave(v);
+	/* A step the app left armed (vmx_view.h) ends with the instruction
+	 * stream it was stepping. */
+	vmx_single_step_cancel(v);
 	/*
 	 * INIT reset (SDM Vol. 3A 10.1.1, Table 10-1): pending events are discarded (a
 	 * latched NMI stays latched, as the hardware keeps it), the CPU is put in

@@ -30,10 +30,16 @@ enum vmx_mmio_decode vmx_guest_decode_mmio(struct vcpu *v, struct mmio_access *a
 	uint64_t rip = vmcs_readnat(VMCS_GUEST_RIP);
 	uint64_t la = mode == 64 ? rip : (vmcs_readnat(VMCS_GUEST_CS_BASE) + rip) & 0xffffffffull;
 
-	/* Byte by byte: the instruction may end just before an unmapped page. */
-	*n = 0;
-	while (*n < 15 && vmx_guest_read_linear(la + *n, &insn[*n], 1, &denied))
-		(*n)++;
+	/* All 15 bytes in one walk; else byte by byte: the instruction may end
+	 * just before an unmapped page. */
+	if (vmx_guest_read_linear(la, insn, 15, &denied)) {
+		*n = 15;
+	} else {
+		denied = UINT64_MAX;
+		*n = 0;
+		while (*n < 15 && vmx_guest_read_linear(la + *n, &insn[*n], 1, &denied))
+			(*n)++;
+	}
 	if (mmio_decode(insn, *n, mode, acc))
 		return VMX_MMIO_DECODED;
 	if (denied == UINT64_MAX)

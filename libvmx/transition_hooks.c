@@ -52,6 +52,7 @@ void vmx_before_entry(struct vcpu *v)
 	for (unsigned i = 0; i < before_entry_count; i++)
 		before_entry_hooks[i](v);
 	vmx_inject_pending_events(v);
+	vmx_single_step_before_entry(v);
 }
 
 #ifdef HV_HOST

@@ -66,6 +66,7 @@ void vmcs_setup_controls(struct vcpu *v)
 	vmcs_writenat(VMCS_CR0_GUEST_HOST_MASK, vmx_cr0_host_owned());
 	vmcs_writenat(VMCS_CR4_GUEST_HOST_MASK, vmx_cr4_host_owned());
 	vmx_view_reset(v);
+	vmx_single_step_reset(v);
 	vmx_exceptions_reset(v); /* the exception bitmap: exception_mask.c */
 	vmx_event_window_written_off(v);
 }

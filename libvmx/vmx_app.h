@@ -59,6 +59,12 @@ struct hv_app {
 	 */
 	bool (*preemption_timer)(struct vcpu *v);
 	/*
+	 * The step the app armed with vmx_single_step() (vmx_view.h) is over: an
+	 * MTF VM exit (basic exit reason 37, SDM Vol. 3C 26.5.2), the flag is off
+	 * again. Only apps that step see it.
+	 */
+	void (*monitor_trap)(struct vcpu *v);
+	/*
 	 * An INIT signal reached this CPU (INIT VM exit, SDM Vol. 3C 26.2, 28.2)
 	 * and libvmx is about to put the guest CPU in its INIT state (SDM Vol. 3A
 	 * 9.1.1, Table 9-1): called first, with the VMCS as the INIT found it, so

@@ -129,6 +129,7 @@ bool vmx_caps_compute(const struct vmx_cap_msrs *m, struct vmx_config *out, char
 	out->entry = vmx_ctl_adjust(m->entry, ENTRY_LOAD_DEBUG_CONTROLS | ENTRY_LOAD_IA32_PAT |
 	                                          ENTRY_LOAD_IA32_EFER);
 	out->preemption_timer = (m->pin & ALLOWED1(PIN_PREEMPTION_TIMER)) != 0;
+	out->monitor_trap_flag = (m->proc & ALLOWED1(PROC_MONITOR_TRAP_FLAG)) != 0;
 	out->misc = m->misc;
 	out->ept_vpid = m->ept_vpid;
 	out->cr0_fixed0 = m->cr0_fixed0;

@@ -29,6 +29,7 @@ struct vmx_config {
 	uint32_t revision_id;
 	uint32_t pin, proc, proc2, exit, entry; /* (wanted | allowed0) & allowed1 */
 	bool preemption_timer;                  /* pin control may be set by apps */
+	bool monitor_trap_flag;                 /* proc control bit 27 may be set (single_step.c) */
 	uint64_t misc, ept_vpid;
 	uint64_t cr0_fixed0, cr0_fixed1, cr4_fixed0, cr4_fixed1;
 };

@@ -86,6 +86,12 @@ void vmx_exceptions_reset(struct vcpu *v);
 /* A new VMCS: no view (vmcs_setup_controls). */
 void vmx_view_reset(struct vcpu *v);
 
+/* ---- single_step.c ---- */
+/* A new VMCS: no step armed (vmcs_setup_controls). */
+void vmx_single_step_reset(struct vcpu *v);
+/* After the injection point: hold maskable interrupts for an armed step. */
+void vmx_single_step_before_entry(struct vcpu *v);
+
 /* ---- view_debug.c (isolated_view.c, vmx_view.h) ---- */
 /* Saves this CPU's debug/trace state and bases, writes the clean values. */
 void vmx_view_debug_clean(struct vcpu *v);
@@ -158,6 +164,7 @@ void vmx_exit_ept_misconfig(struct vcpu *v);
 void vmx_exit_xsetbv(struct vcpu *v);
 void vmx_exit_mov_dr(struct vcpu *v);
 void vmx_exit_preemption_timer(struct vcpu *v);
+void vmx_exit_monitor_trap(struct vcpu *v);
 /* A guest triple fault (or a fault while delivering #DF): report, power off. */
 _Noreturn void vmx_guest_triple_fault(struct vcpu *v, const char *why);
 void vmx_exit_task_switch(struct vcpu *v);

@@ -79,4 +79,65 @@ void vmx_view_leave(struct vcpu *v);
 /* v's CPU is in an isolated view. */
 bool vmx_view_active(const struct vcpu *v);
 
+/* ---- EPT views alone, and one-instruction steps (single_step.c) ---- */
+
+/*
+ * The EPT view v's CPU runs in now (the guest's, vmx_vcpu_guest_eptp(), until
+ * an app switches), and a switch of that alone: the guest keeps its registers
+ * and runs on in `eptp` (an app's view, libvmx/ept.h) from the next VM entry.
+ * No INVEPT: mappings are tagged by view (SDM Vol. 3C 29.4.1); a view whose
+ * tables changed is the app's to invalidate (ept_invalidate()). Call on v's
+ * CPU, outside an isolated view (it saved the EPTP it puts back; a switch
+ * under it, or eptp 0, panics: an app invariant).
+ */
+uint64_t vmx_ept_view_current(struct vcpu *v);
+void vmx_ept_view_set(struct vcpu *v, uint64_t eptp);
+
+/*
+ * One step with the monitor trap flag (SDM Vol. 3C 26.5.2): from the next VM
+ * entry the guest runs one instruction, or delivers one event (an event that
+ * entry injects, a fault of the instruction), and exits to hv_app.monitor_trap
+ * on the next instruction boundary; the flag is then off again. A REP string
+ * instruction steps one iteration. Other exits may come first (an NMI exit,
+ * an exit of the instruction itself): the step stays armed across them.
+ * While armed, an entry that injects nothing holds the guest's maskable
+ * interrupts for the stepped instruction, as STI does (blocking by STI, where
+ * VM entry allows it: IF = 1, TF = 0, no pending single-step trap, no MOV-SS
+ * blocking): the step is the instruction, not an interrupt taken before it.
+ * NMIs are the app's to hold (hv_app.guest_may_take_nmi) for as long as the
+ * step should not be one. Returns false if the CPU has no monitor trap flag
+ * (Bochs 2.7's CPU models do not offer it: corei7_skylake_x leaves it out).
+ * Call on v's CPU. cancel: disarm (nothing if not armed); INIT cancels too.
+ */
+bool vmx_single_step_supported(void);
+bool vmx_single_step(struct vcpu *v);
+bool vmx_single_step_armed(const struct vcpu *v);
+void vmx_single_step_cancel(struct vcpu *v);
+
+/*
+ * One store completed by the hypervisor (guest_store.c), from the EPT
+ * violation at guest-physical `gpa` being handled (a write): if the
+ * instruction at the guest's RIP is a plain move to memory (MOV m, r; MOV m,
+ * imm; MOV moffs, AL/eAX; XCHG m, r: libvmx/insn_decode.c), the access is
+ * aligned to its size (so it is the whole store, in one page) and `eptp` (an
+ * EPT view, the app's) maps gpa to itself writable below 4 GiB, libvmx writes
+ * the bytes to guest RAM (XCHG: atomically, the old value to the register)
+ * and moves RIP past the instruction: VMX_STORE_DONE, the app returns
+ * HV_EPT_HANDLED. Otherwise nothing changed: VMX_STORE_UNDECODABLE (another
+ * instruction: string moves, read-modify-write, pushes, SSE; a misaligned
+ * store; the CPU writing a paging-structure entry at gpa, exit qualification
+ * bit 8 clear) or VMX_STORE_NOT_ALLOWED (`eptp` forbids it); VMX_STORE_REFUSED: the
+ * instruction's bytes are where the CPU's view lets the guest not read them,
+ * and the guest was shown that read (vmx_guest_access_denied): return
+ * HV_EPT_HANDLED. A guest single-stepping with RFLAGS.TF gets no #DB after
+ * a completed store (as for libvmx's other emulated moves).
+ */
+enum vmx_store_result {
+	VMX_STORE_DONE,
+	VMX_STORE_UNDECODABLE,
+	VMX_STORE_NOT_ALLOWED,
+	VMX_STORE_REFUSED,
+};
+enum vmx_store_result vmx_guest_complete_store(struct vcpu *v, uint64_t gpa, uint64_t eptp);
+
 #endif /* LIBVMX_VMX_VIEW_H */
