@@ -302,7 +302,10 @@ def test_run_log_streams_and_survives_ctrl_c():
         log = os.path.join(d, "serial.log")
         p = subprocess.Popen([HV, "run", "bare", "--disk", tiny_disk(2), "--cpus", "1",
                               "--quiet", "--timeout", "120", "--log", log], cwd=ROOT,
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                             # A shell's background job starts with SIGINT ignored, and a
+                             # Python started so keeps ignoring it: give ./hv a normal one.
+                             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
         deadline = time.monotonic() + 60
         seen = ""
         while time.monotonic() < deadline and "tiny: hello" not in seen:
