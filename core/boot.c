@@ -100,7 +100,7 @@ void hv_main(const struct mb_info *mbi)
 	if (smp_discover() <= 0)
 		hv_panic("no CPUs found in the ACPI MADT");
 	uint32_t cpus = smp_cpu_count();
-	quiesce_wiring_install(cpus);
+	quiesce_wiring_install(cpus, rt_boot_info()->cmdline);
 	/* After libquiesce's hook (libvmx runs them in registration order). */
 	if (hv_app.before_entry)
 		vmx_add_before_entry_hook(hv_app.before_entry);

@@ -13,6 +13,8 @@
 #include "libquiesce/quiesce.h"
 #include "libvmx/vcpu.h"
 #include "libvmx/vmx.h"
+#include "rt/boot_option.h"
+#include "rt/console.h"
 #include "rt/percpu.h"
 
 /* First for every NMI: a quiesce signal is consumed and never reaches the guest. */
@@ -45,9 +47,36 @@ static void stop_guest(const char *why)
 	vmx_guest_stop(vmx_vcpu(this_cpu_index()), "%s", why);
 }
 
-void quiesce_wiring_install(uint32_t cpu_count)
+/*
+ * quiesce_stuck_spins=N: give up on a round after N relax steps instead of
+ * libquiesce's default (minutes in Bochs). For tests of a round that cannot
+ * complete (tests/boot/test_quirks.py): they stop in seconds, the same way.
+ */
+#define STUCK_SPINS_MIN (1ull << 16)
+#define STUCK_SPINS_MAX (1ull << 40)
+
+static void stuck_spins_option(const char *cmdline)
+{
+	size_t len;
+	uint64_t v;
+	const char *opt = boot_option(cmdline, "quiesce_stuck_spins", &len);
+
+	if (opt == NULL)
+		return;
+	if (!boot_option_u64(opt, len, &v) || v < STUCK_SPINS_MIN || v > STUCK_SPINS_MAX) {
+		hv_printf("hv: quiesce_stuck_spins= wants relax steps in [2^16, 2^40]: keeping "
+		          "the default\n");
+		return;
+	}
+	quiesce_platform_set_stuck_spins(v);
+	hv_printf("hv: quiesce: a round gives up after %llu relax steps (quiesce_stuck_spins=)\n",
+	          (unsigned long long)v);
+}
+
+void quiesce_wiring_install(uint32_t cpu_count, const char *cmdline)
 {
 	quiesce_init(cpu_count);
+	stuck_spins_option(cmdline);
 	quiesce_set_stop_handler(stop_guest);
 	vmx_set_nmi_filter(nmi_is_quiesce_signal);
 	vmx_set_after_exit_hook(after_exit);

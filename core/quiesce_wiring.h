@@ -5,6 +5,7 @@
 #include <stdint.h>
 
 /* Boot CPU, after smp_discover() and before smp_start_aps(). */
-void quiesce_wiring_install(uint32_t cpu_count);
+/* cmdline: the hypervisor's command line (quiesce_stuck_spins=). */
+void quiesce_wiring_install(uint32_t cpu_count, const char *cmdline);
 
 #endif /* CORE_QUIESCE_WIRING_H */

@@ -106,6 +106,13 @@ void quiesce_abandon_round(void);
  * it happen: its local APIC disabled). `stop` must not return.
  */
 void quiesce_set_stop_handler(void (*stop)(const char *why));
+/*
+ * The production platform's stuck limit in relax steps (QUIESCE_STUCK_SPINS
+ * by default, tens of seconds to minutes): the boot option
+ * quiesce_stuck_spins= (core/quiesce_wiring.c) shortens it so that a test of a
+ * round that cannot complete stops in seconds. Before the first round.
+ */
+void quiesce_platform_set_stuck_spins(uint64_t stuck_spins);
 #ifdef HV_HOST
 /* Host tests: the production platform's kick and stuck limits, in relax steps
  * (QUIESCE_KICK_SPINS / QUIESCE_STUCK_SPINS are minutes of host time). */

@@ -78,10 +78,10 @@ static void platform_relax(void)
 
 static void platform_stuck(uint32_t cpu, uint64_t round)
 {
-	char why[128];
+	char why[160];
 	hv_snprintf(why, sizeof(why),
-	            "quiesce: CPU %u did not park for round %u (its local APIC disabled by the "
-	            "guest?)",
+	            "quiesce: CPU %u did not park for round %u (no NMI reached it: its local APIC "
+	            "disabled by the guest, or its NMIs blocked?)",
 	            (unsigned)cpu, (unsigned)round);
 	cannot_complete(why);
 }
@@ -94,6 +94,11 @@ static struct quiesce_ops platform_ops = {
     .kick_spins = QUIESCE_KICK_SPINS,
     .stuck_spins = QUIESCE_STUCK_SPINS,
 };
+
+void quiesce_platform_set_stuck_spins(uint64_t stuck_spins)
+{
+	platform_ops.stuck_spins = stuck_spins;
+}
 
 #ifdef HV_HOST
 void quiesce_platform_set_spins(uint64_t kick_spins, uint64_t stuck_spins)

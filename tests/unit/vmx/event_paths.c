@@ -403,7 +403,7 @@ void check_step(void)
 /* core's NMI filter and hooks; ops replaced per path */
 static void install_quiesce(void)
 {
-	quiesce_wiring_install(2);
+	quiesce_wiring_install(2, "");
 }
 
 void setup_machine(void)

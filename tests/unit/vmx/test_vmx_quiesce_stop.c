@@ -30,7 +30,7 @@ __attribute__((weak)) void rt_ap_init(uint32_t cpu_index, uint32_t apic_id)
 
 static void install_quiesce(void)
 {
-	quiesce_wiring_install(2);
+	quiesce_wiring_install(2, "");
 }
 
 static void test_apic_disabled_quiescer_stops_guest_cleanly(void **state)
@@ -79,11 +79,53 @@ static void test_silent_target_stops_guest_cleanly(void **state)
 	quiesce_platform_set_spins(0, 0);
 }
 
+/* quiesce_stuck_spins= on the hypervisor's command line sets the stuck limit
+ * (tests/boot/test_quirks.py relies on it to stop in seconds); out of range,
+ * the default stays and the line says so. */
+static const char *cmdline;
+
+static void install_quiesce_with_cmdline(void)
+{
+	quiesce_wiring_install(2, cmdline);
+}
+
+static void test_stuck_spins_option_sets_the_limit(void **state)
+{
+	cmdline = "console quiesce_stuck_spins=65536";
+	env_console();
+	env_guest_booted(2, NULL, install_quiesce_with_cmdline);
+	const char *out = env_console();
+	assert_non_null(strstr(
+	    out, "hv: quiesce: a round gives up after 65536 relax steps (quiesce_stuck_spins=)"));
+	quiesce_cpu_online(0);
+	quiesce_cpu_online(1); /* never answers */
+	expect_assert_failure(quiesce_begin());
+	out = env_console();
+	assert_non_null(
+	    strstr(out, "hv: guest stopped on CPU 0: quiesce: CPU 1 did not park for round"));
+	quiesce_cpu_offline(1);
+	quiesce_platform_set_spins(0, 0);
+	(void)state;
+}
+
+static void test_stuck_spins_option_out_of_range_keeps_the_default(void **state)
+{
+	cmdline = "quiesce_stuck_spins=100";
+	env_console();
+	env_guest_booted(2, NULL, install_quiesce_with_cmdline);
+	const char *out = env_console();
+	assert_non_null(strstr(out, "hv: quiesce_stuck_spins= wants relax steps in [2^16, 2^40]"));
+	assert_null(strstr(out, "a round gives up after"));
+	(void)state;
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_apic_disabled_quiescer_stops_guest_cleanly),
 	    cmocka_unit_test(test_silent_target_stops_guest_cleanly),
+	    cmocka_unit_test(test_stuck_spins_option_sets_the_limit),
+	    cmocka_unit_test(test_stuck_spins_option_out_of_range_keeps_the_default),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
