@@ -119,6 +119,15 @@ def test_passthrough_two_cpus():
     _aps_up(r, 2)
 
 
+def test_passthrough_four_cpus():
+    # Issue 15: the SMP, IPI and NMI cases at 4 CPUs under both apps, as bare.
+    r = _run("passthrough", 4)
+    harness.assert_poweroff(r, code=0)
+    expect(r, {})
+    harness.assert_line(r, r"^testguest: MADT lists 4 CPUs")
+    _aps_up(r, 4)
+
+
 # Under TrustVisor too: every case but the PAL ones (test_trustvisor_guest.py)
 # must see what it sees under passthrough (task_switch: issue 15.1).
 def test_trustvisor_one_cpu():
@@ -133,3 +142,11 @@ def test_trustvisor_two_cpus():
     harness.assert_poweroff(r, code=0)
     expect(r, {})
     _aps_up(r, 2)
+
+
+def test_trustvisor_four_cpus():
+    r = _run("trustvisor", 4)
+    harness.assert_poweroff(r, code=0)
+    expect(r, {})
+    harness.assert_line(r, r"^testguest: MADT lists 4 CPUs")
+    _aps_up(r, 4)
