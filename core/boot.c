@@ -140,6 +140,8 @@ void hv_main(const struct mb_info *mbi)
 
 	__atomic_store_n(&guest_memory_ready, 1, __ATOMIC_RELEASE);
 	hv_printf("hv: starting the guest at 0000:7C00 on CPU 0\n");
+	/* The guest may write the UART too from its first instruction (rt/console.c). */
+	console_end_bursts();
 	boot_phase("launch");
 	vmx_launch_guest(0, true, guest_eptp);
 }

@@ -17,6 +17,11 @@
 
 /* Programs the UART (no interrupts, FIFO on). */
 void console_init(void);
+/*
+ * From here on one byte per wait for an empty transmitter, not a FIFO's worth:
+ * for when a guest may write the same UART (called before the first VM entry).
+ */
+void console_end_bursts(void);
 /* Waits (bounded) until the UART has sent every byte written so far. */
 void console_drain(void);
 

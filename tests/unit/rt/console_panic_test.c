@@ -93,6 +93,65 @@ static void test_output_waits_for_the_transmitter(void **state)
 	assert_true(data_seen);
 }
 
+/* LSR reads before each data byte of `text` printed with hv_printf: out[i]
+ * for the i-th byte written to THR. */
+static size_t lsr_reads_per_byte(const char *text, size_t *out, size_t max)
+{
+	hv_printf("%s", text);
+	size_t reads = 0, n = 0;
+	for (size_t i = 0; i < fake_io_log_len(); i++) {
+		struct fake_io_entry e = fake_io_log(i);
+		if (e.port == 0x3fd && e.dir == FAKE_IO_IN)
+			reads++;
+		if (e.port == 0x3f8 && e.dir == FAKE_IO_OUT && n < max) {
+			out[n++] = reads;
+			reads = 0;
+		}
+	}
+	return n;
+}
+
+static void test_fifo_takes_16_bytes_per_wait(void **state)
+{
+	/* IIR bits 7:6 set: a 16550A with its FIFOs on. */
+	const uint32_t iir = 0xc1;
+	fake_io_script(0x3fa, &iir, 1);
+	console_init();
+	fake_hw_reset(); /* count from here: not the divisor latch's writes */
+	fake_io_set_default(0x3fd, 0x20);
+	size_t reads[40];
+	assert_int_equal(lsr_reads_per_byte("0123456789abcdefghij", reads, 40), 20);
+	for (size_t i = 0; i < 20; i++)
+		assert_int_equal(reads[i], i == 0 || i == 16 ? 1 : 0);
+	/* The next line waits again for an empty FIFO (whatever another writer did
+	 * in between), however little of the last burst it used. */
+	fake_hw_reset();
+	fake_io_set_default(0x3fd, 0x20);
+	assert_int_equal(lsr_reads_per_byte("xy", reads, 40), 2);
+	assert_int_equal(reads[0], 1);
+	assert_int_equal(reads[1], 0);
+	/* Once the guest may share the UART: one byte per wait. */
+	console_end_bursts();
+	fake_hw_reset();
+	fake_io_set_default(0x3fd, 0x20);
+	assert_int_equal(lsr_reads_per_byte("xyz", reads, 40), 3);
+	for (size_t i = 0; i < 3; i++)
+		assert_int_equal(reads[i], 1);
+}
+
+static void test_no_fifo_one_byte_per_wait(void **state)
+{
+	const uint32_t iir = 0x01; /* an 8250/16450: no FIFOs */
+	fake_io_script(0x3fa, &iir, 1);
+	console_init();
+	fake_hw_reset(); /* count from here: not the divisor latch's writes */
+	fake_io_set_default(0x3fd, 0x20);
+	size_t reads[8];
+	assert_int_equal(lsr_reads_per_byte("abcd", reads, 8), 4);
+	for (size_t i = 0; i < 4; i++)
+		assert_int_equal(reads[i], 1);
+}
+
 static void test_stuck_uart_does_not_hang(void **state)
 {
 	fake_io_set_default(0x3fd, 0x00); /* never ready */
@@ -224,6 +283,8 @@ int main(void)
 	    T(test_printf_turns_newline_into_crlf),
 	    T(test_output_waits_for_the_transmitter),
 	    T(test_stuck_uart_does_not_hang),
+	    T(test_fifo_takes_16_bytes_per_wait),
+	    T(test_no_fifo_one_byte_per_wait),
 	    T(test_panic_prints_reason_then_hook_output),
 	    T(test_panic_names_the_cpu),
 	    T(test_panic_while_holding_the_console_lock),
