@@ -14,7 +14,7 @@
 
 #include "guest/linux/pvh/pvh_boot.h"
 
-#define MB_BOOT_MAGIC  0x2badb002u
+#define MB_BOOT_MAGIC   0x2badb002u
 #define MB_INFO_CMDLINE (1u << 2)
 #define MB_INFO_MODS    (1u << 3)
 #define MB_INFO_MMAP    (1u << 6)
@@ -54,6 +54,18 @@ static inline uint8_t inb(uint16_t port)
 	uint8_t v;
 	__asm__ volatile("inb %1, %0" : "=a"(v) : "Nd"(port));
 	return v;
+}
+
+/* 115200 8N1 (after reset Bochs' UART keeps 5 bits of each byte; nothing set it up). */
+static void serial_init(void)
+{
+	outb(COM1 + 1, 0x00);
+	outb(COM1 + 3, 0x80);
+	outb(COM1 + 0, 0x01);
+	outb(COM1 + 1, 0x00);
+	outb(COM1 + 3, 0x03);
+	outb(COM1 + 2, 0x07);
+	outb(COM1 + 4, 0x03);
 }
 
 static void putc_serial(char c)
@@ -100,6 +112,8 @@ static void __attribute__((noreturn)) fail(const char *what)
 	puts_serial("pvh: ");
 	puts_serial(what);
 	puts_serial("; powering off\n");
+	for (int i = 0; i < 100000 && !(inb(COM1 + 5) & 0x40); i++)
+		;
 	/* Bochs' and QEMU's PIIX4 PM: SLP_TYP 0 | SLP_EN at PM1a control (PMBASE 0xb000 + 4). */
 	outw(0xb004, 0x2000);
 	outw(0x604, 0x2000);
@@ -125,6 +139,17 @@ static void zero(uint8_t *dst, uint32_t n)
 }
 
 /* Physical memory at pa (laundered: GCC's bounds checks take low constants for null + n). */
+/* memmove for dst >= src: backwards, whole dwords (a module's last dword may read past it). */
+static void move_up(uint8_t *dst, const uint8_t *src, uint32_t n)
+{
+	uint32_t words = (n + 3) / 4;
+	if (words == 0)
+		return;
+	dst += (words - 1) * 4;
+	src += (words - 1) * 4;
+	__asm__ volatile("std; rep movsl; cld" : "+D"(dst), "+S"(src), "+c"(words) : : "memory");
+}
+
 static const uint8_t *phys(uint64_t pa)
 {
 	const uint8_t *p = (const uint8_t *)(uintptr_t)pa;
@@ -148,6 +173,7 @@ static uint64_t find_rsdp(void)
 void pvh_main(uint32_t magic, uint32_t mbi_pa)
 {
 	const uint32_t *mbi = (const uint32_t *)(uintptr_t)mbi_pa;
+	serial_init();
 	if (magic != MB_BOOT_MAGIC)
 		fail("not started by a multiboot v1 loader");
 	if (!(mbi[0] & MB_INFO_MODS) || mbi[5] < 1)
@@ -176,25 +202,55 @@ void pvh_main(uint32_t magic, uint32_t mbi_pa)
 	uint32_t nmods = mbi[5];
 	if (nmods > 2)
 		fail("more than two modules (vmlinux, initrd)");
-	const struct mb_module vmlinux = mods[0];
+	struct mb_module vmlinux = mods[0];
 	struct mb_module initrd = {0, 0, 0, 0};
 	if (nmods == 2)
 		initrd = mods[1];
 	if (vmlinux.end <= vmlinux.start || (nmods == 2 && initrd.end < initrd.start))
 		fail("a module ends before it starts");
 
-	const char *why =
-	    pvh_parse_elf(phys(vmlinux.start), vmlinux.end - vmlinux.start, &image);
+	const char *why = pvh_parse_elf(phys(vmlinux.start), vmlinux.end - vmlinux.start, &image);
 	if (why) {
 		puts_serial("pvh: the first module (vmlinux): ");
 		fail(why);
 	}
 
+	/* GRUB puts the modules low, where the kernel goes: move them above it first. */
+	struct pvh_range mod[2] = {
+	    {vmlinux.start, vmlinux.end - vmlinux.start, "the vmlinux module"},
+	    {initrd.start, initrd.end - initrd.start, "the initrd module"},
+	};
+	uint64_t dest[2];
+	uint64_t loader_end = (uintptr_t)pvh_image_end;
+	if (!pvh_plan_modules(&image, mod, nmods, loader_end, memmap, (uint32_t)nmap, dest))
+		fail("no RAM above the kernel and the loader to move the modules to");
+	/* Higher source first: moving it cannot overwrite the other, still unmoved one. */
+	uint32_t first = nmods == 2 && mod[1].base > mod[0].base ? 1 : 0;
+	for (uint32_t k = 0; k < nmods; k++) {
+		uint32_t i = k == 0 ? first : 1 - first;
+		if (dest[i] == mod[i].base)
+			continue;
+		if (nmods == 2 && k == 0 &&
+		    pvh_overlaps(dest[i], mod[i].len, mod[1 - i].base, mod[1 - i].len))
+			fail("cannot move the modules above the kernel without overwriting one");
+		move_up((uint8_t *)(uintptr_t)dest[i], phys(mod[i].base), (uint32_t)mod[i].len);
+		puts_serial("pvh: moved ");
+		puts_serial(mod[i].name);
+		puts_serial(" to ");
+		putrange(dest[i], mod[i].len);
+		puts_serial("\n");
+		mod[i].base = dest[i];
+	}
+	vmlinux.start = (uint32_t)mod[0].base;
+	vmlinux.end = (uint32_t)(mod[0].base + mod[0].len);
+	initrd.start = (uint32_t)mod[1].base;
+	initrd.end = (uint32_t)(mod[1].base + mod[1].len);
+
 	struct pvh_range avoid[3] = {
 	    {(uintptr_t)pvh_image_start, (uintptr_t)(pvh_image_end - pvh_image_start),
 	     "the loader"},
-	    {vmlinux.start, vmlinux.end - vmlinux.start, "the vmlinux module"},
-	    {initrd.start, initrd.end - initrd.start, "the initrd module"},
+	    mod[0],
+	    mod[1],
 	};
 	uint32_t seg, other;
 	enum pvh_place place =
@@ -230,8 +286,8 @@ void pvh_main(uint32_t magic, uint32_t mbi_pa)
 	start_info.cmdline_paddr = (uintptr_t)cmdline;
 	if (nmods == 2 && initrd.end > initrd.start) {
 		/* Linux takes the first module as its initrd. */
-		modlist[0] = (struct hvm_modlist_entry){initrd.start, initrd.end - initrd.start, 0,
-							0};
+		modlist[0] =
+		    (struct hvm_modlist_entry){initrd.start, initrd.end - initrd.start, 0, 0};
 		start_info.nr_modules = 1;
 		start_info.modlist_paddr = (uintptr_t)modlist;
 	}

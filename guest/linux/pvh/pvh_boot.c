@@ -43,8 +43,8 @@ static bool find_entry_note(const uint8_t *notes, uint64_t len, uint32_t *entry)
 		if (!within(name, namesz, len) || !within(desc, descsz, len))
 			return false;
 		const uint8_t *n = notes + name;
-		if (type == XEN_ELFNOTE_PHYS32_ENTRY && namesz == 4 && n[0] == 'X' &&
-		    n[1] == 'e' && n[2] == 'n' && n[3] == 0 && (descsz == 4 || descsz == 8)) {
+		if (type == XEN_ELFNOTE_PHYS32_ENTRY && namesz == 4 && n[0] == 'X' && n[1] == 'e' &&
+		    n[2] == 'n' && n[3] == 0 && (descsz == 4 || descsz == 8)) {
 			/* A 64-bit kernel stores it as a .quad; the address is below 4 GiB. */
 			if (descsz == 8 && rd32(notes + desc + 4) != 0)
 				return false;
@@ -109,9 +109,8 @@ bool pvh_overlaps(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen)
 	return alen != 0 && blen != 0 && a < b + blen && b < a + alen;
 }
 
-/* Whether the map's RAM entries cover [base, base + len) (possibly several adjacent ones). */
-static bool all_ram(uint64_t base, uint64_t len, const struct hvm_memmap_table_entry *map,
-		    uint32_t nmap)
+bool pvh_is_ram(uint64_t base, uint64_t len, const struct hvm_memmap_table_entry *map,
+                uint32_t nmap)
 {
 	uint64_t cur = base;
 	uint64_t end = base + len;
@@ -119,7 +118,8 @@ static bool all_ram(uint64_t base, uint64_t len, const struct hvm_memmap_table_e
 		bool found = false;
 		for (uint32_t i = 0; i < nmap; i++) {
 			const struct hvm_memmap_table_entry *e = &map[i];
-			if (e->type == HVM_MEMMAP_RAM && e->addr <= cur && cur - e->addr < e->size) {
+			if (e->type == HVM_MEMMAP_RAM && e->addr <= cur &&
+			    cur - e->addr < e->size) {
 				cur = e->addr + e->size;
 				found = true;
 				break;
@@ -132,8 +132,8 @@ static bool all_ram(uint64_t base, uint64_t len, const struct hvm_memmap_table_e
 }
 
 enum pvh_place pvh_check_place(const struct pvh_image *img, const struct pvh_range *avoid,
-			       uint32_t navoid, const struct hvm_memmap_table_entry *map,
-			       uint32_t nmap, uint32_t *seg, uint32_t *other)
+                               uint32_t navoid, const struct hvm_memmap_table_entry *map,
+                               uint32_t nmap, uint32_t *seg, uint32_t *other)
 {
 	for (uint32_t i = 0; i < img->nsegs; i++) {
 		const struct pvh_segment *s = &img->seg[i];
@@ -148,14 +148,44 @@ enum pvh_place pvh_check_place(const struct pvh_image *img, const struct pvh_ran
 			if (pvh_overlaps(s->paddr, s->memsz, img->seg[k].paddr, img->seg[k].memsz))
 				return PVH_PLACE_SEGMENTS;
 		}
-		if (!all_ram(s->paddr, s->memsz, map, nmap))
+		if (!pvh_is_ram(s->paddr, s->memsz, map, nmap))
 			return PVH_PLACE_NOT_RAM;
 	}
 	return PVH_PLACE_OK;
 }
 
+bool pvh_plan_modules(const struct pvh_image *img, const struct pvh_range *mods, uint32_t n,
+                      uint64_t floor, const struct hvm_memmap_table_entry *map, uint32_t nmap,
+                      uint64_t *dest)
+{
+	uint64_t lo = UINT64_MAX, hi = 0;
+	for (uint32_t i = 0; i < img->nsegs; i++) {
+		const struct pvh_segment *s = &img->seg[i];
+		if (s->paddr < lo)
+			lo = s->paddr;
+		if (s->paddr + s->memsz > hi)
+			hi = s->paddr + s->memsz;
+	}
+	bool clear = true;
+	for (uint32_t i = 0; i < n; i++) {
+		dest[i] = mods[i].base;
+		if (pvh_overlaps(mods[i].base, mods[i].len, lo, hi - lo))
+			clear = false;
+	}
+	if (clear)
+		return true;
+	uint64_t at = (hi > floor ? hi : floor) + 0xfff;
+	at &= ~0xfffull;
+	for (uint32_t i = 0; i < n; i++) {
+		dest[i] = at;
+		at = (at + mods[i].len + 0xfff) & ~0xfffull;
+	}
+	uint64_t base = n ? dest[0] : 0;
+	return at <= FOUR_GIB && pvh_is_ram(base, at - base, map, nmap);
+}
+
 int32_t pvh_memmap_from_multiboot(const uint8_t *mmap, uint32_t length,
-				  struct hvm_memmap_table_entry *out, uint32_t max)
+                                  struct hvm_memmap_table_entry *out, uint32_t max)
 {
 	uint32_t n = 0;
 	uint32_t off = 0;

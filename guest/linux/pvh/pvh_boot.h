@@ -95,8 +95,24 @@ enum pvh_place {
 
 /* Whether the segments can be copied: in RAM, apart from each other and from `avoid`. */
 enum pvh_place pvh_check_place(const struct pvh_image *img, const struct pvh_range *avoid,
-			       uint32_t navoid, const struct hvm_memmap_table_entry *map,
-			       uint32_t nmap, uint32_t *seg, uint32_t *other);
+                               uint32_t navoid, const struct hvm_memmap_table_entry *map,
+                               uint32_t nmap, uint32_t *seg, uint32_t *other);
+
+/* Whether the map's RAM entries cover [base, base + len) (adjacent entries may share it). */
+bool pvh_is_ram(uint64_t base, uint64_t len, const struct hvm_memmap_table_entry *map,
+                uint32_t nmap);
+
+/*
+ * Where the n modules must be for the segments not to overwrite them. GRUB puts
+ * multiboot modules low (from ~1 MiB), under a kernel loaded from 16 MiB. If no
+ * module touches the segments' span, each stays (dest[i] = mods[i].base);
+ * otherwise all are packed, in order and page-aligned, from the first page at or
+ * above both `floor` and the end of the segments. False when that space is not
+ * all RAM.
+ */
+bool pvh_plan_modules(const struct pvh_image *img, const struct pvh_range *mods, uint32_t n,
+                      uint64_t floor, const struct hvm_memmap_table_entry *map, uint32_t nmap,
+                      uint64_t *dest);
 
 /*
  * Converts a multiboot v1 memory map (`length` bytes of {size, base, length, type}
@@ -105,7 +121,7 @@ enum pvh_place pvh_check_place(const struct pvh_image *img, const struct pvh_ran
  * number written, or -1 when there are more than max or an entry is malformed.
  */
 int32_t pvh_memmap_from_multiboot(const uint8_t *mmap, uint32_t length,
-				  struct hvm_memmap_table_entry *out, uint32_t max);
+                                  struct hvm_memmap_table_entry *out, uint32_t max);
 
 /* The kernel's arguments in a multiboot command line: GRUB puts the loader's path first. */
 const char *pvh_cmdline_args(const char *mb_cmdline);

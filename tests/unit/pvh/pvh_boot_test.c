@@ -32,7 +32,7 @@ static void w64(uint8_t *p, uint64_t v)
 }
 
 static void phdr(int i, uint32_t type, uint64_t off, uint64_t paddr, uint64_t filesz,
-		 uint64_t memsz)
+                 uint64_t memsz)
 {
 	uint8_t *p = elf + 64 + 56 * i;
 	w32(p, type);
@@ -44,8 +44,7 @@ static void phdr(int i, uint32_t type, uint64_t off, uint64_t paddr, uint64_t fi
 }
 
 /* A note at off: name, type, a descsz-byte value. */
-static uint32_t note(uint32_t off, const char *name, uint32_t type, uint64_t value,
-		     uint32_t descsz)
+static uint32_t note(uint32_t off, const char *name, uint32_t type, uint64_t value, uint32_t descsz)
 {
 	uint32_t namesz = (uint32_t)strlen(name) + 1;
 	w32(elf + off, namesz);
@@ -65,8 +64,9 @@ static int setup(void **state)
 {
 	memset(elf, 0, sizeof(elf));
 	memset(&img, 0, sizeof(img));
-	memcpy(elf, "\x7f"
-		    "ELF",
+	memcpy(elf,
+	       "\x7f"
+	       "ELF",
 	       4);
 	elf[4] = 2;
 	elf[5] = 1;
@@ -145,8 +145,8 @@ static void test_bad_files_are_refused(void **state)
 }
 
 static const struct hvm_memmap_table_entry bochs_map[] = {
-    {0, 0x9f000, 1, 0},         {0x9f000, 0x1000, 2, 0},   {0xe8000, 0x18000, 2, 0},
-    {0x100000, 0xbf00000, 1, 0}, {0xc000000, 0x1000000, 2, 0}, /* the hypervisor's */
+    {0, 0x9f000, 1, 0},           {0x9f000, 0x1000, 2, 0},      {0xe8000, 0x18000, 2, 0},
+    {0x100000, 0xbf00000, 1, 0},  {0xc000000, 0x1000000, 2, 0}, /* the hypervisor's */
     {0xd000000, 0x2ff0000, 1, 0}, {0xfff0000, 0x10000, 3, 0},
 };
 
@@ -155,42 +155,67 @@ static void test_placement(void **state)
 	assert_null(pvh_parse_elf(elf, sizeof(elf), &img));
 	uint32_t seg = 99, other = 99;
 	struct pvh_range avoid[2] = {{0x5000000, 0x10000, "the loader"},
-				     {0x5010000, 0x4000000, "the vmlinux module"}};
-	assert_int_equal(pvh_check_place(&img, avoid, 2, bochs_map, 7, &seg, &other),
-			 PVH_PLACE_OK);
+	                             {0x5010000, 0x4000000, "the vmlinux module"}};
+	assert_int_equal(pvh_check_place(&img, avoid, 2, bochs_map, 7, &seg, &other), PVH_PLACE_OK);
 
 	avoid[1].base = 0x1202000; /* under segment 1's bss tail */
 	assert_int_equal(pvh_check_place(&img, avoid, 2, bochs_map, 7, &seg, &other),
-			 PVH_PLACE_AVOID);
+	                 PVH_PLACE_AVOID);
 	assert_int_equal(seg, 1);
 	assert_int_equal(other, 1);
 
 	avoid[1].base = 0x1203000; /* just after it: fine */
-	assert_int_equal(pvh_check_place(&img, avoid, 2, bochs_map, 7, &seg, &other),
-			 PVH_PLACE_OK);
+	assert_int_equal(pvh_check_place(&img, avoid, 2, bochs_map, 7, &seg, &other), PVH_PLACE_OK);
 
 	img.seg[1].paddr = 0x1000800;
 	assert_int_equal(pvh_check_place(&img, avoid, 0, bochs_map, 7, &seg, &other),
-			 PVH_PLACE_SEGMENTS);
+	                 PVH_PLACE_SEGMENTS);
 	assert_int_equal(seg, 1);
 	assert_int_equal(other, 0);
 
 	img.seg[1].paddr = 0xbfff000; /* runs into the hypervisor's region */
 	assert_int_equal(pvh_check_place(&img, avoid, 0, bochs_map, 7, &seg, &other),
-			 PVH_PLACE_NOT_RAM);
+	                 PVH_PLACE_NOT_RAM);
 	img.seg[1].paddr = 0xcfff000;
 	assert_int_equal(pvh_check_place(&img, avoid, 0, bochs_map, 7, &seg, &other),
-			 PVH_PLACE_NOT_RAM);
+	                 PVH_PLACE_NOT_RAM);
 }
 
 static void test_ram_may_span_adjacent_entries(void **state)
 {
 	const struct hvm_memmap_table_entry split[] = {{0x100000, 0x1100000, 1, 0},
-						       {0x1200000, 0x1000000, 1, 0}};
+	                                               {0x1200000, 0x1000000, 1, 0}};
 	uint32_t seg, other;
 	assert_null(pvh_parse_elf(elf, sizeof(elf), &img));
 	img.seg[1].paddr = 0x11ff000;
 	assert_int_equal(pvh_check_place(&img, NULL, 0, split, 2, &seg, &other), PVH_PLACE_OK);
+}
+
+static void test_modules_under_the_kernel_move_above_it(void **state)
+{
+	assert_null(pvh_parse_elf(elf, sizeof(elf), &img)); /* [0x1000000, 0x1203000) */
+	struct pvh_range mods[2] = {{0x101000, 0x3edb7b4, "vmlinux"},
+	                            {0x3fdc000, 0x2d0000, "initrd"}};
+	uint64_t dest[2];
+	/* As GRUB loads them: both move, packed from the loader's end. */
+	assert_true(pvh_plan_modules(&img, mods, 2, 0x5006c98, bochs_map, 7, dest));
+	assert_int_equal(dest[0], 0x5007000);
+	assert_int_equal(dest[1], 0x5007000 + 0x3edc000);
+	/* Above the segments, with no floor: from the segments' end. */
+	assert_true(pvh_plan_modules(&img, mods, 2, 0, bochs_map, 7, dest));
+	assert_int_equal(dest[0], 0x1203000);
+	/* Clear of the segments: they stay. */
+	mods[0].base = 0x100000;
+	mods[0].len = 0x800000;
+	mods[1].base = 0x900000;
+	mods[1].len = 0x1000;
+	assert_true(pvh_plan_modules(&img, mods, 2, 0x5006c98, bochs_map, 7, dest));
+	assert_int_equal(dest[0], 0x100000);
+	assert_int_equal(dest[1], 0x900000);
+	/* Too big for the RAM below the hypervisor's region (0xc000000). */
+	mods[0].base = 0x101000;
+	mods[0].len = 0x7000000;
+	assert_false(pvh_plan_modules(&img, mods, 2, 0x5006c98, bochs_map, 7, dest));
 }
 
 static void test_overlaps(void **state)
@@ -235,7 +260,7 @@ static void test_memmap_from_multiboot(void **state)
 	assert_int_equal(out[4].type, 2);
 	assert_int_equal(out[4].reserved, 0);
 
-	assert_int_equal(pvh_memmap_from_multiboot(mm, n, out, 4), -1); /* too many */
+	assert_int_equal(pvh_memmap_from_multiboot(mm, n, out, 4), -1);     /* too many */
 	assert_int_equal(pvh_memmap_from_multiboot(mm, n - 1, out, 8), -1); /* truncated */
 	w32(mm, 8);
 	assert_int_equal(pvh_memmap_from_multiboot(mm, n, out, 8), -1); /* too small */
@@ -244,7 +269,7 @@ static void test_memmap_from_multiboot(void **state)
 static void test_cmdline_args(void **state)
 {
 	assert_string_equal(pvh_cmdline_args("/boot/kernel console=ttyS0 quiet"),
-			    "console=ttyS0 quiet");
+	                    "console=ttyS0 quiet");
 	assert_string_equal(pvh_cmdline_args("(hd0)/boot/kernel  a=b"), "a=b");
 	assert_string_equal(pvh_cmdline_args("/boot/kernel"), "");
 	assert_string_equal(pvh_cmdline_args("console=ttyS0"), "console=ttyS0");
@@ -300,6 +325,7 @@ int main(void)
 	    cmocka_unit_test_setup(test_bad_files_are_refused, setup),
 	    cmocka_unit_test_setup(test_placement, setup),
 	    cmocka_unit_test_setup(test_ram_may_span_adjacent_entries, setup),
+	    cmocka_unit_test_setup(test_modules_under_the_kernel_move_above_it, setup),
 	    cmocka_unit_test(test_overlaps),
 	    cmocka_unit_test(test_memmap_from_multiboot),
 	    cmocka_unit_test(test_cmdline_args),
