@@ -85,6 +85,60 @@ class ExtractTest(unittest.TestCase):
                 self.assertIn(words, str(e.exception))
 
 
+def elf64(segments, notes=b""):
+    """An ELF64 with PT_LOADs [(paddr, data, memsz)] and one PT_NOTE holding notes."""
+    phnum = len(segments) + 1
+    head = bytearray(64)
+    head[:7] = b"\x7fELF\x02\x01\x01"
+    struct.pack_into("<HHIQQQIHHHHHH", head, 16, 2, 62, 1, 0x1000000, 64, 0, 0, 64, 56, phnum,
+                     64, 0, 0)
+    at = 64 + phnum * 56
+    phdrs, blobs = b"", b""
+    for paddr, data, memsz in segments:
+        phdrs += struct.pack("<IIQQQQQQ", 1, 7, at + len(blobs), paddr, paddr, len(data), memsz,
+                             0x1000)
+        blobs += data
+    phdrs += struct.pack("<IIQQQQQQ", 4, 4, at + len(blobs), 0, 0, len(notes), len(notes), 4)
+    return bytes(head) + phdrs + blobs + notes
+
+
+def memory(elf):
+    """{paddr: byte value} of what the PT_LOADs put in memory (zeros included), and the notes."""
+    phnum, = struct.unpack_from("<H", elf, 56)
+    mem, notes = {}, b""
+    for i in range(phnum):
+        t, _, off, _, paddr, filesz, memsz, _ = struct.unpack_from("<IIQQQQQQ", elf, 64 + 56 * i)
+        if t == 4:
+            notes += elf[off:off + filesz]
+        elif t == 1:
+            for k in range(memsz):
+                assert paddr + k not in mem, "segments overlap at %#x" % (paddr + k)
+                mem[paddr + k] = elf[off + k] if k < filesz else 0
+    return mem, notes, phnum
+
+
+class PackTest(unittest.TestCase):
+    def test_same_memory_smaller_file(self):
+        z = make_disk.ZERO_RUN
+        text = b"T" * 100 + bytes(z + 5) + b"U" * 7 + bytes(z - 1) + b"V" * 3 + bytes(3 * z)
+        data = b"D" * 50 + bytes(10)
+        orig = elf64([(0x1000000, text, len(text)), (0x1400000, data, len(data) + 4096)],
+                     notes=b"NOTE" * 9)
+        packed = make_disk.pack_vmlinux(orig)
+        self.assertLess(len(packed), len(orig) - 3 * z)
+        mem, notes, phnum = memory(packed)
+        self.assertEqual((mem, notes), memory(orig)[:2])
+        self.assertEqual(phnum, 4)  # text split once (the shorter run stays), data, the notes
+
+    def test_at_most_the_loaders_segments(self):
+        z = make_disk.ZERO_RUN
+        text = (b"x" + bytes(z)) * 40 + b"y"
+        orig = elf64([(0x1000000, text, len(text))])
+        mem, _, phnum = memory(make_disk.pack_vmlinux(orig))
+        self.assertLessEqual(phnum - 1, make_disk.MAX_SEGMENTS)
+        self.assertEqual(mem, memory(orig)[0])
+
+
 class GrubCfgTest(unittest.TestCase):
     def test_pvh_disk_multiboots_the_loader(self):
         lines = make_disk.grub_cfg("smp", pvh=True).splitlines()
