@@ -11,7 +11,7 @@ runs pytest with --dist loadgroup), so one worker boots it once and caches it.
 
 The disk boots Linux by its PVH entry (guest/linux/README.md, "PVH boot"): GRUB
 multiboots guest/linux/pvh's loader with the kernel's vmlinux (extracted from
-Debian's bzImage by guest/linux/make_disk.py) and the initrd as modules, which
+Debian's bzImage and packed by guest/linux/make_disk.py) and the initrd as modules, which
 skips the bzImage's XZ decompression (~4.5e9 Bochs ticks). The passthrough Linux
 boot (linux_storm.py) keeps the bzImage path. test_trustvisor.py's
 test_linux_entered_by_pvh checks the boot took this path.
@@ -48,7 +48,7 @@ def _disk(secret, nonce, plain_pal_demo):
     cmdline = "%s guest_scenario=%s pal_calls=%d tpm_secret=%s tpm_nonce=%s" % (
         make_pal_initrd.CMDLINE, SCENARIOS, PAL_CALLS, secret, nonce)
     loader = harness.output("//guest/linux/pvh:pvh_loader.elf", ".elf")
-    vmlinux = make_pal_initrd.make_disk.vmlinux(make_pal_initrd.kernel())
+    vmlinux = make_pal_initrd.make_disk.pvh_vmlinux(make_pal_initrd.kernel())
     # Modules in order: the loader takes the first as the vmlinux, the second as the initrd.
     return harness.disk(loader, initrd=initrd, cmdline=cmdline, modules=[vmlinux], nounzip=True)
 
