@@ -139,12 +139,19 @@ static void zero(uint8_t *dst, uint32_t n)
 }
 
 /* Physical memory at pa (laundered: GCC's bounds checks take low constants for null + n). */
-/* memmove for dst >= src: backwards, whole dwords (a module's last dword may read past it). */
-static void move_up(uint8_t *dst, const uint8_t *src, uint32_t n)
+/*
+ * memmove in whole dwords (a module's last dword may read past its end and write
+ * into the page padding after its destination): backwards when dst is above src.
+ */
+static void move(uint8_t *dst, const uint8_t *src, uint32_t n)
 {
 	uint32_t words = (n + 3) / 4;
-	if (words == 0)
+	if (words == 0 || dst == src)
 		return;
+	if (dst < src) {
+		__asm__ volatile("rep movsl" : "+D"(dst), "+S"(src), "+c"(words) : : "memory");
+		return;
+	}
 	dst += (words - 1) * 4;
 	src += (words - 1) * 4;
 	__asm__ volatile("std; rep movsl; cld" : "+D"(dst), "+S"(src), "+c"(words) : : "memory");
@@ -233,7 +240,7 @@ void pvh_main(uint32_t magic, uint32_t mbi_pa)
 		if (nmods == 2 && k == 0 &&
 		    pvh_overlaps(dest[i], mod[i].len, mod[1 - i].base, mod[1 - i].len))
 			fail("cannot move the modules above the kernel without overwriting one");
-		move_up((uint8_t *)(uintptr_t)dest[i], phys(mod[i].base), (uint32_t)mod[i].len);
+		move((uint8_t *)(uintptr_t)dest[i], phys(mod[i].base), (uint32_t)mod[i].len);
 		puts_serial("pvh: moved ");
 		puts_serial(mod[i].name);
 		puts_serial(" to ");
