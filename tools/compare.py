@@ -405,6 +405,11 @@ def linux_disk():
     its tick count) depends on them: two bare boots of guest/linux's own disk a few
     seconds apart differ (by ~1e-5 with one CPU, up to 2% with two). Without those
     instructions Linux seeds from the TSC and interrupts, which Bochs repeats.
+
+    The disk boots the bzImage (GRUB's `linux`: real-mode setup, XZ decompressor),
+    not the PVH path the boot tests' bare and TrustVisor Linux boots take
+    (guest/linux/README.md, "PVH boot"): a benchmark keeps its definition, so this
+    row stays comparable with earlier tables.
     """
     sys.path.insert(0, os.path.join(bazel.ROOT, "guest", "linux"))
     try:

@@ -52,8 +52,11 @@ def _grub_quote(s):
     return s
 
 
-def grub_cfg(kind, cmdline="", modules=(), initrd=None):
-    """The grub.cfg text for a guest disk. modules: list of (name, args)."""
+def grub_cfg(kind, cmdline="", modules=(), initrd=None, nounzip=False):
+    """The grub.cfg text for a guest disk. modules: list of (name, args).
+    nounzip: GRUB loads a multiboot kernel's modules and initrd as they are
+    (module --nounzip) instead of gunzipping them; for guest/linux/pvh's loader,
+    whose initrd module Linux unpacks itself."""
     # GRUB's own messages (a missing file, a bad kernel) go to COM1 too, so they
     # show up in ./hv run's serial log instead of only on the VGA screen.
     lines = ["set timeout=0", "set default=0", "serial --unit=0 --speed=115200",
@@ -61,10 +64,11 @@ def grub_cfg(kind, cmdline="", modules=(), initrd=None):
     args = " ".join(_grub_quote(a) for a in cmdline.split()) if cmdline else ""
     if kind == "multiboot":
         lines.append(("multiboot /boot/kernel " + args).rstrip())
+        module = "module --nounzip" if nounzip else "module"
         for name, margs in modules:
-            lines.append(("module /boot/%s %s" % (name, margs)).rstrip())
+            lines.append(("%s /boot/%s %s" % (module, name, margs)).rstrip())
         if initrd:
-            lines.append("module /boot/initrd initrd")
+            lines.append("%s /boot/initrd initrd" % module)
     else:
         lines.append(("linux /boot/kernel " + args).rstrip())
         if initrd:
@@ -92,8 +96,9 @@ def cylinders_of(path):
     return size // CYLINDER_BYTES
 
 
-def make_disk(kernel, output, initrd=None, cmdline="", modules=()):
-    """Build a guest disk image at output. Returns (kind, size in bytes, grub.cfg text)."""
+def make_disk(kernel, output, initrd=None, cmdline="", modules=(), nounzip=False):
+    """Build a guest disk image at output. Returns (kind, size in bytes, grub.cfg text).
+    nounzip: see grub_cfg."""
     kind = kernel_kind(kernel)
     for m in list(modules) + ([initrd] if initrd else []):
         if not os.path.isfile(m):
@@ -107,7 +112,7 @@ def make_disk(kernel, output, initrd=None, cmdline="", modules=()):
             raise DiskError("module name %s is used twice (modules are named by file name)" % name)
         names.append(name)
         mods.append((name, name))
-    cfg = grub_cfg(kind, cmdline, mods, initrd)
+    cfg = grub_cfg(kind, cmdline, mods, initrd, nounzip)
     with tempfile.TemporaryDirectory(prefix="hv-disk-") as tmp:
         root = os.path.join(tmp, "root")
         os.makedirs(os.path.join(root, "boot", "grub"))

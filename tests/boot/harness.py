@@ -88,15 +88,20 @@ def _digest(paths, extra):
     return h.hexdigest()[:16]
 
 
-def disk(kernel, initrd=None, cmdline="", modules=()):
-    """A guest disk booting kernel (cached in out/disks/ by content)."""
+def disk(kernel, initrd=None, cmdline="", modules=(), nounzip=False):
+    """A guest disk booting kernel (cached in out/disks/ by content). nounzip: GRUB
+    loads the modules and initrd of a multiboot kernel as they are (tools/disk.py)."""
     inputs = [kernel] + ([initrd] if initrd else []) + list(modules)
-    key = _digest(inputs, (cmdline, [os.path.basename(m) for m in modules], bool(initrd)))
+    extra = (cmdline, [os.path.basename(m) for m in modules], bool(initrd))
+    if nounzip:
+        extra += ("nounzip",)
+    key = _digest(inputs, extra)
     path = os.path.join(DISK_DIR, "%s-%s.img" % (os.path.basename(kernel), key))
     if not os.path.exists(path):
         os.makedirs(DISK_DIR, exist_ok=True)
         tmp = "%s.%d.tmp" % (path, os.getpid())
-        disklib.make_disk(kernel, tmp, initrd=initrd, cmdline=cmdline, modules=modules)
+        disklib.make_disk(kernel, tmp, initrd=initrd, cmdline=cmdline, modules=modules,
+                          nounzip=nounzip)
         os.replace(tmp, path)
     return path
 

@@ -8,6 +8,10 @@ the scenario, no unknown NMIs, DONE), so each is checked against it on its own
 and the two run in parallel. The passthrough boot is shared with
 test_nmi_linux.py (tests/boot/linux_storm.py): after the report the guest runs
 an NMI-backtrace storm, bare and under passthrough alike.
+
+The bare boot enters the kernel by its PVH entry (guest/linux/pvh's loader), the
+passthrough boot through the bzImage (real-mode setup, decompressor): each test
+checks its boot took its path, so neither can silently fall back to the other.
 """
 
 import os
@@ -39,12 +43,17 @@ def _boot(app):
 
 
 def test_linux_user_space_report_bare():
-    _boot("bare")
+    r = _boot("bare")
+    # Entered by PVH: the loader's line, and the same kernel's report after it.
+    harness.assert_line(r, linux_storm.PVH_ENTRY)
+    harness.assert_in_order(r, "pvh: entering Linux at", "LINUXGUEST: DONE")
 
 
 @linux_storm.shared
 def test_linux_user_space_report_under_passthrough():
     hv = _boot("passthrough")
+    # The bzImage path: no PVH loader ran (CI keeps Linux's real-mode setup under the hypervisor).
+    harness.assert_serial_lacks(hv, "pvh: entering Linux")
     # Exit counters for both CPUs, printed at the guest's power-off.
     for cpu in (0, 1):
         harness.assert_line(hv, r"^hv: cpu %d exits: .*CPUID=\d+" % cpu)

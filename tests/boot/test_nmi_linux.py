@@ -7,7 +7,8 @@ injection at the next VM entry). If one were lost, Linux's backtrace would
 time out; if one were doubled or invented (a quiesce NMI passed on), Linux
 would print "NMI received for unknown reason" / "Dazed and confused", which
 the guest counts in dmesg. The run is shared with test_linux.py
-(tests/boot/linux_storm.py).
+(tests/boot/linux_storm.py); it boots the bzImage (not the PVH loader the bare
+boot uses), so Linux's real-mode setup also runs under the hypervisor.
 """
 
 import re

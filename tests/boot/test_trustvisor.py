@@ -48,6 +48,15 @@ def test_plain_gcc_tv_call_never_calls_through_the_moved_stack():
 
 
 @tv_linux.shared
+def test_linux_entered_by_pvh():
+    # The shared boot's kernel was entered by guest/linux/pvh's loader (no bzImage fallback).
+    r = tv_linux.run()[0]
+    harness.assert_line(r, tv_linux.PVH_ENTRY)
+    harness.assert_in_order(r, "pvh: entering Linux at", "TVGUEST: DONE")
+    print("  linux boot ticks under trustvisor: %s" % r.ticks, flush=True)
+
+
+@tv_linux.shared
 def test_pal_calls_under_nmi_backtraces():
     r = tv_linux.run()[0]
     harness.assert_serial_lacks(r, "PANIC")
