@@ -99,9 +99,9 @@ def _unittest_callable(cls, method):
 
 # Boot tests that take minutes start first, so two workers finish close together
 # (xdist hands out tests in the order given). From a CI run's durations.
-SLOW_FIRST = ("test_fuzz.py", "test_linux.py", "test_trustvisor_tpm.py", "test_trustvisor.py",
-              "test_nmi_linux.py", "test_reset_scrub.py", "test_guest_input.py",
-              "test_trustvisor_guest.py", "test_sweep.py")
+SLOW_FIRST = ("test_linux.py", "test_nmi_linux.py", "test_trustvisor_tpm.py", "test_trustvisor.py",
+              "test_trustvisor_guest.py", "test_fuzz.py", "test_sweep.py", "test_reset_scrub.py",
+              "test_guest_input.py")
 PYTEST_MODULES = ("pytest", "xdist")
 
 
