@@ -35,6 +35,26 @@ IMAGE_COPTS = WARN_COPTS + [
     "-g",
 ]
 
+# 32-bit freestanding guest programs booted by GRUB as multiboot kernels: the test
+# guest (//guest:testguest.elf) and the PVH loader (//guest/linux/pvh).
+GUEST32_COPTS = [
+    "-std=c11",
+    "-Wall",
+    "-Wextra",
+    "-Werror",
+    "-m32",
+    "-ffreestanding",
+    "-fno-builtin",
+    "-fno-pic",
+    "-fno-pie",
+    "-fno-stack-protector",
+    "-mno-sse",
+    "-mno-mmx",
+    "-mgeneral-regs-only",
+    "-fno-asynchronous-unwind-tables",
+    "-O2",
+]
+
 HOST_COPTS = WARN_COPTS + [
     "-DHV_HOST=1",
     "-D_DEFAULT_SOURCE",
