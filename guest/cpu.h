@@ -22,6 +22,11 @@ static inline void outb(uint16_t port, uint8_t v)
 	__asm__ __volatile__("outb %0, %1" : : "a"(v), "Nd"(port));
 }
 
+static inline void outw(uint16_t port, uint16_t v)
+{
+	__asm__ __volatile__("outw %0, %1" : : "a"(v), "Nd"(port));
+}
+
 /* REP OUTSB: n bytes from p to one port (string I/O, SDM Vol. 2B OUTS). */
 static inline void outsb_rep(uint16_t port, const void *p, uint32_t n)
 {

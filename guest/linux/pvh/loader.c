@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "guest/linux/pvh/pvh_boot.h"
+#include "guest/linux/pvh/pvh_cpu.h"
 
 #define MB_BOOT_MAGIC   0x2badb002u
 #define MB_INFO_CMDLINE (1u << 2)
@@ -38,23 +39,6 @@ static struct hvm_modlist_entry modlist[1];
 static struct hvm_memmap_table_entry memmap[MEMMAP_MAX];
 static char cmdline[CMDLINE_MAX];
 static struct pvh_image image;
-
-static inline void outb(uint16_t port, uint8_t v)
-{
-	__asm__ volatile("outb %0, %1" : : "a"(v), "Nd"(port));
-}
-
-static inline void outw(uint16_t port, uint16_t v)
-{
-	__asm__ volatile("outw %0, %1" : : "a"(v), "Nd"(port));
-}
-
-static inline uint8_t inb(uint16_t port)
-{
-	uint8_t v;
-	__asm__ volatile("inb %1, %0" : "=a"(v) : "Nd"(port));
-	return v;
-}
 
 /* 115200 8N1 (after reset Bochs' UART keeps 5 bits of each byte; nothing set it up). */
 static void serial_init(void)
@@ -118,62 +102,19 @@ static void __attribute__((noreturn)) fail(const char *what)
 	outw(0xb004, 0x2000);
 	outw(0x604, 0x2000);
 	outb(0xf4, 1);
-	for (;;)
-		__asm__ volatile("cli; hlt");
-}
-
-static void copy(uint8_t *dst, const uint8_t *src, uint32_t n)
-{
-	uint32_t words = n / 4;
-	__asm__ volatile("rep movsl" : "+D"(dst), "+S"(src), "+c"(words) : : "memory");
-	n &= 3;
-	__asm__ volatile("rep movsb" : "+D"(dst), "+S"(src), "+c"(n) : : "memory");
-}
-
-static void zero(uint8_t *dst, uint32_t n)
-{
-	uint32_t words = n / 4;
-	__asm__ volatile("rep stosl" : "+D"(dst), "+c"(words) : "a"(0) : "memory");
-	n &= 3;
-	__asm__ volatile("rep stosb" : "+D"(dst), "+c"(n) : "a"(0) : "memory");
-}
-
-/* Physical memory at pa (laundered: GCC's bounds checks take low constants for null + n). */
-/*
- * memmove in whole dwords (a module's last dword may read past its end and write
- * into the page padding after its destination): backwards when dst is above src.
- */
-static void move(uint8_t *dst, const uint8_t *src, uint32_t n)
-{
-	uint32_t words = (n + 3) / 4;
-	if (words == 0 || dst == src)
-		return;
-	if (dst < src) {
-		__asm__ volatile("rep movsl" : "+D"(dst), "+S"(src), "+c"(words) : : "memory");
-		return;
-	}
-	dst += (words - 1) * 4;
-	src += (words - 1) * 4;
-	__asm__ volatile("std; rep movsl; cld" : "+D"(dst), "+S"(src), "+c"(words) : : "memory");
-}
-
-static const uint8_t *phys(uint64_t pa)
-{
-	const uint8_t *p = (const uint8_t *)(uintptr_t)pa;
-	__asm__("" : "+r"(p));
-	return p;
+	cpu_halt_forever();
 }
 
 /* EBDA's first KiB, then the BIOS area 0xe0000-0xfffff (ACPI 6.x, 5.2.5.1). */
 static uint64_t find_rsdp(void)
 {
-	const uint8_t *bda = phys(0x40e);
+	const uint8_t *bda = pvh_phys(0x40e);
 	uint32_t ebda = ((uint32_t)bda[0] | (uint32_t)bda[1] << 8) << 4;
 	uint64_t rsdp = 0;
 	if (ebda >= 0x80000 && ebda < 0xa0000)
-		rsdp = pvh_find_rsdp(phys(ebda), ebda, 1024);
+		rsdp = pvh_find_rsdp(pvh_phys(ebda), ebda, 1024);
 	if (!rsdp)
-		rsdp = pvh_find_rsdp(phys(0xe0000), 0xe0000, 0x20000);
+		rsdp = pvh_find_rsdp(pvh_phys(0xe0000), 0xe0000, 0x20000);
 	return rsdp;
 }
 
@@ -188,7 +129,7 @@ void pvh_main(uint32_t magic, uint32_t mbi_pa)
 	if (!(mbi[0] & MB_INFO_MMAP))
 		fail("no memory map from the boot loader");
 
-	int32_t nmap = pvh_memmap_from_multiboot(phys(mbi[12]), mbi[11], memmap, MEMMAP_MAX);
+	int32_t nmap = pvh_memmap_from_multiboot(pvh_phys(mbi[12]), mbi[11], memmap, MEMMAP_MAX);
 	if (nmap <= 0)
 		fail("the boot loader's memory map is malformed, empty or too long");
 
@@ -216,7 +157,8 @@ void pvh_main(uint32_t magic, uint32_t mbi_pa)
 	if (vmlinux.end <= vmlinux.start || (nmods == 2 && initrd.end < initrd.start))
 		fail("a module ends before it starts");
 
-	const char *why = pvh_parse_elf(phys(vmlinux.start), vmlinux.end - vmlinux.start, &image);
+	const char *why =
+	    pvh_parse_elf(pvh_phys(vmlinux.start), vmlinux.end - vmlinux.start, &image);
 	if (why) {
 		puts_serial("pvh: the first module (vmlinux): ");
 		fail(why);
@@ -240,7 +182,8 @@ void pvh_main(uint32_t magic, uint32_t mbi_pa)
 		if (nmods == 2 && k == 0 &&
 		    pvh_overlaps(dest[i], mod[i].len, mod[1 - i].base, mod[1 - i].len))
 			fail("cannot move the modules above the kernel without overwriting one");
-		move((uint8_t *)(uintptr_t)dest[i], phys(mod[i].base), (uint32_t)mod[i].len);
+		pvh_move((uint8_t *)(uintptr_t)dest[i], pvh_phys(mod[i].base),
+		         (uint32_t)mod[i].len);
 		puts_serial("pvh: moved ");
 		puts_serial(mod[i].name);
 		puts_serial(" to ");
@@ -284,8 +227,8 @@ void pvh_main(uint32_t magic, uint32_t mbi_pa)
 	for (uint32_t i = 0; i < image.nsegs; i++) {
 		const struct pvh_segment *s = &image.seg[i];
 		uint8_t *dst = (uint8_t *)(uintptr_t)s->paddr;
-		copy(dst, phys(vmlinux.start + s->offset), (uint32_t)s->filesz);
-		zero(dst + s->filesz, (uint32_t)(s->memsz - s->filesz));
+		pvh_copy(dst, pvh_phys(vmlinux.start + s->offset), (uint32_t)s->filesz);
+		pvh_zero(dst + s->filesz, (uint32_t)(s->memsz - s->filesz));
 	}
 
 	start_info.magic = HVM_START_MAGIC;
