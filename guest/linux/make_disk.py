@@ -117,11 +117,21 @@ def extract_vmlinux(bzimage, out):
         raise DiskError(f"{bzimage}: cannot decompress the payload: {e}")
     if not elf.startswith(b"\x7fELF"):
         raise DiskError(f"{bzimage}: the decompressed payload is not an ELF file")
-    tmp = "%s.%d.tmp" % (out, os.getpid())
-    with open(tmp, "wb") as f:
-        f.write(elf)
-    os.replace(tmp, out)
+    _write_whole(out, elf)
     return out
+
+
+def _write_whole(path, data):
+    """path holds data, or (another process reading it meanwhile) its old contents:
+    written beside it and renamed over it."""
+    tmp = "%s.%d.tmp" % (path, os.getpid())
+    with open(tmp, "wb") as f:
+        f.write(data)
+    os.replace(tmp, path)
+
+
+def _stale(out, src):
+    return not os.path.exists(out) or os.path.getmtime(out) < os.path.getmtime(src)
 
 
 def vmlinux(kernel):
@@ -129,7 +139,7 @@ def vmlinux(kernel):
     d, name = os.path.split(kernel)
     out = os.path.join(d, name.replace("vmlinuz", "vmlinux", 1) if "vmlinuz" in name
                        else name + ".vmlinux")
-    if not os.path.exists(out) or os.path.getmtime(out) < os.path.getmtime(kernel):
+    if _stale(out, kernel):
         extract_vmlinux(kernel, out)
     return out
 
@@ -201,13 +211,9 @@ def pvh_vmlinux(kernel):
     the kernel, made once."""
     src = vmlinux(kernel)
     out = src + ".pvh"
-    if not os.path.exists(out) or os.path.getmtime(out) < os.path.getmtime(src):
+    if _stale(out, src):
         with open(src, "rb") as f:
-            packed = pack_vmlinux(f.read())
-        tmp = "%s.%d.tmp" % (out, os.getpid())
-        with open(tmp, "wb") as f:
-            f.write(packed)
-        os.replace(tmp, out)
+            _write_whole(out, pack_vmlinux(f.read()))
     return out
 
 

@@ -25,12 +25,11 @@ import harness
 
 sys.path.insert(0, os.path.join(harness.ROOT, "apps", "trustvisor", "guest"))
 import make_pal_initrd  # noqa: E402
+from linux_storm import PVH_ENTRY, pvh_loader  # noqa: E402,F401 (PVH_ENTRY: test_trustvisor)
 
 SCENARIOS = "pal,tpm,pal-bad"
 PAL_CALLS = 200
 IMAGE = "//apps/trustvisor:iso_short_budget"
-# The line guest/linux/pvh's loader prints as it enters the kernel.
-PVH_ENTRY = r"^pvh: entering Linux at 0x[0-9a-f]+ "
 # Put this on every test that reads the shared run.
 shared = harness.xdist_group("tv_linux")
 
@@ -47,7 +46,7 @@ def _disk(secret, nonce, plain_pal_demo):
         make_pal_initrd.build_initrd(initrd, demo, tpm, extra=extra)
     cmdline = "%s guest_scenario=%s pal_calls=%d tpm_secret=%s tpm_nonce=%s" % (
         make_pal_initrd.CMDLINE, SCENARIOS, PAL_CALLS, secret, nonce)
-    loader = harness.output("//guest/linux/pvh:pvh_loader.elf", ".elf")
+    loader = pvh_loader()
     vmlinux = make_pal_initrd.make_disk.pvh_vmlinux(make_pal_initrd.kernel())
     # Modules in order: the loader takes the first as the vmlinux, the second as the initrd.
     return harness.disk(loader, initrd=initrd, cmdline=cmdline, modules=[vmlinux], nounzip=True)
